@@ -12,7 +12,7 @@ kernels, Hermite coefficients), in float64 or, with ``dps=``, in mpmath at that 
 from __future__ import annotations
 
 import json
-import math
+import zipfile
 from pathlib import Path
 
 import mpmath
@@ -280,7 +280,8 @@ class ReLUNetwork:
             return s @ U + self._linear
         g = check_unit_vector(g, self.d, caller="ReLUNetwork.moment_contraction")
         weights = s * (U @ g) ** (l - 2)
-        return (U.T * weights) @ U
+        M = (U.T * weights) @ U
+        return (M + M.T) / 2  # exactly symmetric
 
     # -- serialization
     def to_dict(self):
@@ -345,11 +346,15 @@ class ReLUNetwork:
         if path.suffix == ".npz":
             try:
                 with np.load(path, allow_pickle=False) as data:
-                    if "format" not in data.files or str(data["format"]) != _FORMAT:
-                        raise ValueError(f"ReLUNetwork.load: {path.name} is not a saved ReLUNetwork (no 'format' key)")
-                    return cls(data["weights"], data["coefficients"], data["linear"] if "linear" in data.files else None)
-            except (OSError, EOFError) as exc:  # zipfile/bad npz
+                    arrays = {key: data[key] for key in data.files}
+            except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
                 raise ValueError(f"ReLUNetwork.load: {path.name} is not a readable .npz file ({exc})") from exc
+            if "format" not in arrays or str(arrays["format"]) != _FORMAT:
+                raise ValueError(f"ReLUNetwork.load: {path.name} is not a saved ReLUNetwork (no 'format' key)")
+            missing = [key for key in ("weights", "coefficients") if key not in arrays]
+            if missing:
+                raise ValueError(f"ReLUNetwork.load: {path.name} lacks array(s) {missing}")
+            return cls(arrays["weights"], arrays["coefficients"], arrays.get("linear"))
         raise ValueError(f"ReLUNetwork.load: path must end in .json or .npz, got {path.name!r}")
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "relu_coefficients",
     "abs_coefficients",
     "contraction_scales",
+    "hermite_tensor_contraction",
 ]
 
 _RESCALE_AT = 2.0 ** 500
@@ -299,3 +300,57 @@ def contraction_scales(l, *, dps=None):
         return tuple(float(v) for v in vals)
     rnd = _mp.rounder(dps)
     return tuple(rnd(v) for v in vals)
+
+
+def hermite_tensor_contraction(l, x, g, *, dps=None):
+    """``S_l(x)[g^{l-2}, :, :]`` at one point ``x`` for a unit vector ``g`` (a ``(d, d)`` matrix).
+
+    Evaluated through the contraction identity (see :func:`contraction_scales`); for
+    ``l = 0`` returns ``1`` and for ``l = 1`` returns ``x`` (``g`` is then not used).
+    With ``dps`` the result is an object array of mpf at that precision.
+    """
+    l = _check_n(l, "l")
+    if dps is None:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 1 or not np.all(np.isfinite(x)):
+            raise ValueError(f"x must be a finite 1-D vector, got shape {x.shape}")
+        if l == 0:
+            return np.float64(1.0)
+        if l == 1:
+            return x.copy()
+        g = np.asarray(g, dtype=np.float64)
+        if g.shape != x.shape or not np.all(np.isfinite(g)):
+            raise ValueError(f"g must be a finite vector of length {x.shape[0]}, got shape {g.shape}")
+        if abs(np.linalg.norm(g) - 1.0) > 1e-10:
+            raise ValueError(f"g must be a unit vector, got norm {np.linalg.norm(g)!r}")
+        a, b, c = contraction_scales(l)
+        t = float(g @ x)
+        y = x - t * g
+        h = hermite_normalized(l, t)
+        gy = np.outer(g, y)
+        return a * h[l] * np.outer(g, g) + b * h[l - 1] * (gy + gy.T) + c * h[l - 2] * (np.outer(y, y) - np.eye(len(x)) + np.outer(g, g))
+    ctx = _mp.context(dps)
+    rnd = _mp.rounder(dps)
+    xs = [ctx.mpf(v) for v in np.asarray(x, dtype=object).reshape(-1)]
+    if l == 0:
+        return rnd(ctx.mpf(1))
+    if l == 1:
+        return np.array([rnd(v) for v in xs], dtype=object)
+    gs = [ctx.mpf(v) for v in np.asarray(g, dtype=object).reshape(-1)]
+    if len(gs) != len(xs):
+        raise ValueError(f"g must have length {len(xs)}, got {len(gs)}")
+    if abs(ctx.sqrt(ctx.fsum(v * v for v in gs)) - 1) > ctx.mpf("1e-10"):
+        raise ValueError("g must be a unit vector")
+    a, b, c = (_exact_value(ctx, e) for e in gen.CONTRACTION_SCALES[l - 2][1:])
+    t = ctx.fdot(gs, xs)
+    y = [xv - t * gv for xv, gv in zip(xs, gs)]
+    h = _hermite_normalized_mp(l, ctx.mpf(t), dps + _mp.GUARD_DIGITS)
+    hl, hl1, hl2 = ctx.mpf(h[l]), ctx.mpf(h[l - 1]), ctx.mpf(h[l - 2])
+    d = len(xs)
+    out = np.empty((d, d), dtype=object)
+    for i in range(d):
+        for j in range(d):
+            proj = (1 if i == j else 0) - gs[i] * gs[j]
+            val = a * hl * gs[i] * gs[j] + b * hl1 * (gs[i] * y[j] + y[i] * gs[j]) + c * hl2 * (y[i] * y[j] - proj)
+            out[i, j] = rnd(val)
+    return out
