@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Set up and run verified_relu with nothing but Python 3.10+.
+
+    python3 tasks.py demo    # create .venv, install the package, run `verified-relu demo`
+    python3 tasks.py test    # create .venv, install the package with its test extra, run the suite
+
+Each command creates (or reuses) a virtual environment in ``.venv`` next to this file and
+installs what it needs there; the install is redone when pyproject.toml changes.  Extra
+arguments after the command are passed on (to ``verified-relu demo`` or to ``pytest``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+EXTRAS = {"demo": "plot", "test": "test,plot"}
+
+
+def _venv_python() -> Path:
+    sub = "Scripts" if os.name == "nt" else "bin"
+    exe = "python.exe" if os.name == "nt" else "python"
+    return VENV / sub / exe
+
+
+def _run(cmd, **kw):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)
+
+
+def ensure_env(extras: str) -> Path:
+    if sys.version_info < (3, 10):
+        sys.exit(f"verified_relu needs Python >= 3.10, this is {sys.version.split()[0]}")
+    py = _venv_python()
+    if not py.exists():
+        print(f"creating virtual environment in {VENV.name}/", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()[:16]
+    stamp = VENV / f".installed-{digest}"
+    if not stamp.exists():
+        spec = f".[{extras}]" if extras else "."
+        if _run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", spec]) != 0:
+            sys.exit("installation failed (see pip's message above)")
+        for old in VENV.glob(".installed-*"):
+            old.unlink()
+        stamp.touch()
+    return py
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in EXTRAS:
+        print(__doc__)
+        return 2
+    cmd, rest = argv[0], argv[1:]
+    py = ensure_env(EXTRAS[cmd])
+    if cmd == "demo":
+        return _run([py, "-m", "verified_relu", "demo", *rest])
+    return _run([py, "-m", "pytest", *rest])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
