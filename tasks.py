@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-EXTRAS = {"demo": "plot", "test": "test,plot"}
+EXTRAS = {"demo": "", "test": "test"}
 
 
 def _venv_python() -> Path:

@@ -231,7 +231,7 @@ class ReLUNetwork:
             self._linear - other._linear,
         )
         value = diff.norm_squared(dps=dps)
-        return value if dps is not None else max(value, 0.0)
+        return max(value, 0 * value)  # a square's mean: clamp rounding below zero
 
     def _scaled_units(self, l):
         """``(s_i, u_i)`` with ``E[F S_l] = sum_i s_i u_i^{(x)l}`` (plus ``a`` at ``l = 1``)."""
