@@ -231,7 +231,7 @@ class ReLUNetwork:
             self._linear - other._linear,
         )
         value = diff.norm_squared(dps=dps)
-        return max(value, 0 * value)  # a square's mean: clamp rounding below zero
+        return value if value > 0 else value * 0 + 0  # a mean of squares: clamp rounding below zero (and -0.0)
 
     def _scaled_units(self, l):
         """``(s_i, u_i)`` with ``E[F S_l] = sum_i s_i u_i^{(x)l}`` (plus ``a`` at ``l = 1``)."""
