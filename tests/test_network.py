@@ -7,11 +7,10 @@ import math
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 from numpy.polynomial import hermite_e
 
 from verified_relu import CanonicalNetwork, ReLUNetwork
-from verified_relu.hermite.numeric import relu_coefficients
 
 
 def _random_net(rng, k, d, linear=True):

@@ -15,7 +15,6 @@ import json
 import zipfile
 from pathlib import Path
 
-import mpmath
 import numpy as np
 
 from . import _mp

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import numbers
 
-import mpmath
 import numpy as np
 
 from .. import _mp
