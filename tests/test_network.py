@@ -299,3 +299,19 @@ def test_sample_is_reproducible_and_noise_has_stated_variance():
     resid = y - F(X)
     # variance 0.25; the sample variance has SE 0.25 sqrt(2/n): 5 sigma
     assert abs(resid.var() - 0.25) <= 5 * 0.25 * math.sqrt(2 / len(y))
+
+
+def test_canonical_rebuild_is_bit_exact(rng):
+    C = _random_net(rng, 3, 4).canonical()
+    again = CanonicalNetwork(C.linear, C.coefficients, C.directions)
+    np.testing.assert_array_equal(again.directions, C.directions)
+    np.testing.assert_array_equal(again.coefficients, C.coefficients)
+    assert C.canonical() is C
+
+
+def test_mp_paths_leave_global_precision_alone(rng):
+    before = mpmath.mp.dps
+    F = _random_net(rng, 2, 3)
+    F.norm_squared(dps=60)
+    F.squared_distance(_random_net(rng, 2, 3), dps=40)
+    assert mpmath.mp.dps == before

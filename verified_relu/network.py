@@ -7,6 +7,11 @@ Conventions (shared with the rest of the package): ``h_m = He_m / sqrt(m!)``; ``
 the normalized Hermite tensor, so that ``E[relu(<u,x>) S_l(x)] = c_l u^{(x)l}`` for unit
 ``u`` with ``c_l = E[relu(G) h_l(G)]``.  All expectations below are closed forms (arc-cosine
 kernels, Hermite coefficients), in float64 or, with ``dps=``, in mpmath at that precision.
+
+Values computed with ``dps=`` are returned as ``mpmath.mpf`` numbers carrying the requested
+precision; arithmetic on them afterwards runs at the *caller's* working precision (mpmath's
+global ``mp.dps``, 15 by default, which this package never changes).  To keep the digits,
+do further arithmetic inside your own context, e.g. ``with mpmath.workdps(50): ...``.
 """
 
 from __future__ import annotations
@@ -386,8 +391,10 @@ class CanonicalNetwork:
         norms = np.linalg.norm(U, axis=1)
         if np.any(norms == 0):
             raise ValueError(f"CanonicalNetwork: directions rows {np.flatnonzero(norms == 0).tolist()} are zero")
-        self._directions = _readonly(U / norms[:, None])
-        self._coefficients = _readonly(lam * norms)
+        # rows whose computed norm is exactly 1 are kept bit for bit (no ulp drift on rebuilds)
+        norms = np.where(norms == 1.0, 1.0, norms)
+        self._directions = _readonly(np.where((norms == 1.0)[:, None], U, U / norms[:, None]))
+        self._coefficients = _readonly(np.where(norms == 1.0, lam, lam * norms))
         self._linear = _readonly(w)
 
     @property
@@ -426,6 +433,10 @@ class CanonicalNetwork:
         return out[0] if single else out
 
     predict = __call__
+
+    def canonical(self):
+        """This network (already canonical), so callers need not branch on the type."""
+        return self
 
     def to_network(self):
         """The equal ``ReLUNetwork``: neurons ``(2 lambda_i, u_i)`` and linear term
