@@ -315,3 +315,23 @@ def test_mp_paths_leave_global_precision_alone(rng):
     F.norm_squared(dps=60)
     F.squared_distance(_random_net(rng, 2, 3), dps=40)
     assert mpmath.mp.dps == before
+
+
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda F: F.hermite_moment(-1), ValueError, "l must be >= 0"),
+        (lambda F: F.hermite_moment(2, max_entries=0), ValueError, "max_entries must be >= 1"),
+        (lambda F: F.hermite_moment(2.0), TypeError, "l must be an int"),
+        (lambda F: F.norm_squared(dps=3), ValueError, "dps must be between"),
+        (lambda F: ReLUNetwork.from_dict([1, 2]), TypeError, "data must be a dict"),
+        (lambda F: ReLUNetwork.from_dict({"format": "verified_relu.ReLUNetwork"}), ValueError, "missing key"),
+        (lambda F: CanonicalNetwork([0.0], [1.0], [[1.0, 0.0]]), ValueError, "linear must have length 2"),
+        (lambda F: CanonicalNetwork([0.0, 0.0], [1.0, 2.0], [[1.0, 0.0]]), ValueError, "coefficients must have length 1"),
+        (lambda F: F.canonical()(np.ones((2, 5))), ValueError, "X must have 2 columns"),
+    ],
+)
+def test_more_bad_input(call, exc, match):
+    F = ReLUNetwork([[1.0, 0.0]], [1.0])
+    with pytest.raises(exc, match=match):
+        call(F)

@@ -202,3 +202,22 @@ def test_no_floats_in_symbolic_layer():
         S.contraction_coefficients(1)
     with pytest.raises(ValueError, match="too many"):
         S.hermite_tensor(12, sp.symbols("x0:5"))
+
+
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda: S.abs_coefficient(-2), ValueError, "m must be >= 0"),
+        (lambda: S.relu_coefficient_by_parts(1.5), TypeError, "m must be an int"),
+        (lambda: S.hermite_he(-1), ValueError, "n must be >= 0"),
+        (lambda: S.hermite_h(2, 0.5), TypeError, "arg must be exact"),
+        (lambda: S.gaussian_half_moment(-1), ValueError, "j must be >= 0"),
+        (lambda: S.hermite_tensor(2, []), ValueError, "at least one variable"),
+        (lambda: S.verify_contraction_identity(3, 0), ValueError, "d must be >= 1"),
+        (lambda: S.verify_contraction_identity(3, 2, [1, 0, 0]), ValueError, "g must have length d=2"),
+        (lambda: S.coefficient_parts(sp.sqrt(2) + sp.pi), ValueError, "not of the form"),
+    ],
+)
+def test_every_public_function_rejects_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
