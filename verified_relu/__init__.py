@@ -7,7 +7,8 @@ derivations) -> :mod:`verified_relu.hermite._generated` (checked-in exact consta
 :mod:`verified_relu.network` (exact population functionals) -> estimation and learners.
 """
 
+from . import instances, metrics, moments
 from ._version import __version__
 from .network import CanonicalNetwork, ReLUNetwork
 
-__all__ = ["__version__", "ReLUNetwork", "CanonicalNetwork"]
+__all__ = ["__version__", "ReLUNetwork", "CanonicalNetwork", "instances", "metrics", "moments"]

@@ -244,7 +244,7 @@ class ReLUNetwork:
         return self._coefficients * norms * c, self._weights / norms[:, None]
 
     def hermite_moment(self, l, *, max_entries=MAX_TENSOR_ENTRIES):
-        """``E[F(x) S_l(x)]`` as a full symmetric tensor of shape ``(d,) * l``.
+        """``E[F(x) S_l(x)]`` as a full symmetric tensor of shape ``(d,) * l`` (a float for ``l = 0``).
 
         Equals ``c_l sum_i mu_i |w_i| u_i^{(x)l}`` plus ``a`` at ``l = 1``.  Raises
         ``ValueError`` when ``d**l > max_entries``; use :meth:`moment_contraction` instead.
@@ -258,7 +258,7 @@ class ReLUNetwork:
             )
         s, U = self._scaled_units(l)
         if l == 0:
-            return np.array(s.sum())
+            return float(s.sum())
         T = np.zeros((self.d,) * l)
         for si, u in zip(s, U):
             outer = u
