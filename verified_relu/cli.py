@@ -67,19 +67,26 @@ def _demo(args):
     X, y = net.sample(args.n, rng=seeds[2])
     out("")
     out(f"Random contractions M_l = E[F(x) S_l(x)](g, ..., g, :, :), exact vs estimated from n = {args.n} samples:")
-    out("     l   top |eigenvalues| (exact)                       ||M_l - M_hat_l||_F   its 5-sigma bound")
+    out("     l   top |eigenvalues| (exact)                       ||M_hat - M||_F   expected (rms SE)   top eig / rms SE")
     report["contractions"] = []
+    consistent = True
     for l in (2, 4, 6, 8):
         M = net.moment_contraction(l, g)
         eig = np.sort(np.abs(np.linalg.eigvalsh(M)))[::-1][:k]
-        est, se = moment_contraction(X, y, l, g, return_se=True)
-        err = float(np.linalg.norm(est - M))
-        bound = float(5 * np.sqrt(np.sum(se**2)))
-        out(f"  {l:4d}   " + "  ".join(f"{v:9.3e}" for v in eig) + f"   {err:18.3e}   {bound:15.3e}")
-        report["contractions"].append({"l": l, "top_abs_eigenvalues": eig.tolist(), "frobenius_error": err, "five_sigma_bound": bound})
+        est = moment_contraction(X, y, l, g, return_se=True)
+        err = float(np.linalg.norm(est.value - M))
+        rms = float(np.sqrt(np.sum(est.se**2)))  # E||M_hat - M||_F^2 = sum of the entrywise variances
+        consistent &= err <= 3 * rms
+        out(f"  {l:4d}   " + "  ".join(f"{v:9.3e}" for v in eig) + f"   {err:14.3e}   {rms:17.3e}   {eig[0] / rms:16.3g}")
+        report["contractions"].append(
+            {"l": l, "top_abs_eigenvalues": eig.tolist(), "frobenius_error": err, "rms_standard_error": rms}
+        )
     out("")
-    out("The estimated contractions match the exact ones within their standard errors; the close pair")
-    out("contributes almost nothing to any of them, which is what makes it hard to learn.")
+    verdict = "are" if consistent else "are NOT"
+    out(f"The estimates {verdict} within 3x their expected sampling error. Where the last column is below 1,")
+    out("that degree's signal is below the sampling noise at this n. The close pair has L2 norm^2")
+    out(f"{mpmath_str(pair2, 3)} while each of its neurons alone has {pair.coefficients[0] ** 2 / 2:.3g}: they nearly cancel,")
+    out("which is what makes such instances hard to learn.")
     if args.json:
         print(json.dumps(report, indent=1))
     return EXIT_OK
