@@ -292,7 +292,7 @@ def test_bad_inputs_name_the_argument(rng):
     with pytest.raises(ValueError, match="g must have length 3"):
         moment_contraction(X, y, 2, np.ones(4) / 2)
     with pytest.raises(ValueError, match="g is required"):
-        moment_contraction(X, y, 2)
+        moment_contraction(X, y, 4)
     with pytest.raises(ValueError, match="g must be finite"):
         moment_contraction(X, y, 2, np.array([np.nan, 0, 0]))
     with pytest.raises(ValueError, match="l must be >= 0"):
@@ -379,3 +379,13 @@ def test_docstring_examples():
         module = importlib.import_module(f"verified_relu.moments.{name}")
         failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert failures == 0, name
+
+
+def test_degree_two_needs_no_direction(rng):
+    X = rng.standard_normal((3000, 4))
+    y = np.abs(X[:, 0] - X[:, 1])
+    g = rng.standard_normal(4)
+    g /= np.linalg.norm(g)
+    a, b = moment_contraction(X, y, 2), moment_contraction(X, y, 2, g)
+    # the same estimate (different rounding through the g-frame decomposition)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-13 * np.abs(a).max())

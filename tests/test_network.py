@@ -194,6 +194,14 @@ def test_moment_contraction_equals_contracted_tensor(rng, l):
     np.testing.assert_array_equal(M, M.T)
 
 
+def test_degree_two_needs_no_direction(rng):
+    F = _random_net(rng, 3, 4)
+    g = rng.standard_normal(4)
+    g /= np.linalg.norm(g)
+    np.testing.assert_allclose(F.moment_contraction(2), F.moment_contraction(2, g), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(F.moment_contraction(2), F.hermite_moment(2), rtol=0, atol=1e-15)
+
+
 def test_low_order_moments_are_the_papers_identities(rng):
     F = _random_net(rng, 3, 4)
     # E[F] = c_0 sum_i mu_i |w_i| and E[F x] = sum mu_i w_i / 2 + a (CDGKM B.3 / Lemma 7)

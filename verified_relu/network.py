@@ -274,7 +274,8 @@ class ReLUNetwork:
 
         Returns the ``(d, d)`` matrix ``c_l sum_i mu_i |w_i| <u_i, g>^{l-2} u_i u_i^T`` for
         ``l >= 2``; for ``l = 0`` the scalar ``E[F]`` and for ``l = 1`` the vector ``E[F x]``
-        (``g`` is then not used and may be omitted).
+        (``g`` is then not used and may be omitted; likewise at ``l = 2``, where no mode is
+        contracted).
         """
         l = check_int(l, "l", minimum=0, caller="ReLUNetwork.moment_contraction")
         s, U = self._scaled_units(l)
@@ -282,6 +283,8 @@ class ReLUNetwork:
             return float(s.sum())
         if l == 1:
             return s @ U + self._linear
+        if g is None and l == 2:
+            g = np.eye(self.d)[0]  # a contraction in l - 2 = 0 modes does not depend on g
         g = check_unit_vector(g, self.d, caller="ReLUNetwork.moment_contraction")
         weights = s * (U @ g) ** (l - 2)
         M = (U.T * weights) @ U

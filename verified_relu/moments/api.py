@@ -123,6 +123,8 @@ def build_query(d, l, g=None, V=None, *, full_tensor=False, se=False, max_entrie
             raise ValueError(f"{caller}: l must be >= 2 for a mat-vec with a contraction matrix, got {l} (use moment_contraction for l < 2)")
         if l > MAX_CONTRACTION_DEGREE:
             raise ValueError(f"{caller}: l must be <= {MAX_CONTRACTION_DEGREE}, got {l}")
+    if g is None and ls is None and l == 2:
+        g = np.eye(d)[0]  # a contraction in l - 2 = 0 modes does not depend on g
     g = check_unit_vector(g, d, caller=caller)
     if V is None:
         return ContractionQuery(d, l, g, se)
