@@ -9,6 +9,7 @@ derivations) -> :mod:`verified_relu.hermite._generated` (checked-in exact consta
 
 from . import instances, metrics, moments
 from ._version import __version__
+from .learners import LearnResult, learn
 from .network import CanonicalNetwork, ReLUNetwork
 
-__all__ = ["__version__", "ReLUNetwork", "CanonicalNetwork", "instances", "metrics", "moments"]
+__all__ = ["__version__", "ReLUNetwork", "CanonicalNetwork", "learn", "LearnResult", "instances", "metrics", "moments"]

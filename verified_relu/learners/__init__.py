@@ -1,0 +1,90 @@
+"""Learners: one entry point, :func:`learn`, and one result type, :class:`LearnResult`.
+
+``learn(X, y, k, method="fast", rng=None, **options)``.  Methods available now:
+
+* ``"fast"`` -- :mod:`verified_relu.learners.fast`: moment subspace, neuron discovery inside it
+  and Levenberg-Marquardt refinement; options are the fields of :class:`FastParams`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .._validation import as_matrix, as_vector, check_int
+from .fast import FastParams, fit_fast, make_result
+from .result import LearnResult, TraceStep
+
+__all__ = ["learn", "LearnResult", "TraceStep", "FastParams", "METHODS"]
+
+METHODS = ("fast",)
+
+
+def _seed_sequence(rng):
+    if rng is None:
+        return np.random.SeedSequence()
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, np.random.Generator):
+        return np.random.SeedSequence(int(rng.integers(0, 2**63)))
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.SeedSequence(int(rng))
+    raise TypeError(f"learn: rng must be None, a non-negative int, a SeedSequence or a Generator, got {type(rng).__name__}")
+
+
+def learn(X, y, k, method="fast", rng=None, **options):
+    """Learn a width-``k`` network ``sum_i mu_i relu(<w_i, x>) (+ <a, x>)`` from samples.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Inputs, assumed ``N(0, I_d)``.
+    y : array_like, shape (n,)
+        Labels.
+    k : int
+        Width, ``1 <= k <= d``.
+    method : str
+        One of :data:`METHODS`.
+    rng : None, int, SeedSequence or Generator
+        Randomness (SPEC 7).  The result records the seed entropy; passing it back as ``rng``
+        repeats the run exactly.
+    **options
+        Method options (for ``"fast"``: the fields of :class:`FastParams`).
+
+    Returns
+    -------
+    LearnResult
+
+    Examples
+    --------
+    >>> from verified_relu import instances
+    >>> net = instances.make("random", 6, 2, rng=0)
+    >>> X, y = net.sample(1200, rng=1)
+    >>> res = learn(X, y, 2, rng=2)
+    >>> res.success, net.squared_distance(res.network) <= 1e-10 * net.norm_squared()
+    (True, True)
+    """
+    if method not in METHODS:
+        raise ValueError(f"learn: method must be one of {METHODS}, got {method!r}")
+    X = as_matrix(X, "X", caller="learn")
+    n, d = X.shape
+    y = as_vector(y, "y", length=n, caller="learn")
+    k = check_int(k, "k", minimum=1, maximum=d, caller="learn")
+    fields = {f.name for f in dataclasses.fields(FastParams)}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise TypeError(f"learn: unknown option(s) {unknown} for method {method!r}; valid: {sorted(fields)}")
+    params = FastParams(**options)
+    if not 0 < params.validation_fraction < 1:
+        raise ValueError(f"learn: validation_fraction must be in (0, 1), got {params.validation_fraction}")
+    n_params = k * (d + 1) + d
+    needed = int(np.ceil(2 * n_params / (1 - params.validation_fraction)))
+    if n < needed:
+        raise ValueError(
+            f"learn: n = {n} samples are too few for k = {k}, d = {d}: the {method} learner needs at least "
+            f"{needed} (twice the {n_params} parameters, after holding out {params.validation_fraction:.0%})"
+        )
+    ss = _seed_sequence(rng)
+    network, success, message, trace, diagnostics = fit_fast(X, y, k, np.random.default_rng(ss), params)
+    return make_result(network, success, message, trace, diagnostics, params, ss.entropy, k)

@@ -1,0 +1,322 @@
+"""A practical learner: moment subspace, neuron discovery inside it, Levenberg-Marquardt refinement.
+
+Pipeline (each stage is a trace step):
+
+1. ``linear_term`` -- ``w = E[y x]`` (the degree-1 moment is exactly the linear part of the
+   canonical form, CDGKM Lemma 7); residual labels ``r = y - <w, x>``.
+2. ``subspace`` -- the degree-2 moment of ``r`` and, beyond correlational queries, of the
+   centred ``r^2`` and ``|r|`` (which see directions whose coefficients cancel in ``E[r S_2]``);
+   eigenvalues above ``subspace_sigma`` times each matrix's operator-norm standard error
+   (estimated from the same samples) are kept, so the rank comes from the data, capped at
+   ``k + 1`` (the neurons' span plus the linear term).
+3. ``subspace_fit`` -- inside that ``r``-dimensional subspace, where high-degree random
+   contractions are cheap, starts from the top eigenvectors of random contractions of degree
+   ``2k + 2`` (which isolate single neurons or clumps, CDGKM's insight) alternate with random
+   starts; each start gets least-squares coefficients and a Levenberg-Marquardt fit.
+4. ``refine`` -- Levenberg-Marquardt on all ``k (d + 1) + d`` parameters in the full space.
+5. ``reseed`` -- if the fit is not exact, the two most parallel neurons are merged and the freed
+   neuron is re-seeded from the top eigenvectors of the residual's degree-2 moment, then refined
+   again (a few rounds).
+6. ``proper_form`` -- signs of the neurons are chosen so that the linear term is absorbed, giving
+   a proper width-``k`` network when one exists; otherwise the linear term is kept.
+7. ``validation`` -- squared error on held-out samples decides ``success``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+
+from ..moments import moment_contraction
+from ..network import ReLUNetwork
+from ._lm import levenberg_marquardt, predict
+from .result import LearnResult, TraceStep
+
+__all__ = ["FastParams", "fit_fast"]
+
+
+@dataclasses.dataclass(frozen=True)
+class FastParams:
+    """Options of the fast learner (all have defaults; see the module docstring for the stages).
+
+    validation_fraction : share of samples held out for selection and the success decision.
+    subspace_sigma : eigenvalues above this many operator-norm standard errors (``op_se``) are signal.
+    starts : number of starts inside the subspace.
+    subspace_iterations, refine_iterations : Levenberg-Marquardt step budgets.
+    reseed_rounds : rounds of merge-and-reseed when the fit is not exact.
+    success_tol : relative held-out squared error below which a fit counts as exact.
+    noise_factor : with ``noiseless=False``, a fit also succeeds when its held-out error is
+        within this factor of its training error and the held-out residual has no detectable
+        structure (labels with noise cannot be fitted exactly).
+    noiseless : declare the labels noiseless: then only an exact fit (``success_tol``) succeeds.
+        Without it, a small systematic error is indistinguishable from small label noise at
+        the given sample size, and the message says which criterion was met.
+    """
+
+    validation_fraction: float = 0.2
+    subspace_sigma: float = 2.0
+    starts: int = 12
+    subspace_iterations: int = 80
+    refine_iterations: int = 150
+    reseed_rounds: int = 3
+    success_tol: float = 1e-10
+    noise_factor: float = 1.5
+    noiseless: bool = False
+
+
+def _unit(rng, shape):
+    v = rng.standard_normal(shape)
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def _subspace(X, r, k, sigma, rng):
+    """Signal eigenvectors of moment matrices of the residual labels ``r``.
+
+    Degree-2 moments of ``r``, centred ``r^2`` and centred ``|r|``, and random contractions of
+    ``r``'s moments of degrees 4 .. 2k+2 (which carry the even network when its low moments
+    vanish, as for the DKKZ20 instance).  An eigenvalue is signal when it exceeds ``sigma``
+    times the matrix's operator-norm standard error ``op_se`` (estimated from the same
+    samples).  Erring towards a larger subspace is cheap: the full-space refinement follows.  The span of
+    the signal eigenvectors (rank capped at ``k + 1``) is returned; when nothing clears the
+    noise floor, the top eigenvectors of the sum of squares of the normalized matrices are used
+    and the trace says so.
+    """
+    d = X.shape[1]
+    labels = [("r", r, 2), ("r^2", r * r - np.mean(r * r), 2), ("|r|", np.abs(r) - np.mean(np.abs(r)), 2)]
+    labels += [("r", r, l) for l in range(4, 2 * k + 3, 2)]
+    rows, pieces, total = [], [], np.zeros((d, d))
+    for name, lab, l in labels:
+        g = _unit(rng, d)
+        est = moment_contraction(X, lab, l, g, return_se=True)
+        vals, vecs = np.linalg.eigh(est.value)
+        floor = sigma * est.op_se
+        keep = np.abs(vals) > floor
+        order = np.argsort(-np.abs(vals))
+        rows.append({"labels": name, "degree": l, "eigenvalues": vals[order][: k + 2].tolist(), "noise_floor": floor, "kept": int(keep.sum())})
+        pieces.append(vecs[:, keep])
+        nrm = np.linalg.norm(est.value)
+        if nrm > 0:
+            total += (est.value / nrm) @ (est.value / nrm)
+    cap = min(d, k + 1)
+    stack = np.hstack(pieces)
+    if stack.shape[1] == 0:
+        vals, vecs = np.linalg.eigh(total)
+        return vecs[:, ::-1][:, :cap], rows, "no eigenvalue above the noise floor: top eigenvectors of the sum of squares"
+    U, sv, _ = np.linalg.svd(stack, full_matrices=False)
+    dim = int(min(cap, max(1, np.sum(sv > 0.5))))
+    return U[:, :dim], rows, "span of the signal eigenvectors"
+
+
+def _ls_coefficients(Z, y, U):
+    A = np.hstack([np.maximum(Z @ U.T, 0.0), Z])
+    coef = np.linalg.lstsq(A, y, rcond=None)[0]
+    k = U.shape[0]
+    return coef[:k], coef[k:]
+
+
+def _subspace_fit(Z, y, k, params, rng):
+    """Multi-start LM inside the subspace; starts alternate between contraction eigenvectors and random."""
+    r_dim = Z.shape[1]
+    scale = float(np.mean(y * y))
+    best, losses = None, []
+    for s in range(params.starts):
+        if s % 2 == 0 and r_dim >= 1:
+            g = _unit(rng, r_dim)
+            M = moment_contraction(Z, y, 2 * k + 2, g)
+            vals, vecs = np.linalg.eigh(M)
+            order = np.argsort(-np.abs(vals))
+            U = vecs[:, order[: min(k, r_dim)]].T
+            if U.shape[0] < k:
+                U = np.vstack([U, _unit(rng, (k - U.shape[0], r_dim))])
+            U = U * rng.choice([-1.0, 1.0], (k, 1))
+            kind = "contraction"
+        else:
+            U = _unit(rng, (k, r_dim))
+            kind = "random"
+        mu, a = _ls_coefficients(Z, y, U)
+        out = levenberg_marquardt(Z, y, U, mu, a, max_iter=params.subspace_iterations, atol=1e-28 * scale)
+        losses.append({"start": s, "kind": kind, "loss": out.loss, "iterations": out.iterations})
+        if best is None or out.loss < best.loss:
+            best = out
+        if best.loss <= 1e-26 * scale:
+            break
+    return best, losses
+
+
+def _merge_and_reseed(X, y, out, params, scale):
+    """Rounds of: free the most redundant neuron, seed it from the residual's degree-2 moment."""
+    rounds = []
+    k = out.W.shape[0]
+    for _ in range(params.reseed_rounds):
+        if out.loss <= 1e-26 * scale or k < 2:
+            break
+        r = y - predict(X, out.W, out.mu, out.a)
+        C = np.abs(out.W @ out.W.T)
+        np.fill_diagonal(C, -1.0)
+        j = int(np.unravel_index(np.argmax(C), C.shape)[1])
+        vals, vecs = np.linalg.eigh(moment_contraction(X, r, 2))
+        best = out
+        for idx in (int(np.argmax(vals)), int(np.argmin(vals))):
+            for sign in (1.0, -1.0):
+                W = out.W.copy()
+                W[j] = sign * vecs[:, idx]
+                A = np.hstack([np.maximum(X @ W.T, 0.0), X])
+                coef = np.linalg.lstsq(A, y, rcond=None)[0]
+                cand = levenberg_marquardt(X, y, W, coef[:k], coef[k:], max_iter=params.refine_iterations, atol=1e-28 * scale)
+                if cand.loss < best.loss:
+                    best = cand
+        rounds.append({"freed_neuron": j, "loss_before": out.loss, "loss_after": best.loss})
+        if best.loss >= out.loss:
+            break
+        out = best
+    return out, rounds
+
+
+def _proper_signs(W, mu, a):
+    """Signs s minimising |w - sum_i s_i lambda_i u_i| (canonical form); exhaustive for k <= 12."""
+    net = ReLUNetwork(W, mu, a).canonical()
+    lam, U, w = net.coefficients, net.directions, net.linear
+    k = len(lam)
+    B = (lam[:, None] * U).T  # d x k
+    if k <= 12:
+        best = None
+        for signs in itertools.product((1.0, -1.0), repeat=k):
+            res = w - B @ np.array(signs)
+            val = float(res @ res)
+            if best is None or val < best[0]:
+                best = (val, np.array(signs), res)
+    else:
+        c = np.linalg.lstsq(B, w, rcond=None)[0]
+        signs = np.where(c >= 0, 1.0, -1.0)
+        res = w - B @ signs
+        best = (float(res @ res), signs, res)
+    _, signs, res = best
+    return signs[:, None] * U, 2.0 * lam, res, net.l1_norm
+
+
+def _residual_structure(X, resid, family_alpha=1e-3):
+    """Largest |z|-score of the held-out residual's moments that independent noise would zero.
+
+    Entries of ``E[r x]``, ``E[r S_2]`` and ``E[(r^2 - mean r^2) S_2]`` (each with its standard
+    error); under "residual = label noise independent of x" all vanish.  The limit is the
+    Bonferroni two-sided normal quantile for a family-wise false-alarm rate ``family_alpha``.
+    """
+    from scipy.stats import norm
+
+    d = X.shape[1]
+    zs = []
+    for lab, l in ((resid, 1), (resid, 2), (resid * resid - np.mean(resid * resid), 2)):
+        est = moment_contraction(X, lab, l, return_se=True)
+        val, se = np.atleast_1d(est.value), np.atleast_1d(est.se)
+        if l == 2:
+            iu = np.triu_indices(d)
+            val, se = val[iu], se[iu]
+        ok = se > 0
+        zs.append(np.abs(val[ok] / se[ok]))
+    z = np.concatenate(zs)
+    limit = float(norm.isf(family_alpha / (2 * max(len(z), 1))))
+    return float(z.max(initial=0.0)), limit
+
+
+def fit_fast(X, y, k, rng, params):
+    """Run the pipeline on validated inputs; returns a :class:`LearnResult`."""
+    n, d = X.shape
+    perm = rng.permutation(n)
+    n_val = max(int(round(params.validation_fraction * n)), 1)
+    val, tr = perm[:n_val], perm[n_val:]
+    Xt, yt, Xv, yv = X[tr], y[tr], X[val], y[val]
+    scale = float(np.mean(yt * yt)) or 1.0
+    trace = []
+
+    w = moment_contraction(Xt, yt, 1)
+    r = yt - Xt @ w
+    trace.append(TraceStep("linear_term", {"w": w.tolist(), "norm": float(np.linalg.norm(w))}))
+
+    V, rows, how = _subspace(Xt, r, k, params.subspace_sigma, rng)
+    trace.append(TraceStep("subspace", {"dimension": V.shape[1], "how": how, "matrices": rows}))
+
+    Z = Xt @ V
+    sub, losses = _subspace_fit(Z, yt, k, params, rng)
+    trace.append(TraceStep("subspace_fit", {"starts": losses, "best_loss": sub.loss}))
+
+    out = levenberg_marquardt(
+        Xt, yt, sub.W @ V.T, sub.mu, sub.a @ V.T, max_iter=params.refine_iterations, atol=1e-28 * scale
+    )
+    trace.append(TraceStep("refine", {"loss": out.loss, "iterations": out.iterations, "reason": out.reason}))
+
+    out, rounds = _merge_and_reseed(Xt, yt, out, params, scale)
+    trace.append(TraceStep("reseed", {"rounds": rounds, "loss": out.loss}))
+
+    Wp, mup, lin, l1 = _proper_signs(out.W, out.mu, out.a)
+    proper = bool(np.linalg.norm(lin) <= 1e-8 * max(l1, 1e-300))
+    if proper:
+        polished = levenberg_marquardt(
+            Xt, yt, Wp, mup, np.zeros(d), fit_linear=False, max_iter=params.refine_iterations, atol=1e-28 * scale
+        )
+        if polished.loss <= max(out.loss, 1e-30 * scale) * 1.0001:
+            network = ReLUNetwork(polished.W, polished.mu)
+            train_loss = polished.loss
+        else:
+            proper = False
+    if not proper:
+        network = ReLUNetwork(out.W, out.mu, out.a)
+        train_loss = out.loss
+    trace.append(TraceStep("proper_form", {"proper": proper, "linear_residual_norm": float(np.linalg.norm(lin))}))
+
+    resid = yv - network(Xv)
+    val_mse = float(np.mean(resid**2))
+    val_rel = val_mse / (float(np.mean(yv * yv)) or 1.0)
+    exact = val_rel <= params.success_tol
+    z_max, z_limit = _residual_structure(Xv, resid)
+    noise_like = (not params.noiseless) and val_mse <= params.noise_factor * train_loss and z_max <= z_limit
+    success = bool(exact or noise_like)
+    if exact:
+        message = f"held-out relative squared error {val_rel:.2e} <= success_tol {params.success_tol:.0e}"
+    elif noise_like:
+        message = (
+            f"held-out error {val_mse:.3e} within {params.noise_factor}x the training error {train_loss:.3e}, and the "
+            f"held-out residual shows no structure (max |z| {z_max:.2f} <= {z_limit:.2f}): consistent with label "
+            f"noise of standard deviation {np.sqrt(val_mse):.3g}; if the labels are noiseless this is an inexact fit"
+        )
+    else:
+        message = (
+            f"not recovered: held-out relative squared error {val_rel:.2e} > success_tol"
+            + (
+                " (labels declared noiseless)"
+                if params.noiseless
+                else f", and the residual is not noise-like (max |z| {z_max:.2f} vs {z_limit:.2f}, "
+                f"held-out/training error {val_mse / max(train_loss, 1e-300):.2f})"
+            )
+        )
+    trace.append(
+        TraceStep(
+            "validation",
+            {"n_validation": int(n_val), "mse": val_mse, "relative": val_rel, "train_mse": train_loss,
+             "residual_max_z": z_max, "residual_z_limit": z_limit},
+        )
+    )
+    diagnostics = {
+        "validation_mse": val_mse,
+        "validation_relative": val_rel,
+        "train_mse": train_loss,
+        "subspace_dimension": V.shape[1],
+        "proper": proper,
+        "n_train": int(len(tr)),
+        "n_validation": int(n_val),
+    }
+    return network, success, message, tuple(trace), diagnostics
+
+
+def make_result(network, success, message, trace, diagnostics, params, seed_entropy, k):
+    return LearnResult(
+        network=network,
+        success=success,
+        message=message,
+        method="fast",
+        params={"k": k, **dataclasses.asdict(params)},
+        trace=trace,
+        diagnostics=diagnostics,
+        seed_entropy=seed_entropy,
+    )

@@ -1,0 +1,144 @@
+"""The one result type every learner returns (in the manner of ``scipy.optimize.OptimizeResult``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+
+import numpy as np
+
+from .._version import __version__
+from ..network import ReLUNetwork
+
+__all__ = ["LearnResult", "TraceStep", "jsonable"]
+
+
+def jsonable(value):
+    """Convert numpy scalars/arrays (recursively) into JSON-ready Python values."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return repr(value)  # 'inf'/'nan' as strings: JSON has no such numbers
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class TraceStep:
+    """One step of a learner: its name and the quantities it computed (JSON-ready)."""
+
+    name: str
+    data: dict
+
+    def to_dict(self):
+        return {"name": self.name, "data": self.data}
+
+
+def _versions():
+    import mpmath
+    import scipy
+    import sympy
+
+    return {
+        "verified_relu": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "sympy": sympy.__version__,
+        "mpmath": mpmath.__version__,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnResult:
+    """What a learner returns.
+
+    Attributes
+    ----------
+    network : ReLUNetwork
+        The learned network.
+    success : bool
+        Whether the learner's own validation criterion was met (see ``message``).
+    message : str
+        Why it stopped, in words.
+    method : str
+        The learner's name.
+    params : dict
+        The parameter set used (every option, defaults included).
+    trace : tuple of TraceStep
+        Ordered step records.
+    diagnostics : dict
+        Summary numbers (validation error, iterations, ...).
+    seed_entropy : int or None
+        Entropy of the ``SeedSequence`` the run drew from: ``learn(..., rng=seed_entropy)``
+        repeats it.
+    versions : dict
+        Package versions at the time of the run.
+    """
+
+    network: ReLUNetwork
+    success: bool
+    message: str
+    method: str
+    params: dict
+    trace: tuple
+    diagnostics: dict
+    seed_entropy: object = None
+    versions: dict = dataclasses.field(default_factory=_versions)
+
+    def to_dict(self):
+        """A JSON-ready dict; :meth:`from_dict` inverts it exactly."""
+        return {
+            "format": "verified_relu.LearnResult",
+            "version": 1,
+            "network": self.network.to_dict(),
+            "success": bool(self.success),
+            "message": self.message,
+            "method": self.method,
+            "params": jsonable(self.params),
+            "trace": [jsonable(step.to_dict()) for step in self.trace],
+            "diagnostics": jsonable(self.diagnostics),
+            "seed_entropy": None if self.seed_entropy is None else str(self.seed_entropy),
+            "versions": dict(self.versions),
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        if not isinstance(data, dict) or data.get("format") != "verified_relu.LearnResult":
+            raise ValueError("LearnResult.from_dict: data is not a serialized LearnResult (missing 'format')")
+        seed = data.get("seed_entropy")
+        return cls(
+            network=ReLUNetwork.from_dict(data["network"]),
+            success=bool(data["success"]),
+            message=data["message"],
+            method=data["method"],
+            params=data["params"],
+            trace=tuple(TraceStep(s["name"], s["data"]) for s in data["trace"]),
+            diagnostics=data["diagnostics"],
+            seed_entropy=None if seed is None else int(seed),
+            versions=data["versions"],
+        )
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_json(cls, text):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"LearnResult.from_json: not valid JSON ({exc})") from exc
+        return cls.from_dict(data)
+
+    def step(self, name):
+        """The first trace step called ``name``."""
+        for s in self.trace:
+            if s.name == name:
+                return s
+        raise KeyError(f"no trace step named {name!r}; steps: {[s.name for s in self.trace]}")
