@@ -5,12 +5,11 @@ learned network to the true one, relative to ``norm_squared``, never the learner
 """
 
 import json
-import math
 
 import numpy as np
 import pytest
 
-from verified_relu import ReLUNetwork, instances
+from verified_relu import instances
 from verified_relu.learners import LearnResult, learn
 
 
