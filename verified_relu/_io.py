@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_text", "parse_json"]
 
 
 @contextlib.contextmanager
@@ -34,3 +35,11 @@ def atomic_write_text(path, text):
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def parse_json(text, caller):
+    """``json.loads`` with a ``ValueError`` that names the caller instead of a decoder traceback."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{caller}: not valid JSON ({exc})") from exc

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _mp
-from ._io import atomic_path, atomic_write_text
+from ._io import atomic_path, atomic_write_text, parse_json
 from ._validation import as_matrix, as_vector, check_int, check_real, check_rng
 from .hermite.numeric import relu_coefficients
 
@@ -317,11 +317,7 @@ class ReLUNetwork:
 
     @classmethod
     def from_json(cls, text):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"ReLUNetwork.from_json: not valid JSON ({exc})") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "ReLUNetwork.from_json"))
 
     def save(self, path):
         """Write to ``.json`` or ``.npz`` (by extension), atomically."""

@@ -8,6 +8,7 @@ import platform
 
 import numpy as np
 
+from .._io import parse_json
 from .._version import __version__
 from ..network import ReLUNetwork
 
@@ -130,11 +131,7 @@ class LearnResult:
 
     @classmethod
     def from_json(cls, text):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"LearnResult.from_json: not valid JSON ({exc})") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "LearnResult.from_json"))
 
     def step(self, name):
         """The first trace step called ``name``."""
