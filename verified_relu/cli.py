@@ -1,5 +1,8 @@
 """The ``verified-relu`` command line.
 
+Commands: ``demo`` (a built-in demonstration) and ``bench`` (the fast learner against the
+baselines, :mod:`verified_relu.bench`).
+
 Exit codes: 0 success; 1 a check or computation reported failure; 2 bad usage or bad input
 (one line on stderr, no traceback).
 """
@@ -92,6 +95,15 @@ def _demo(args):
     return EXIT_OK
 
 
+def _bench(args):
+    from .bench import run_suite, write_results
+
+    results = run_suite(args.suite, progress=sys.stderr)
+    json_path, md_path = write_results(results, args.out)
+    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    return EXIT_OK
+
+
 def mpmath_str(value, digits=30):
     import mpmath
 
@@ -120,6 +132,16 @@ def _build_parser():
     demo.add_argument("--quiet", action="store_true", help="print nothing but errors")
     demo.add_argument("--json", action="store_true", help="print the results as JSON")
     demo.set_defaults(func=_demo)
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark the fast learner against the baselines",
+        description="Run the fast learner and the baselines over a grid of instances, computing exact errors; "
+        "write results.json and results.md into --out (progress on stderr).",
+        epilog="example: verified-relu bench --suite quick --out bench-results",
+    )
+    bench.add_argument("--suite", default="quick", choices=["quick"], help="grid to run (default %(default)s)")
+    bench.add_argument("--out", required=True, help="output directory (created if missing)")
+    bench.set_defaults(func=_bench)
     return parser
 
 

@@ -4,6 +4,17 @@
 
 * ``"fast"`` -- :mod:`verified_relu.learners.fast`: moment subspace, neuron discovery inside it
   and Levenberg-Marquardt refinement; options are the fields of :class:`FastParams`.
+
+Baselines (:mod:`verified_relu.learners.baselines`):
+
+* ``"gd_population"`` -- :mod:`~verified_relu.learners.gd_population`: an *oracle* baseline,
+  gradient descent on the exact population loss against a given ``teacher`` network
+  (teacher-student protocol); options :class:`GDPopulationParams`.
+* ``"tensor"`` -- :mod:`~verified_relu.learners.tensor`: tensor initialisation (Zhong et al.
+  2017; Jennrich's algorithm on degree-4 contractions) then Levenberg-Marquardt; options
+  :class:`TensorParams`.
+* ``"adam"`` -- :mod:`~verified_relu.learners.adam`: Adam in PyTorch (optional dependency)
+  with an lr grid selected on held-out samples; options :class:`AdamParams`.
 """
 
 from __future__ import annotations
@@ -13,12 +24,23 @@ import dataclasses
 import numpy as np
 
 from .._validation import as_matrix, as_vector, check_int
+from . import baselines
+from .adam import AdamParams, fit_adam, validate_adam
 from .fast import FastParams, fit_fast, make_result
+from .gd_population import GDPopulationParams, fit_gd_population, validate_gd_population
 from .result import LearnResult, TraceStep
+from .tensor import TensorParams, fit_tensor, validate_tensor
 
-__all__ = ["learn", "LearnResult", "TraceStep", "FastParams", "METHODS"]
+__all__ = ["METHODS", "AdamParams", "FastParams", "GDPopulationParams", "LearnResult", "TensorParams", "TraceStep", "learn"]
 
-METHODS = ("fast",)
+#: method name -> (options dataclass, validate(params, n, d, k), fit(X, y, k, rng, params)); "fast" is handled inline.
+_BASELINES = {
+    "gd_population": (GDPopulationParams, validate_gd_population, fit_gd_population),
+    "tensor": (TensorParams, validate_tensor, fit_tensor),
+    "adam": (AdamParams, validate_adam, fit_adam),
+}
+
+METHODS = ("fast",) + tuple(_BASELINES)
 
 
 def _seed_sequence(rng):
@@ -43,14 +65,17 @@ def learn(X, y, k, method="fast", rng=None, **options):
     y : array_like, shape (n,)
         Labels.
     k : int
-        Width, ``1 <= k <= d``.
+        Width, ``1 <= k <= d`` (``"adam"`` trains ``width`` neurons, default ``k``).
     method : str
         One of :data:`METHODS`.
     rng : None, int, SeedSequence or Generator
         Randomness (SPEC 7).  The result records the seed entropy; passing it back as ``rng``
         repeats the run exactly.
     **options
-        Method options (for ``"fast"``: the fields of :class:`FastParams`).
+        Method options: the fields of :class:`FastParams` (``"fast"``),
+        :class:`GDPopulationParams` (``"gd_population"``, which requires ``teacher``),
+        :class:`TensorParams` (``"tensor"``) or :class:`AdamParams` (``"adam"``).  An unknown
+        option raises ``TypeError``; a bad value raises ``ValueError``/``TypeError`` naming it.
 
     Returns
     -------
@@ -71,11 +96,18 @@ def learn(X, y, k, method="fast", rng=None, **options):
     n, d = X.shape
     y = as_vector(y, "y", length=n, caller="learn")
     k = check_int(k, "k", minimum=1, maximum=d, caller="learn")
-    fields = {f.name for f in dataclasses.fields(FastParams)}
+    params_class = FastParams if method == "fast" else _BASELINES[method][0]
+    fields = {f.name for f in dataclasses.fields(params_class)}
     unknown = sorted(set(options) - fields)
     if unknown:
         raise TypeError(f"learn: unknown option(s) {unknown} for method {method!r}; valid: {sorted(fields)}")
-    params = FastParams(**options)
+    params = params_class(**options)
+    if method != "fast":
+        _, validate, fit = _BASELINES[method]
+        validate(params, n, d, k)
+        ss = _seed_sequence(rng)
+        outcome = fit(X, y, k, np.random.default_rng(ss), params)
+        return baselines.make_result(method, *outcome, params, ss.entropy, k)
     if not 0 < params.validation_fraction < 1:
         raise ValueError(f"learn: validation_fraction must be in (0, 1), got {params.validation_fraction}")
     n_params = k * (d + 1) + d

@@ -1,0 +1,106 @@
+"""Baseline learners, for comparison with the papers' algorithms and the fast learner.
+
+Each baseline is a method of :func:`verified_relu.learners.learn` with its own options
+dataclass; this module holds what they share (the parameter classes are exported by
+:mod:`verified_relu.learners`).
+
+* ``"gd_population"`` -- :mod:`.gd_population`: gradient descent on the *exact* population loss
+  against a given teacher network (an oracle baseline: it sees infinite data).
+* ``"tensor"`` -- :mod:`.tensor`: tensor initialisation in the manner of Zhong et al. (2017),
+  then Levenberg-Marquardt on the empirical loss.
+* ``"adam"`` -- :mod:`.adam`: Adam in PyTorch (float64) with minibatches, a cosine schedule
+  and a learning-rate grid selected on held-out samples (needs the ``torch`` extra).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .result import LearnResult, jsonable
+
+__all__ = [
+    "check_fraction",
+    "check_positive_int",
+    "check_positive_real",
+    "make_result",
+    "relative_holdout_error",
+    "split_holdout",
+    "xavier_init",
+]
+
+
+def xavier_init(rng, k, d):
+    """Glorot/Xavier normal initialisation of a width-``k`` network on ``R^d``.
+
+    ``W`` has i.i.d. ``N(0, 2 / (d + 1))`` entries (fan-in ``d``, fan-out 1) and ``mu`` i.i.d.
+    ``N(0, 2 / (k + 1))`` entries (fan-in ``k``, fan-out 1).  Returns ``(W, mu)``.
+    """
+    W = rng.standard_normal((k, d)) * np.sqrt(2.0 / (d + 1))
+    mu = rng.standard_normal(k) * np.sqrt(2.0 / (k + 1))
+    return W, mu
+
+
+def split_holdout(n, fraction, rng):
+    """Random ``(validation, training)`` index arrays, ``max(round(fraction n), 1)`` held out."""
+    perm = rng.permutation(n)
+    n_val = max(round(fraction * n), 1)
+    return perm[:n_val], perm[n_val:]
+
+
+def _where(method):
+    return f"learn (method={method!r})"
+
+
+def check_fraction(value, name, method):
+    """``value`` must be a real number in the open interval ``(0, 1)``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 1:
+        raise ValueError(f"{_where(method)}: {name} must be in (0, 1), got {value!r}")
+    return float(value)
+
+
+def check_positive_int(value, name, method, *, allow_none=False):
+    """``value`` must be an int ``>= 1`` (or None when ``allow_none``)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{_where(method)}: {name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+def check_positive_real(value, name, method, *, allow_none=False, allow_zero=False):
+    """``value`` must be a finite real ``> 0`` (``>= 0`` with ``allow_zero``; or None when ``allow_none``)."""
+    if value is None and allow_none:
+        return None
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    ok = ok and np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{_where(method)}: {name} must be a finite real {bound}, got {value!r}")
+    return float(value)
+
+
+def make_result(method, network, success, message, trace, diagnostics, params, seed_entropy, k):
+    """Package a baseline's outcome as a :class:`LearnResult` (JSON-ready ``params``)."""
+    fields = {}
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        fields[f.name] = value.to_dict() if hasattr(value, "to_dict") else jsonable(value)
+    return LearnResult(
+        network=network,
+        success=bool(success),
+        message=message,
+        method=method,
+        params={"k": k, **fields},
+        trace=tuple(trace),
+        diagnostics=diagnostics,
+        seed_entropy=seed_entropy,
+    )
+
+
+def relative_holdout_error(network, X, y):
+    """``(mse, mse / mean(y^2))`` of ``network`` on ``(X, y)``."""
+    resid = y - network(X)
+    mse = float(np.mean(resid**2))
+    return mse, mse / (float(np.mean(y * y)) or 1.0)
