@@ -23,6 +23,8 @@ CASES = [
     ("orthonormal", 6, 3, {}),
     ("close_pair", 10, 3, {"theta": 0.1}),
     ("dkkz", 8, 2, {}),
+    ("antipodal", 8, 2, {}),
+    ("antipodal", 10, 4, {}),
 ]
 
 
@@ -42,6 +44,16 @@ def test_proper_output_for_a_proper_target():
     res = learn(*net.sample(1500, rng=4), 3, rng=5, noiseless=True)
     assert res.diagnostics["proper"] is True
     assert not np.any(res.network.linear) and res.network.k == 3
+
+
+def test_antipodal_pairs_come_back_as_a_proper_network():
+    """a relu(z) + b relu(-z) needs a partner neuron in the proper form: the output has no
+    linear term, at most k neurons, and equals the target (exact population distance)."""
+    net = instances.make("antipodal", 10, 4, rng=21)
+    res = learn(*net.sample(2000, rng=22), 4, rng=23, noiseless=True)
+    assert res.diagnostics["proper"] is True
+    assert not np.any(res.network.linear) and res.network.k <= 4
+    assert _rel(net, res.network) <= 1e-10
 
 
 def test_success_flag_is_never_silently_wrong():
@@ -89,7 +101,7 @@ def test_result_json_round_trip():
     assert again.network == res.network
     assert again.to_dict() == json.loads(res.to_json())
     assert [s.name for s in again.trace] == [
-        "linear_term", "subspace", "subspace_fit", "refine", "reseed", "proper_form", "validation"
+        "linear_term", "subspace", "subspace_fit", "refine", "reseed", "consolidate", "proper_form", "validation"
     ]
     assert again.params["k"] == 2 and again.method == "fast"
 

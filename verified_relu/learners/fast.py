@@ -17,9 +17,13 @@ Pipeline (each stage is a trace step):
 5. ``reseed`` -- if the fit is not exact, the two most parallel neurons are merged and the freed
    neuron is re-seeded from the top eigenvectors of the residual's degree-2 moment, then refined
    again (a few rounds).
-6. ``proper_form`` -- signs of the neurons are chosen so that the linear term is absorbed, giving
-   a proper width-``k`` network when one exists; otherwise the linear term is kept.
-7. ``validation`` -- squared error on held-out samples decides ``success``.
+6. ``consolidate`` -- (anti)parallel learned neurons are merged when the merged network fits the
+   training samples as well (a cancelling pair that no sample separates is invisible to the
+   training loss, not to the population error).
+7. ``proper_form`` -- neuron signs (and antipodal partners) are chosen so that the linear term
+   is absorbed, giving a proper network of width at most ``k`` when one exists; otherwise the
+   linear term is kept.
+8. ``validation`` -- squared error on held-out samples decides ``success``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class FastParams:
     starts : number of starts inside the subspace.
     subspace_iterations, refine_iterations : Levenberg-Marquardt step budgets.
     reseed_rounds : rounds of merge-and-reseed when the fit is not exact.
+    merge_cos : learned neurons with ``|cos angle| >= merge_cos`` are tried for consolidation.
     success_tol : relative held-out squared error below which a fit counts as exact.
     noise_factor : with ``noiseless=False``, a fit also succeeds when its held-out error is
         within this factor of its training error and the held-out residual has no detectable
@@ -61,6 +66,7 @@ class FastParams:
     subspace_iterations: int = 80
     refine_iterations: int = 150
     reseed_rounds: int = 3
+    merge_cos: float = 0.99
     success_tol: float = 1e-10
     noise_factor: float = 1.5
     noiseless: bool = False
@@ -174,26 +180,83 @@ def _merge_and_reseed(X, y, out, params, scale):
     return out, rounds
 
 
-def _proper_signs(W, mu, a):
-    """Signs s minimising |w - sum_i s_i lambda_i u_i| (canonical form); exhaustive for k <= 12."""
-    net = ReLUNetwork(W, mu, a).canonical()
-    lam, U, w = net.coefficients, net.directions, net.linear
-    k = len(lam)
-    B = (lam[:, None] * U).T  # d x k
-    if k <= 12:
-        best = None
-        for signs in itertools.product((1.0, -1.0), repeat=k):
-            res = w - B @ np.array(signs)
-            val = float(res @ res)
-            if best is None or val < best[0]:
-                best = (val, np.array(signs), res)
-    else:
-        c = np.linalg.lstsq(B, w, rcond=None)[0]
-        signs = np.where(c >= 0, 1.0, -1.0)
-        res = w - B @ signs
-        best = (float(res @ res), signs, res)
-    _, signs, res = best
-    return signs[:, None] * U, 2.0 * lam, res, net.l1_norm
+def _merge_pair(W, mu, a, i, j):
+    """Merge neuron ``j`` into ``i`` (their directions nearly parallel or antiparallel):
+    ``p relu(<u,x>) + q relu(<u',x>) -> (p + q') relu(<u,x>)`` (``- q' <u,x>`` if antiparallel,
+    by ``relu(-z) = relu(z) - z``), ``q'`` rescaled to ``u``'s norm."""
+    W, mu, a = W.copy(), mu.copy(), a.copy()
+    q = mu[j] * np.linalg.norm(W[j]) / np.linalg.norm(W[i])
+    if W[i] @ W[j] < 0:
+        a = a - q * W[i]
+    mu[i] += q
+    return np.delete(W, j, axis=0), np.delete(mu, j), a
+
+
+def _consolidate(X, y, out, params, scale):
+    """Merge (anti)parallel learned neurons whenever the merged network, refined, fits the training
+    samples as well.  Two nearly parallel neurons with cancelling coefficients that no training
+    sample separates are invisible to the training loss but not to the population error; a
+    genuine close pair, by contrast, cannot be merged without raising the loss."""
+    merges = []
+    while out.W.shape[0] > 1:
+        U = out.W / np.linalg.norm(out.W, axis=1)[:, None]
+        C = np.abs(U @ U.T)
+        np.fill_diagonal(C, 0.0)
+        pairs = [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(C) >= params.merge_cos))]
+        pairs.sort(key=lambda ij: -C[ij])
+        for i, j in pairs:
+            cand = levenberg_marquardt(
+                X, y, *_merge_pair(out.W, out.mu, out.a, i, j), max_iter=params.refine_iterations, atol=1e-28 * scale
+            )
+            if cand.loss <= max(2.0 * out.loss, 1e-28 * scale):
+                merges.append({"kept": i, "merged": j, "loss_before": out.loss, "loss_after": cand.loss})
+                out = cand
+                break
+        else:
+            break
+    return out, merges
+
+
+def _proper_form(W, mu, a, k, tol=1e-8):
+    """A network without linear term and with at most ``k`` neurons equal to the given one, if any.
+
+    In the canonical form ``<w,x> + sum_i lambda_i |<u_i,x>|`` a direction carries a single neuron
+    ``(2 lambda_i, s_i u_i)`` when its share ``c_i`` of the linear term is ``s_i lambda_i``, and an
+    antipodal pair ``(lambda_i + c_i, u_i), (lambda_i - c_i, -u_i)`` otherwise; a linear part
+    outside the directions' span needs one more pair ``(|r|, r/|r|), (-|r|, -r/|r|)``.  Signs are
+    searched exhaustively for up to 12 directions, else taken from least squares.  Returns
+    ``(W, mu, linear_residual_norm)``: ``W`` is ``None`` when more than ``k`` neurons are needed.
+    """
+    can = ReLUNetwork(W, mu, a).canonical()
+    lam, U, w = can.coefficients, can.directions, can.linear
+    thr = tol * max(can.l1_norm, np.linalg.norm(w), 1e-300)
+    B = (lam[:, None] * U).T
+    if len(lam) <= 12:
+        best = min(
+            (np.linalg.norm(w - B @ np.array(s)), s) for s in itertools.product((1.0, -1.0), repeat=len(lam))
+        )
+        if best[0] <= thr:
+            s = np.array(best[1])
+            return s[:, None] * U, 2.0 * lam, float(best[0])
+    c = np.linalg.lstsq(U.T, w, rcond=None)[0]
+    r = w - U.T @ c
+    rows, coefs = [], []
+    for i in range(len(lam)):
+        for s in (1.0, -1.0):
+            if abs(c[i] - s * lam[i]) <= thr:
+                rows.append(s * U[i])
+                coefs.append(2.0 * lam[i])
+                break
+        else:
+            rows += [U[i], -U[i]]
+            coefs += [lam[i] + c[i], lam[i] - c[i]]
+    rn = float(np.linalg.norm(r))
+    if rn > thr:
+        rows += [r / rn, -r / rn]
+        coefs += [rn, -rn]
+    if len(rows) > k:
+        return None, None, rn
+    return np.array(rows), np.array(coefs), 0.0
 
 
 def _residual_structure(X, resid, family_alpha=1e-3):
@@ -249,13 +312,16 @@ def fit_fast(X, y, k, rng, params):
     out, rounds = _merge_and_reseed(Xt, yt, out, params, scale)
     trace.append(TraceStep("reseed", {"rounds": rounds, "loss": out.loss}))
 
-    Wp, mup, lin, l1 = _proper_signs(out.W, out.mu, out.a)
-    proper = bool(np.linalg.norm(lin) <= 1e-8 * max(l1, 1e-300))
+    out, merges = _consolidate(Xt, yt, out, params, scale)
+    trace.append(TraceStep("consolidate", {"merges": merges, "width": int(out.W.shape[0]), "loss": out.loss}))
+
+    Wp, mup, lin = _proper_form(out.W, out.mu, out.a, k)
+    proper = Wp is not None
     if proper:
         polished = levenberg_marquardt(
             Xt, yt, Wp, mup, np.zeros(d), fit_linear=False, max_iter=params.refine_iterations, atol=1e-28 * scale
         )
-        if polished.loss <= max(out.loss, 1e-30 * scale) * 1.0001:
+        if polished.loss <= max(out.loss * 1.0001, 1e-28 * scale):  # no worse (rounding level counts as exact)
             network = ReLUNetwork(polished.W, polished.mu)
             train_loss = polished.loss
         else:
@@ -263,7 +329,7 @@ def fit_fast(X, y, k, rng, params):
     if not proper:
         network = ReLUNetwork(out.W, out.mu, out.a)
         train_loss = out.loss
-    trace.append(TraceStep("proper_form", {"proper": proper, "linear_residual_norm": float(np.linalg.norm(lin))}))
+    trace.append(TraceStep("proper_form", {"proper": proper, "width": network.k, "linear_residual_norm": lin}))
 
     resid = yv - network(Xv)
     val_mse = float(np.mean(resid**2))
