@@ -1,0 +1,210 @@
+"""The registry of claims and the evidence a check returns.
+
+A *claim* is a statement of one of the papers (a lemma, an equation, an erratum) turned into an
+executable *check*: a function of a parameter dict (one per tier) that returns
+:class:`Evidence` -- pass/fail plus the margin by which it held, the number of instances, the
+seeds and the precision -- never a bare boolean.  Every claim also declares *mutations*:
+parameter overrides (a wrong constant, a perturbed identity, the printed form of an erratum)
+under which its check must fail; the test suite runs them, so no check passes vacuously.
+
+Margins follow one convention: ``margin`` is the worst ratio ``observed / bound`` over the
+instances tried (the claim holds when it is ``<= 1``), unless ``margin_kind`` says otherwise:
+
+* ``"ratio"`` -- worst ``observed / bound`` (pass iff ``<= 1``);
+* ``"exact"`` -- an exact (symbolic or rational) identity: ``margin`` is 0.0 when every
+  instance holds exactly, else the largest absolute discrepancy found;
+* ``"probability"`` -- a probabilistic claim: ``margin`` is the claimed probability divided by
+  the Clopper-Pearson lower end (pass iff ``<= 1``; for a claimed *upper* bound, the upper end
+  divided by the claim), with the interval in ``interval``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Callable
+
+__all__ = [
+    "KINDS",
+    "TIERS",
+    "Claim",
+    "Evidence",
+    "Outcome",
+    "REGISTRY",
+    "claim",
+    "clopper_pearson",
+    "get",
+    "probability_evidence",
+    "ratio_evidence",
+    "run",
+]
+
+KINDS = ("exact-symbolic", "high-precision numeric", "statistical", "property-based search", "end-to-end")
+TIERS = ("quick", "full")
+MARGIN_KINDS = ("ratio", "exact", "probability")
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """What a check found.
+
+    passed : bool
+    margin : float -- see the module docstring for its meaning per ``margin_kind``.
+    margin_kind : {"ratio", "exact", "probability"}
+    instances : int -- number of instances (inputs, configurations, samples) tried.
+    seeds : list -- the seeds used (empty for deterministic checks).
+    precision : str -- e.g. ``"exact (sympy)"``, ``"float64"``, ``"mpmath dps=50"``.
+    interval : (float, float) or None -- Clopper-Pearson interval for probabilistic claims.
+    details : dict -- JSON-ready extra numbers a reviewer may want (worst instance, ...).
+    """
+
+    passed: bool
+    margin: float
+    margin_kind: str
+    instances: int
+    seeds: list = dataclasses.field(default_factory=list)
+    precision: str = "float64"
+    interval: tuple | None = None
+    details: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.margin_kind not in MARGIN_KINDS:
+            raise ValueError(f"Evidence: margin_kind must be one of {MARGIN_KINDS}, got {self.margin_kind!r}")
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A registered claim: ``check(params) -> Evidence`` with parameters per tier."""
+
+    id: str
+    source: str
+    statement: str
+    kind: str
+    check: Callable
+    tiers: dict
+    mutations: dict
+
+    def run(self, tier="quick", **overrides):
+        if tier not in self.tiers:
+            raise ValueError(f"claim {self.id}: tier must be one of {sorted(self.tiers)}, got {tier!r}")
+        return self.check({**self.tiers[tier], **overrides})
+
+
+REGISTRY: dict = {}
+
+
+def claim(id, *, source, statement, kind, tiers, mutations):
+    """Decorator registering ``check(params) -> Evidence`` as a claim.
+
+    ``tiers`` maps ``"quick"`` and ``"full"`` to parameter dicts; ``mutations`` maps a name to
+    parameter overrides under which the check must fail (at the quick tier).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"claim {id}: kind must be one of {KINDS}, got {kind!r}")
+    if set(tiers) != set(TIERS):
+        raise ValueError(f"claim {id}: tiers must define exactly {TIERS}, got {sorted(tiers)}")
+    if not mutations:
+        raise ValueError(f"claim {id}: at least one mutation (a way to make the check fail) is required")
+
+    def register(fn):
+        if id in REGISTRY:
+            raise ValueError(f"claim id {id!r} is registered twice")
+        REGISTRY[id] = Claim(id, source, statement, kind, fn, dict(tiers), dict(mutations))
+        return fn
+
+    return register
+
+
+def clopper_pearson(successes, trials, confidence=0.99):
+    """Exact two-sided Clopper-Pearson interval for a binomial proportion."""
+    from scipy.stats import beta
+
+    if not 0 <= successes <= trials or trials <= 0:
+        raise ValueError(f"clopper_pearson: need 0 <= successes <= trials and trials > 0, got {successes}/{trials}")
+    alpha = 1 - confidence
+    lo = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
+    hi = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
+    return lo, hi
+
+
+def _load_all():
+    # importing the modules registers their claims
+    from . import cdgkm, cn, dk, dkkz, errata, hermite  # noqa: F401
+
+
+def get(claim_id):
+    _load_all()
+    try:
+        return REGISTRY[claim_id]
+    except KeyError:
+        raise KeyError(f"no claim {claim_id!r}; known: {sorted(REGISTRY)}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    claim: Claim
+    evidence: Evidence | None
+    seconds: float
+    error: str | None = None
+
+    @property
+    def passed(self):
+        return self.error is None and self.evidence is not None and self.evidence.passed
+
+    def to_dict(self):
+        return {
+            "id": self.claim.id,
+            "source": self.claim.source,
+            "statement": self.claim.statement,
+            "kind": self.claim.kind,
+            "passed": self.passed,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "evidence": None if self.evidence is None else self.evidence.to_dict(),
+        }
+
+
+def run(ids=None, tier="quick", progress=None):
+    """Run the given claims (all when ``ids`` is None); an exception in a check is a failure."""
+    _load_all()
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
+    chosen = sorted(REGISTRY) if ids is None else list(ids)
+    unknown = [c for c in chosen if c not in REGISTRY]
+    if unknown:
+        raise KeyError(f"unknown claim id(s) {unknown}; known: {sorted(REGISTRY)}")
+    outcomes = []
+    for i, cid in enumerate(chosen):
+        c = REGISTRY[cid]
+        t0 = time.perf_counter()
+        try:
+            ev, err = c.run(tier), None
+        except Exception as exc:  # a crashing check is reported as a failure, with its message
+            ev, err = None, f"{type(exc).__name__}: {exc}"
+        outcomes.append(Outcome(c, ev, time.perf_counter() - t0, err))
+        if progress:
+            progress(i + 1, len(chosen), outcomes[-1])
+    return outcomes
+
+
+def ratio_evidence(worst_ratio, instances, **kw):
+    """Evidence for a bound: pass iff the worst observed/bound ratio is <= 1 (NaN fails)."""
+    ok = bool(math.isfinite(worst_ratio) and worst_ratio <= 1.0)
+    return Evidence(ok, float(worst_ratio), "ratio", int(instances), **kw)
+
+
+def probability_evidence(successes, trials, claimed, *, upper=False, confidence=0.99, **kw):
+    """Evidence for "P(event) >= claimed" (or "<= claimed" with ``upper=True``) from Bernoulli
+    trials: passes only when the Clopper-Pearson interval clears the claimed value."""
+    lo, hi = clopper_pearson(successes, trials, confidence)
+    if upper:
+        margin = hi / claimed if claimed > 0 else math.inf
+    else:
+        margin = claimed / lo if lo > 0 else math.inf
+    details = dict(kw.pop("details", {}))
+    details.update({"successes": int(successes), "trials": int(trials), "claimed": claimed, "confidence": confidence})
+    return Evidence(bool(margin <= 1.0), float(margin), "probability", int(trials), interval=(lo, hi), details=details, **kw)
