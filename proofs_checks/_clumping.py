@@ -192,7 +192,7 @@ def best_gapped_scale(v, A, d, e, gamma_min):
     distance or 1).  Returns ``(gamma, i)`` or ``(None, None)``."""
     best = (None, None)
     for i in range(len(v)):
-        cands = {abs(x - v[i]) for x in v if gamma_min <= abs(x - v[i]) < 1} | {gamma_min}
+        cands = {abs(x - v[i]) for x in v if gamma_min <= abs(x - v[i]) < 1} | ({gamma_min} if gamma_min < 1 else set())
         for g in sorted(cands, reverse=True):
             if best[0] is not None and g <= best[0]:
                 break

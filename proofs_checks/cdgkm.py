@@ -412,3 +412,171 @@ def check_level_function(p):
     passed = bool(sym_ok) and worst < 1e-40
     return Evidence(passed, 0.0 if passed else max(worst, 1e-300), "exact", p["points"] * 2 + 2, seeds=[p["seed"]],
                     precision="exact (sympy) + 50-digit evaluation", details={"symbolic_identity": bool(sym_ok), "numeric_worst": worst})
+
+
+# --------------------------------------------------------------------------- claim 22 + Fig. 2
+FIG2_BOARD = tuple(Fraction(x) for x in ("0", "3.1", "2", "2", "3.1", "1", "1", "3.1", "2", "2", "3.1", "0"))
+FIG2_MOVE = ((1, 3), (4, 6), (7, 9), (10, 12))  # 1-based, as printed
+
+
+@claim(
+    "errata.cdgkm_fig2_caption",
+    source=f"{SRC} Fig. 2 caption (App. C)",
+    statement=(
+        "With tau = 3, phi = 1, w = (0, 3.1, 2, 2, 3.1, 1, 1, 3.1, 2, 2, 3.1, 0) and the move (1,3), (4,6), (7,9), (10,12), "
+        "every interval is 1-legal and the move yields (0, 1, 1, 0), not the printed (0, 1, 0)."
+    ),
+    kind="exact-symbolic",
+    tiers={"quick": {}, "full": {}},
+    mutations={"printed_caption": {"expected": (0, 1, 0)}},
+)
+def check_fig2(p):
+    expected = tuple(Fraction(x) for x in p.get("expected", (0, 1, 1, 0)))
+    move = [(i - 1, j - 1) for i, j in FIG2_MOVE]
+    legal = all(cg.is_legal_interval(FIG2_BOARD, i, j, 3, 1) for i, j in move)
+    got = cg.apply_move(FIG2_BOARD, move, 3, 1)
+    if len(got) != len(expected):
+        margin = float(abs(len(got) - len(expected)))
+    else:
+        margin = float(max(abs(a - b) for a, b in zip(got, expected)))
+    return Evidence(legal and margin == 0, margin, "exact", 1, precision="exact (Fraction)",
+                    details={"result": [str(x) for x in got], "expected": [str(x) for x in expected], "all_intervals_1_legal": legal})
+
+
+def _adversarial_boards(gen, k, tau, steps, starts):
+    """Hill-climb over boards on a 1/4 grid, maximising the minimum number of moves."""
+    grid = np.arange(0, tau + 4.0001, 0.25)
+    found = []
+    for _ in range(starts):
+        w = [0.0] + [float(x) for x in gen.choice(grid, k - 2)] + [0.0]
+        cur = cg.min_moves_to_finish(w, tau, 1)
+        cur = -1 if cur is None else cur
+        for _ in range(steps):
+            w2 = list(w)
+            w2[int(gen.integers(1, k - 1))] = float(gen.choice(grid))
+            r = cg.min_moves_to_finish(w2, tau, 1)
+            if r is not None and r >= cur:
+                w, cur = w2, r
+        found.append(w)
+    return found
+
+
+@claim(
+    "cdgkm.clumping_game_moves",
+    source=f"{SRC} Lemma 30 (App. C, clumping game)",
+    statement=(
+        "With tau = c ln k (c = 1), phi = 1 and C = 2: every board w in R^k_{>=0} with sentinels w_1 = w_k = 0 that "
+        "can be reduced to a single entry by 1-legal moves can be so reduced in at most C ln k moves "
+        "(brute-force breadth-first minimum; k = 4..10 quick, ..12 full; random and hill-climbed boards)."
+    ),
+    kind="property-based search",
+    tiers={"quick": {"ks": [4, 6, 8, 10], "random": 25, "starts": 2, "steps": 25, "seed": 22},
+           "full": {"ks": [4, 6, 8, 10, 12], "random": 300, "starts": 8, "steps": 300, "seed": 22}},
+    mutations={"C_0.1": {"C": 0.1}},
+)
+def check_clumping_game(p):
+    c, C = p.get("c", 1.0), p.get("C", 2.0)
+    gen = _rng(p["seed"])
+    worst, where, n, stuck, stuck_example = 0.0, None, 0, 0, None
+    for k in p["ks"]:
+        tau = c * math.log(k)
+        boards = [[0.0] + [round(float(x), 2) for x in gen.uniform(0, tau + 3, k - 2)] + [0.0] for _ in range(p["random"])]
+        boards += _adversarial_boards(gen, k, tau, p["steps"], p["starts"])
+        for w in boards:
+            r = cg.min_moves_to_finish(w, tau, 1)
+            n += 1
+            if r is None:
+                stuck += 1
+                stuck_example = stuck_example or {"k": k, "tau": tau, "w": w}
+                continue
+            if r / (C * math.log(k)) > worst:
+                worst, where = r / (C * math.log(k)), {"k": k, "moves": r, "w": w}
+    return ratio_evidence(worst, n, seeds=[p["seed"]], precision="exact (brute force)",
+                          details={"worst": where, "c": c, "C": C, "unfinishable_boards": stuck, "unfinishable_example": stuck_example})
+
+
+# --------------------------------------------------------------------------- Lemma 11
+def _tree_points(s0, m, A, d, e, factor):
+    """2^m points: a balanced binary tree of clumps with top gap s0 and s_{t+1} = factor T(s_t)."""
+    pts, gaps = [Fraction(0)], [Fraction(s0)]
+    for _ in range(m - 1):
+        gaps.append(factor * cg.threshold(gaps[-1], A, d, e))
+    for gap in gaps:  # each level doubles the set: x -> {x, x + gap}, largest gap first
+        pts = pts + [x + gap for x in pts]
+    return sorted(pts)
+
+
+def _random_clumps(gen, k, eps, A, d, e):
+    """k points in [0, 1/2) in clumps at random nested scales: top gap in (eps, 1/2), then each
+    gap min(T(s) 2^j, s/(2k)) with a random j in [0, 40]."""
+    pts, s = [Fraction(0)], Fraction(eps) * (1 + Fraction(int(gen.integers(1, 40)), 10))
+    while len(pts) < k:
+        take = min(k - len(pts), int(gen.integers(1, len(pts) + 1)))
+        base = pts[int(gen.integers(0, len(pts)))]
+        pts += [base + s * (t + 1) for t in range(take)]
+        s = min(cg.threshold(s, A, d, e) * 2 ** int(gen.integers(0, 41)), s / (2 * k))
+    return sorted(pts)
+
+
+@claim(
+    "cdgkm.lemma11_gapped_scale",
+    source=f"{SRC} Lemma 11 and Def. 6",
+    statement=(
+        "With T(gamma) = A (gamma/d)^e, A = 1/2, d = 4, e = ceil(c k) with c = 1/2, eps' = 1/10 and "
+        "gamma_min = z_n for z_0 = eps'/k, z_{t+1} = T(z_t)/k, n = ceil(log2 k): every sorted v with "
+        "max v - min v > eps' has a point i and a gapped scale gamma in [gamma_min, 1) (no |v_j - v_i| in "
+        "(T(gamma), gamma)); the binary-search construction of the proof finds one."
+    ),
+    kind="property-based search",
+    tiers={"quick": {"ks": [2, 4, 8], "random": 15, "seed": 11}, "full": {"ks": [2, 3, 4, 6, 8, 12], "random": 120, "seed": 11}},
+    mutations={"depth_log2k_minus_2_without_1/k": {"iter_offset": -2, "shrink": False}},
+)
+def check_lemma11(p):
+    A, d, eps = Fraction(1, 2), 4, Fraction(1, 10)
+    off, shrink, mult = p.get("iter_offset", 0), p.get("shrink", True), Fraction(p.get("gamma_min_factor", 1))
+    gen = _rng(p["seed"])
+    worst, where, n, log_slack, per_k = 0.0, None, 0, math.inf, {}
+    for k in p["ks"]:
+        e = math.ceil(k / 2)
+        depth = max(0, math.ceil(math.log2(k)) + off)
+        if shrink:
+            gmin = cg.gamma_min_iterate(eps, k, A, d, e, depth)
+        else:
+            gmin = eps
+            for _ in range(depth):
+                gmin = cg.threshold(gmin, A, d, e)
+        gmin *= mult
+        sets = [sorted(Fraction(int(x), 10**6) for x in gen.integers(0, 10**6, k)) for _ in range(p["random"])]  # in [0, 1)
+        sets += [_random_clumps(gen, k, eps, A, d, e) for _ in range(p["random"])]
+        if k & (k - 1) == 0 and k > 1:
+            sets += [_tree_points(Fraction(1, 5), int(math.log2(k)), A, d, e, f) for f in (2, 1 + Fraction(1, 10**6))]
+        for v in sets:
+            if v[-1] - v[0] <= eps:
+                continue
+            n += 1
+            best, _ = cg.best_gapped_scale(v, A, d, e, gmin)
+            bs, i, _ = cg.binary_search_gapped_scale(v, eps, A, d, e)
+            if not cg.is_gapped(v, i, bs, A, d, e):
+                return ratio_evidence(math.inf, n, seeds=[p["seed"]], details={"binary_search_not_gapped": [str(x) for x in v]})
+            best = bs if best is None or bs > best else best
+            ratio = math.inf if best < gmin else 0.0
+            if best >= gmin:  # log10(gamma_min / best) <= 0; report the slack in orders of magnitude
+                slack = _log10(best) - _log10(gmin)
+                ratio = 10.0 ** max(-300.0, -slack)
+                log_slack = min(log_slack, slack)
+                per_k[k] = min(per_k.get(k, math.inf), slack)
+            if ratio > worst or where is None:
+                worst, where = max(worst, ratio), {"k": k, "log10_best_over_gamma_min": _log10(best) - _log10(gmin)}
+    return ratio_evidence(worst, n, seeds=[p["seed"]], precision="exact (Fraction)",
+                          details={"worst": where, "min_log10_best_gapped_over_gamma_min": log_slack, "per_k_min_log10_slack": per_k, "A": "1/2", "d": d, "c": 0.5, "eps": "1/10"})
+
+
+def _log10(x):
+    """log10 of a positive Fraction with arbitrarily large numerator/denominator."""
+    x = Fraction(x)
+
+    def lg(n):
+        shift = max(0, n.bit_length() - 64)
+        return math.log10(n >> shift) + shift * math.log10(2)
+
+    return lg(x.numerator) - lg(x.denominator)
