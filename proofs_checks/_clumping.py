@@ -22,8 +22,11 @@ __all__ = [
     "is_legal_interval",
     "legal_moves",
     "level",
+    "log10_fraction",
     "min_moves_to_finish",
+    "random_clumps",
     "threshold",
+    "tree_points",
 ]
 
 
@@ -228,6 +231,41 @@ def binary_search_gapped_scale(v, eps, A, d, e):
         t = min(big, key=lambda t: min(t - lo, hi - t + 1))
         lo, hi = (lo, t - 1) if t - lo <= hi - t + 1 else (t, hi)
         z, splits = tz, splits + 1
+
+
+def tree_points(s0, m, A, d, e, factor):
+    """2^m points: a balanced binary tree of clumps with top gap s0 and s_{t+1} = factor T(s_t)."""
+    pts, gaps = [Fraction(0)], [Fraction(s0)]
+    for _ in range(m - 1):
+        gaps.append(factor * threshold(gaps[-1], A, d, e))
+    for gap in gaps:  # each level doubles the set: x -> {x, x + gap}, largest gap first
+        pts = pts + [x + gap for x in pts]
+    return sorted(pts)
+
+
+def random_clumps(gen, k, eps, A, d, e):
+    """k points in [0, 1) in clumps at random nested scales: top gap in (eps, 1/2), then each
+    gap min(T(s) 2^j, s/(2k)) with a random j in [0, 40]."""
+    pts, s = [Fraction(0)], Fraction(eps) * (1 + Fraction(int(gen.integers(1, 40)), 10))
+    while len(pts) < k:
+        take = min(k - len(pts), int(gen.integers(1, len(pts) + 1)))
+        base = pts[int(gen.integers(0, len(pts)))]
+        pts += [base + s * (t + 1) for t in range(take)]
+        s = min(threshold(s, A, d, e) * 2 ** int(gen.integers(0, 41)), s / (2 * k))
+    return sorted(pts)
+
+
+def log10_fraction(x):
+    """log10 of a positive Fraction with arbitrarily large numerator/denominator."""
+    x = Fraction(x)
+    if x <= 0:
+        raise ValueError(f"log10_fraction: x must be positive, got {x}")
+
+    def lg(n):
+        shift = max(0, n.bit_length() - 64)
+        return math.log10(n >> shift) + shift * math.log10(2)
+
+    return lg(x.numerator) - lg(x.denominator)
 
 
 # --------------------------------------------------------------------------- level function

@@ -68,6 +68,12 @@ def _directions(U):
     mutations={"probability_too_high": {"p_lemma3": 0.999}, "lower_constant_10x": {"lower_scale": 10.0}},
 )
 def check_anticoncentration(p):
+    """Monte Carlo over g for each (k, d, configuration); Bernoulli successes per lemma, a
+    Clopper-Pearson interval (Bonferroni over all cases) and the worst case as the evidence.
+
+    Parameters (``p``): ``ks``, ``ds``, ``trials``, ``seed``; mutations use ``p_lemma3``,
+    ``p_lemma4`` (claimed probabilities) and ``lower_scale`` (multiplies both lower constants).
+    """
     p3, p4, scale = p.get("p_lemma3", 0.8), p.get("p_lemma4", 0.9), p.get("lower_scale", 1.0)
     configs = ("random", "near_equal", "near_antipodal")
     cases = [(k, d, c) for k in p["ks"] for d in p["ds"] for c in configs]
@@ -114,7 +120,14 @@ def _lemma26_ratio(a, b, const, expo):
     mutations={"constant_1.5": {"const": 1.5}, "exponent_1": {"expo": 1}},
 )
 def check_lemma26(p):
-    from hypothesis import HealthCheck, given, settings, target, strategies as st
+    """Exact (Fraction) ratios on random pairs, a grid of edge values and a hypothesis search
+    (``target`` on the ratio, derandomised); the margin is the worst of both sides' ratios.
+
+    Parameters (``p``): ``random``, ``hypothesis`` (example counts), ``seed``; ``const`` and
+    ``expo`` replace the 2 and the exponent 2 (mutations).
+    """
+    from hypothesis import HealthCheck, given, settings, target
+    from hypothesis import strategies as st
 
     const, expo = Fraction(p.get("const", 2)), p.get("expo", 2)
     gen = _rng(p["seed"])
@@ -199,6 +212,12 @@ def _vandermonde_nodes(gen, m, lo, hi, count):
     mutations={"exponent_m_minus_2": {"exponent": "m-2"}, "nodes_in_[-1,1]": {"domain": (-1, 1)}},
 )
 def check_vandermonde(p):
+    """``||V^{-1}||_2`` (exact rational inverse, mpmath SVD) against ``m Delta^{-(2m-2)}`` on
+    equispaced, end-clustered, two-cluster and random nodes.
+
+    Parameters (``p``): ``ms``, ``random``, ``seed``, ``dps``; ``exponent`` in {"2m-2", "m-1",
+    "m-2"} and ``domain`` (node interval) for the mutations.
+    """
     expo_of = {"2m-2": lambda m: 2 * m - 2, "m-1": lambda m: m - 1, "m-2": lambda m: m - 2}[p.get("exponent", "2m-2")]
     lo, hi = p.get("domain", (0, 1))
     ctx = mpmath.MPContext()
@@ -207,7 +226,7 @@ def check_vandermonde(p):
     worst, where, n = ctx.mpf(0), None, 0
     for m in p["ms"]:
         for nodes in _vandermonde_nodes(gen, m, lo, hi, p["random"]):
-            delta = min(b - a for a, b in zip(nodes, nodes[1:]))
+            delta = min(b - a for a, b in itertools.pairwise(nodes))
             norm = _inverse_vandermonde_norm(nodes, ctx)
             bound = m * (1 / ctx.mpf(delta.numerator) * delta.denominator) ** expo_of(m)
             n += 1
@@ -267,6 +286,12 @@ def _lemma27_instances(gen, ctx, ks, count, allow_negative):
     mutations={"drop_gamma_factor": {"drop_factor": True}, "v_in_[-1,1]": {"allow_negative": True}},
 )
 def check_lemma27(p):
+    """Worst ``rhs / max_l |<v^l, q>|`` in mpmath over random, cancelling-cluster,
+    tightness-family and moment-minimising instances (instances with ``rhs <= 0`` hold trivially).
+
+    Parameters (``p``): ``ks``, ``count``, ``seed``, ``dps``; ``c_abs``, ``C`` (default 1, 1);
+    ``drop_factor`` and ``allow_negative`` for the mutations.
+    """
     c_abs, C = p.get("c_abs", 1), p.get("C", 1)
     ctx = mpmath.MPContext()
     ctx.dps = p["dps"]
@@ -303,6 +328,8 @@ def check_lemma27(p):
     mutations={"zero_also_at_k_minus_1": {"zero_upto": "k-1"}, "printed_k_factorial_gamma_k": {"top": "k!g^k"}},
 )
 def check_lemma27_tightness(p):
+    """Exact sympy polynomials in gamma; margin is the largest discrepancy (at gamma = 1/10 or in
+    the leading coefficient).  ``zero_upto`` / ``top`` select the wrong (printed-style) forms."""
     import sympy as sp
 
     g = sp.symbols("gamma")
@@ -383,6 +410,9 @@ def check_lemma13(p):
     mutations={"increment_1.0": {"increment": 1.0}, "beta_drop_last_term": {"beta_terms": 2}},
 )
 def check_level_function(p):
+    """sympy: the ratio of the arguments of the outer logarithms is K^{inc/0.9} and L(eps') = 0;
+    plus 50-digit evaluation at random admissible points (the margin when it fails).
+    ``increment`` and ``beta_terms`` select the mutations."""
     import sympy as sp
 
     gam, eps, Lam, R, d, K = sp.symbols("gamma epsilon Lambda R d K", positive=True)  # K = c k > 1
@@ -431,6 +461,7 @@ FIG2_MOVE = ((1, 3), (4, 6), (7, 9), (10, 12))  # 1-based, as printed
     mutations={"printed_caption": {"expected": (0, 1, 0)}},
 )
 def check_fig2(p):
+    """Apply the printed move exactly (Fractions) and compare with ``expected``."""
     expected = tuple(Fraction(x) for x in p.get("expected", (0, 1, 1, 0)))
     move = [(i - 1, j - 1) for i, j in FIG2_MOVE]
     legal = all(cg.is_legal_interval(FIG2_BOARD, i, j, 3, 1) for i, j in move)
@@ -475,6 +506,9 @@ def _adversarial_boards(gen, k, tau, steps, starts):
     mutations={"C_0.1": {"C": 0.1}},
 )
 def check_clumping_game(p):
+    """Breadth-first minimum number of 1-legal moves on random and hill-climbed boards; margin
+    is the worst ``moves / (C ln k)``.  Boards from which no move sequence reaches one entry are
+    counted in the details (the game as stated can end with several entries)."""
     c, C = p.get("c", 1.0), p.get("C", 2.0)
     gen = _rng(p["seed"])
     worst, where, n, stuck, stuck_example = 0.0, None, 0, 0, None
@@ -496,28 +530,6 @@ def check_clumping_game(p):
 
 
 # --------------------------------------------------------------------------- Lemma 11
-def _tree_points(s0, m, A, d, e, factor):
-    """2^m points: a balanced binary tree of clumps with top gap s0 and s_{t+1} = factor T(s_t)."""
-    pts, gaps = [Fraction(0)], [Fraction(s0)]
-    for _ in range(m - 1):
-        gaps.append(factor * cg.threshold(gaps[-1], A, d, e))
-    for gap in gaps:  # each level doubles the set: x -> {x, x + gap}, largest gap first
-        pts = pts + [x + gap for x in pts]
-    return sorted(pts)
-
-
-def _random_clumps(gen, k, eps, A, d, e):
-    """k points in [0, 1/2) in clumps at random nested scales: top gap in (eps, 1/2), then each
-    gap min(T(s) 2^j, s/(2k)) with a random j in [0, 40]."""
-    pts, s = [Fraction(0)], Fraction(eps) * (1 + Fraction(int(gen.integers(1, 40)), 10))
-    while len(pts) < k:
-        take = min(k - len(pts), int(gen.integers(1, len(pts) + 1)))
-        base = pts[int(gen.integers(0, len(pts)))]
-        pts += [base + s * (t + 1) for t in range(take)]
-        s = min(cg.threshold(s, A, d, e) * 2 ** int(gen.integers(0, 41)), s / (2 * k))
-    return sorted(pts)
-
-
 @claim(
     "cdgkm.lemma11_gapped_scale",
     source=f"{SRC} Lemma 11 and Def. 6",
@@ -532,6 +544,11 @@ def _random_clumps(gen, k, eps, A, d, e):
     mutations={"depth_log2k_minus_2_without_1/k": {"iter_offset": -2, "shrink": False}},
 )
 def check_lemma11(p):
+    """Exact (Fraction) search: best gapped scale among the candidates and the binary-search
+    construction, on random points, random nested clumps and balanced binary trees of clumps
+    (which force the full log2 k depth).  Margin: worst ``gamma_min / best`` (reported also as
+    orders of magnitude of slack).  ``iter_offset``, ``shrink`` and ``gamma_min_factor`` change
+    gamma_min (mutations / experiments)."""
     A, d, eps = Fraction(1, 2), 4, Fraction(1, 10)
     off, shrink, mult = p.get("iter_offset", 0), p.get("shrink", True), Fraction(p.get("gamma_min_factor", 1))
     gen = _rng(p["seed"])
@@ -547,9 +564,9 @@ def check_lemma11(p):
                 gmin = cg.threshold(gmin, A, d, e)
         gmin *= mult
         sets = [sorted(Fraction(int(x), 10**6) for x in gen.integers(0, 10**6, k)) for _ in range(p["random"])]  # in [0, 1)
-        sets += [_random_clumps(gen, k, eps, A, d, e) for _ in range(p["random"])]
+        sets += [cg.random_clumps(gen, k, eps, A, d, e) for _ in range(p["random"])]
         if k & (k - 1) == 0 and k > 1:
-            sets += [_tree_points(Fraction(1, 5), int(math.log2(k)), A, d, e, f) for f in (2, 1 + Fraction(1, 10**6))]
+            sets += [cg.tree_points(Fraction(1, 5), int(math.log2(k)), A, d, e, f) for f in (2, 1 + Fraction(1, 10**6))]
         for v in sets:
             if v[-1] - v[0] <= eps:
                 continue
@@ -558,25 +575,16 @@ def check_lemma11(p):
             bs, i, _ = cg.binary_search_gapped_scale(v, eps, A, d, e)
             if not cg.is_gapped(v, i, bs, A, d, e):
                 return ratio_evidence(math.inf, n, seeds=[p["seed"]], details={"binary_search_not_gapped": [str(x) for x in v]})
+            if bs < gmin:  # the proof's own construction must reach gamma_min
+                return ratio_evidence(math.inf, n, seeds=[p["seed"]], details={"binary_search_below_gamma_min": [str(x) for x in v]})
             best = bs if best is None or bs > best else best
             ratio = math.inf if best < gmin else 0.0
             if best >= gmin:  # log10(gamma_min / best) <= 0; report the slack in orders of magnitude
-                slack = _log10(best) - _log10(gmin)
+                slack = cg.log10_fraction(best) - cg.log10_fraction(gmin)
                 ratio = 10.0 ** max(-300.0, -slack)
                 log_slack = min(log_slack, slack)
                 per_k[k] = min(per_k.get(k, math.inf), slack)
-            if ratio > worst or where is None:
-                worst, where = max(worst, ratio), {"k": k, "log10_best_over_gamma_min": _log10(best) - _log10(gmin)}
+            if where is None or ratio > worst:
+                worst, where = ratio, {"k": k, "log10_best_over_gamma_min": cg.log10_fraction(best) - cg.log10_fraction(gmin)}
     return ratio_evidence(worst, n, seeds=[p["seed"]], precision="exact (Fraction)",
                           details={"worst": where, "min_log10_best_gapped_over_gamma_min": log_slack, "per_k_min_log10_slack": per_k, "A": "1/2", "d": d, "c": 0.5, "eps": "1/10"})
-
-
-def _log10(x):
-    """log10 of a positive Fraction with arbitrarily large numerator/denominator."""
-    x = Fraction(x)
-
-    def lg(n):
-        shift = max(0, n.bit_length() - 64)
-        return math.log10(n >> shift) + shift * math.log10(2)
-
-    return lg(x.numerator) - lg(x.denominator)

@@ -55,7 +55,7 @@ def _moves_by_subsets(w, tau, phi):
         for chain in itertools.combinations(legal, r):
             if chain[0][0] != 0 or chain[-1][1] != n - 1:
                 continue
-            if all(a[1] <= b[0] for a, b in zip(chain, chain[1:])):
+            if all(a[1] <= b[0] for a, b in itertools.pairwise(chain)):
                 out.add(cg.apply_move(w, list(chain), tau, phi))
     return out
 
@@ -114,7 +114,7 @@ def test_is_gapped_by_hand():
 def test_binary_search_on_tree_reaches_full_depth():
     A, d, e, eps = F(1, 2), 4, 4, F(1, 10)
     for m in (1, 2, 3):
-        v = cdgkm._tree_points(F(1, 5), m, A, d, e, 2)
+        v = cg.tree_points(F(1, 5), m, A, d, e, 2)
         gam, i, splits = cg.binary_search_gapped_scale(v, eps, A, d, e)
         assert splits == m
         assert gam == cg.gamma_min_iterate(eps, len(v), A, d, e, m - 1)
@@ -125,7 +125,7 @@ def test_binary_search_on_tree_reaches_full_depth():
 
 # --------------------------------------------------------------------------- level function
 def test_level_function_float():
-    p = dict(eps=1e-2, c=2, k=5, d=50, R=3.0, Lam=0.3)
+    p = {"eps": 1e-2, "c": 2, "k": 5, "d": 50, "R": 3.0, "Lam": 0.3}
     K = p["c"] * p["k"]
     assert cg.level(p["eps"], **p) == 0.0
     for gamma in (1e-3, 1e-5, 1e-8):
@@ -165,4 +165,4 @@ def test_directions_are_unit_and_counted():
 
 
 def test_log10_of_huge_fraction():
-    assert cdgkm._log10(F(10**5000, 3)) == pytest.approx(5000 - math.log10(3), abs=1e-9)
+    assert cg.log10_fraction(F(10**5000, 3)) == pytest.approx(5000 - math.log10(3), abs=1e-9)
