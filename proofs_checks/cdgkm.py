@@ -588,3 +588,51 @@ def check_lemma11(p):
                 worst, where = ratio, {"k": k, "log10_best_over_gamma_min": cg.log10_fraction(best) - cg.log10_fraction(gmin)}
     return ratio_evidence(worst, n, seeds=[p["seed"]], precision="exact (Fraction)",
                           details={"worst": where, "min_log10_best_gapped_over_gamma_min": log_slack, "per_k_min_log10_slack": per_k, "A": "1/2", "d": d, "c": 0.5, "eps": "1/10"})
+
+
+# --------------------------------------------------------------------------- Lemma 20 (erratum)
+@claim(
+    "errata.cdgkm_lemma20_constant",
+    source=f"{SRC} Lemma 20 (statement (mu + 4R^2 k)^2 vs. the proof's K = mu + 4R^2 k^3)",
+    statement=(
+        "Under the reading of Lemma 20's proof (width 2k, |lambda_i| <= R, unit u_i, so |F(x)| <= 2kR||x||), the "
+        "stated N = C (mu + 4R^2 k)^2 ln(1/delta)/t^2 does not suffice for a fixed C: for aligned neurons "
+        "F = R sum_{i<=2k} relu<u, x> = 2kR relu(z), ||F^2||_psi1 = 9 k^2 R^2 exactly, and with R = 1, delta = 1/10, "
+        "t = E F^2 / 10 the empirical mean of F^2 misses E F^2 by more than t with probability > delta "
+        "(C = 10, k = 20 quick; also C = 100, k = 200 full).  (With a Lipschitz constant 2R, no k is needed at all.)"
+    ),
+    kind="statistical",
+    tiers={"quick": {"cases": [(10, 20)], "trials": 2000, "seed": 20},
+           "full": {"cases": [(10, 20), (10, 50), (100, 200)], "trials": 50000, "seed": 20}},
+    mutations={"proof_scale_k3": {"scale": "k^3"}, "k_1": {"cases": [(10, 1)]}},
+)
+def check_lemma20(p):
+    """Exact simulation of the empirical mean of N i.i.d. copies of F^2 = 4k^2R^2 relu(z)^2:
+    the number M of positive z is Binomial(N, 1/2) and the sum of their squares is chi^2_M.
+    Passes when the Clopper-Pearson lower end of P(|mean - E F^2| > t) exceeds delta.  Also
+    checks ||relu(z)^2||_psi1 = 9/4 (E exp(relu(z)^2/s) = 1/2 + (1 - 2/s)^{-1/2}/2 = 2 at s = 9/4)
+    by mpmath quadrature.  ``scale = "k^3"`` uses the proof's K (mutation)."""
+    R, delta = 1.0, 0.1
+    ctx = mpmath.MPContext()
+    ctx.dps = 30
+    s = ctx.mpf(9) / 4
+    psi = ctx.mpf(1) / 2 + ctx.quad(lambda z: ctx.exp(z**2 / s - z**2 / 2) / ctx.sqrt(2 * ctx.pi), [0, ctx.inf])
+    gen = _rng(p["seed"])
+    conf = 1 - 0.01 / len(p["cases"])
+    worst, rows = None, []
+    for C, k in p["cases"]:
+        mu, ef2 = 2 * k * R / math.sqrt(2 * math.pi), 2 * k * k * R * R
+        t = ef2 / 10
+        K = mu + 4 * R * R * (k**3 if p.get("scale") == "k^3" else k)
+        N = math.ceil(C * K**2 * math.log(1 / delta) / t**2)
+        M = gen.binomial(N, 0.5, p["trials"])
+        sq = np.where(M > 0, gen.chisquare(np.maximum(M, 1)), 0.0)
+        misses = int(np.sum(np.abs(4 * k * k * R * R * sq / N - ef2) > t))
+        ev = probability_evidence(misses, p["trials"], delta, confidence=conf)
+        rows.append({"C": C, "k": k, "N": N, "miss_rate": misses / p["trials"], "psi1_F2_over_scale": 9 * k * k * R * R / K})
+        if worst is None or ev.margin > worst.margin:
+            worst = ev
+    details = dict(worst.details, cases=rows, psi1_check_E_exp_at_9_4=float(psi), scale=p.get("scale", "k"))
+    ok = worst.passed and abs(psi - 2) < ctx.mpf(10) ** -25
+    return Evidence(ok, worst.margin, "probability", p["trials"] * len(p["cases"]), seeds=[p["seed"]],
+                    precision="float64 exact-distribution simulation; mpmath dps=30 quadrature", interval=worst.interval, details=details)
