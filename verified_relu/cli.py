@@ -1,7 +1,8 @@
 """The ``verified-relu`` command line.
 
-Commands: ``demo`` (a built-in demonstration) and ``bench`` (the fast learner against the
-baselines, :mod:`verified_relu.bench`).
+Commands: ``demo`` (a built-in demonstration), ``bench`` (the fast learner against the
+baselines, :mod:`verified_relu.bench`) and ``check`` (the papers' claims as executable checks,
+:mod:`proofs_checks`; the same implementation as ``python -m proofs_checks``).
 
 Exit codes: 0 success; 1 a check or computation reported failure; 2 bad usage or bad input
 (one line on stderr, no traceback).
@@ -104,6 +105,12 @@ def _bench(args):
     return EXIT_OK
 
 
+def _check(args):
+    from proofs_checks.report import run_from_args
+
+    return run_from_args(args, "verified-relu check")
+
+
 def mpmath_str(value, digits=30):
     import mpmath
 
@@ -142,6 +149,17 @@ def _build_parser():
     bench.add_argument("--suite", default="quick", choices=["quick"], help="grid to run (default %(default)s)")
     bench.add_argument("--out", required=True, help="output directory (created if missing)")
     bench.set_defaults(func=_bench)
+    check = sub.add_parser(
+        "check",
+        help="run the papers' claims as executable checks",
+        description="Run the claims of CDGKM23, CN24 and DK24 (and their errata) as checks with evidence; "
+        "exit status 1 if any claim fails.",
+        epilog="example: verified-relu check --tier quick --json claims.json",
+    )
+    from proofs_checks.report import add_arguments as _check_arguments
+
+    _check_arguments(check)
+    check.set_defaults(func=_check)
     return parser
 
 
