@@ -364,7 +364,7 @@ def _sym_outer(U, coeffs, l):
     ),
     kind="statistical",
     tiers={
-        "quick": {"d": 5, "k": 3, "n": 400_000, "seed": 7, "scale2": 1.0, "scale4": 1.0},
+        "quick": {"d": 5, "k": 3, "n": 1_000_000, "seed": 7, "scale2": 1.0, "scale4": 1.0},
         "full": {"d": 5, "k": 3, "n": 4_000_000, "seed": 8, "scale2": 1.0, "scale4": 1.0},
     },
     mutations={"2c2_replaced_by_c2": {"scale2": 0.5}, "2c4_replaced_by_c4": {"scale4": 0.5}},
@@ -372,7 +372,7 @@ def _sym_outer(U, coeffs, l):
 def check_moment_identity(params):
     """Estimates ``(1/n) sum_a f(x_a) S_l(x_a)`` with entrywise standard errors
     (:func:`verified_relu.moments.hermite_moment`); expected values from the closed form
-    ``2 c_l`` (``c_2 = 1/(2 sqrt pi)``, ``c_4 = -1/(4 sqrt(6 pi))``, written out here) times
+    ``2 c_l`` (``c_2 = 1/(2 sqrt pi)``, ``c_4 = -1/(4 sqrt(3 pi))``, written out here) times
     outer products.  Margin = ``max |z| / 5`` over all ``d + d^2 + d^3 + d^4`` entries.
 
     Confidence: a 5-sigma two-sided per-entry criterion has false-alarm probability about
@@ -391,7 +391,7 @@ def check_moment_identity(params):
     X = gen.standard_normal((n, d))
     y = X @ w + np.abs(X @ U.T) @ lam
     two_c = {1: None, 2: 1 / math.sqrt(math.pi) * params["scale2"], 3: 0.0,
-             4: 2 * (-1 / (4 * math.sqrt(6 * math.pi))) * params["scale4"]}
+             4: 2 * (-1 / (4 * math.sqrt(3 * math.pi))) * params["scale4"]}
     worst_z, per_l, frob = 0.0, {}, {}
     for l in (1, 2, 3, 4):
         expected = w if l == 1 else two_c[l] * _sym_outer(U, lam, l)
