@@ -220,7 +220,7 @@ def _angular_coefficients(ctx, net, k, freqs):
     ),
     kind="high-precision numeric",
     tiers={"quick": {"ks": [2, 4, 6], "d": 4, "seed": 61, "dps": 20, "form": "corrected"},
-           "full": {"ks": [2, 4, 6, 8, 10], "d": 6, "seed": 62, "dps": 30, "form": "corrected"}},
+           "full": {"ks": [2, 4, 6, 8, 10], "d": 3, "seed": 62, "dps": 30, "form": "corrected"}},
     mutations=_PRINTED,
 )
 def check_dkkz_orthogonality(params):

@@ -1,0 +1,206 @@
+"""The claims registry: every claim passes at the quick tier and fails under each of its
+declared mutations; Clopper-Pearson and the probability evidence; the reports and the CLI
+(``verified-relu check`` and ``python -m proofs_checks``)."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.stats import beta, binomtest
+
+from proofs_checks import registry, report
+from proofs_checks.registry import Evidence, clopper_pearson, probability_evidence, ratio_evidence
+from verified_relu import cli
+
+registry._load_all()
+CLAIM_IDS = sorted(registry.REGISTRY)
+MUTATIONS = [(cid, name) for cid in CLAIM_IDS for name in sorted(registry.REGISTRY[cid].mutations)]
+
+
+# ------------------------------------------------------------------ every claim, every mutation
+@pytest.mark.parametrize("cid", CLAIM_IDS)
+def test_claim_passes_at_quick_tier(cid):
+    c = registry.REGISTRY[cid]
+    ev = c.run("quick")
+    assert isinstance(ev, Evidence)
+    assert ev.passed, f"{cid} failed: margin {ev.margin} ({ev.margin_kind}), details {ev.details}"
+    assert ev.instances > 0
+    if ev.margin_kind == "exact":
+        assert ev.margin == 0.0
+    else:
+        assert math.isfinite(ev.margin) and ev.margin <= 1.0
+    json.dumps(report._jsonable(ev.to_dict()))  # the evidence is JSON-ready after formatting
+
+
+@pytest.mark.parametrize("cid,mutation", MUTATIONS, ids=[f"{c}:{m}" for c, m in MUTATIONS])
+def test_mutation_makes_check_fail(cid, mutation):
+    c = registry.REGISTRY[cid]
+    ev = c.run("quick", **c.mutations[mutation])
+    assert not ev.passed, f"{cid} still passes under mutation {mutation!r}: margin {ev.margin}"
+
+
+def test_every_claim_is_well_formed():
+    assert CLAIM_IDS, "no claims registered"
+    for cid in CLAIM_IDS:
+        c = registry.REGISTRY[cid]
+        assert c.kind in registry.KINDS
+        assert c.source and c.statement and c.mutations
+        assert set(c.tiers) == set(registry.TIERS)
+        assert all(isinstance(o, dict) and o for o in c.mutations.values()), cid
+
+
+def test_expected_modules_registered():
+    prefixes = {cid.split(".")[0] for cid in CLAIM_IDS}
+    assert {"hermite", "errata"} <= prefixes
+    hermite = {cid for cid in CLAIM_IDS if cid.startswith("hermite.")}
+    assert len(hermite) >= 10
+
+
+# ------------------------------------------------------------------ statistics
+@pytest.mark.parametrize("successes,trials,confidence", [(0, 10, 0.99), (3, 10, 0.95), (10, 10, 0.99), (517, 1000, 0.99), (999, 1000, 0.9)])
+def test_clopper_pearson_matches_scipy(successes, trials, confidence):
+    lo, hi = clopper_pearson(successes, trials, confidence)
+    ref = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="exact")
+    assert lo == pytest.approx(ref.low, rel=1e-9, abs=1e-12)
+    assert hi == pytest.approx(ref.high, rel=1e-9, abs=1e-12)
+
+
+def test_clopper_pearson_closed_form_at_the_ends():
+    # all successes: lower end (alpha/2)^(1/n); no successes: upper end 1 - (alpha/2)^(1/n)
+    n, alpha = 1000, 0.01
+    assert clopper_pearson(n, n, 0.99) == (pytest.approx((alpha / 2) ** (1 / n), rel=1e-12), 1.0)
+    assert clopper_pearson(0, n, 0.99) == (0.0, pytest.approx(1 - (alpha / 2) ** (1 / n), rel=1e-12))
+
+
+def test_clopper_pearson_rejects_bad_counts():
+    for s, t in ((-1, 10), (11, 10), (0, 0)):
+        with pytest.raises(ValueError, match="successes"):
+            clopper_pearson(s, t)
+
+
+def test_probability_evidence_lower_claims():
+    lo = (0.005) ** (1 / 1000)  # 0.99471: the 99% lower end at 1000/1000
+    ok = probability_evidence(1000, 1000, 0.99)
+    assert ok.passed and ok.margin == pytest.approx(0.99 / lo) and ok.interval[0] == pytest.approx(lo)
+    assert ok.margin_kind == "probability" and ok.details["trials"] == 1000
+    # 995/1000: the lower end is below 0.99 although the point estimate is above it
+    lo995 = float(beta.ppf(0.005, 995, 6))
+    bad = probability_evidence(995, 1000, 0.99)
+    assert lo995 < 0.99 and not bad.passed and bad.margin == pytest.approx(0.99 / lo995)
+    assert not probability_evidence(0, 100, 0.5).passed  # lower end 0: margin inf
+
+
+def test_probability_evidence_upper_claims():
+    hi = 1 - 0.005 ** (1 / 1000)
+    ok = probability_evidence(0, 1000, 0.01, upper=True)
+    assert ok.passed and ok.margin == pytest.approx(hi / 0.01)
+    assert not probability_evidence(5, 1000, 0.005, upper=True).passed
+
+
+def test_ratio_and_evidence_validation():
+    assert ratio_evidence(1.0, 3).passed and not ratio_evidence(1.0 + 1e-12, 3).passed
+    assert not ratio_evidence(float("nan"), 3).passed
+    with pytest.raises(ValueError, match="margin_kind"):
+        Evidence(True, 0.0, "approximate", 1)
+
+
+# ------------------------------------------------------------------ reports
+def test_reports_cover_every_outcome():
+    ids = ["hermite.unnormalized_coefficients", "errata.lemma27_tightness"]
+    outcomes = registry.run(ids, tier="quick")
+    table = report.to_table(outcomes)
+    md = report.to_markdown(outcomes, "quick")
+    data = json.loads(report.to_json(outcomes, "quick"))
+    for cid in ids:
+        assert cid in table and f"## `{cid}`" in md
+    assert [c["id"] for c in data["claims"]] == ids and data["tier"] == "quick" and data["passed"] is True
+    assert "numpy" in data["versions"] and "2/2 claims passed" in table
+
+
+# ------------------------------------------------------------------ CLI
+TWO = ["hermite.moment_constant", "errata.dk_lemma5_sign"]
+
+
+def test_cli_check_writes_json_and_markdown(tmp_path):
+    js, md = tmp_path / "claims.json", tmp_path / "claims.md"
+    proc = subprocess.run([sys.executable, "-m", "verified_relu", "check", "--tier", "quick", "--only", *TWO,
+                           "--json", str(js), "--markdown", str(md)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(js.read_text())
+    assert [c["id"] for c in data["claims"]] == TWO and all(c["passed"] for c in data["claims"])
+    text = md.read_text()
+    assert all(f"`{cid}`" in text for cid in TWO)
+    assert "[1/2]" in proc.stderr and TWO[0] in proc.stdout  # progress on stderr, table on stdout
+
+
+def test_python_m_proofs_checks_same_driver(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "proofs_checks", "--only", TWO[0], "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
+
+
+def test_cli_unknown_id_is_usage_error():
+    proc = subprocess.run([sys.executable, "-m", "verified_relu", "check", "--only", "no.such_claim"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no.such_claim" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_cli_bad_tier_is_usage_error():
+    proc = subprocess.run([sys.executable, "-m", "verified_relu", "check", "--tier", "huge"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_cli_missing_output_directory_is_usage_error(tmp_path, capsys):
+    rc = cli.main(["check", "--only", TWO[0], "--quiet", "--json", str(tmp_path / "missing" / "x.json")])
+    assert rc == 2
+    assert "missing" in capsys.readouterr().err
+
+
+def test_cli_failing_claim_exits_1(tmp_path, capsys):
+    cid = "test_only.always_fails_7f3a"
+
+    def check(params):
+        return ratio_evidence(params["ratio"], 1)
+
+    registry.claim(cid, source="test", statement="a ratio of 2 is at most 1", kind="exact-symbolic",
+                   tiers={"quick": {"ratio": 2.0}, "full": {"ratio": 2.0}}, mutations={"none": {"ratio": 3.0}})(check)
+    try:
+        js = tmp_path / "out.json"
+        rc = cli.main(["check", "--only", cid, TWO[0], "--json", str(js)])
+        captured = capsys.readouterr()
+        assert rc == 1
+        assert "FAIL" in captured.out and cid in captured.out
+        data = json.loads(js.read_text())
+        assert data["passed"] is False and [c["passed"] for c in data["claims"]] == [False, True]
+    finally:
+        registry.REGISTRY.pop(cid, None)
+    assert cid not in registry.REGISTRY
+
+
+def test_crashing_check_is_reported_not_raised(capsys):
+    cid = "test_only.crashes_7f3a"
+
+    def check(params):
+        raise ArithmeticError("boom")
+
+    registry.claim(cid, source="test", statement="crashes", kind="exact-symbolic",
+                   tiers={"quick": {}, "full": {}}, mutations={"none": {}})(check)
+    try:
+        rc = cli.main(["check", "--only", cid])
+        out = capsys.readouterr().out
+        assert rc == 1 and "ERROR" in out and "ArithmeticError: boom" in out
+    finally:
+        registry.REGISTRY.pop(cid, None)
+
+
+def test_statistical_claims_use_explicit_seeds():
+    for cid in CLAIM_IDS:
+        c = registry.REGISTRY[cid]
+        if c.kind == "statistical":
+            ev = c.run("quick")
+            assert ev.seeds, f"{cid}: a statistical claim must record its seeds"
+            again = c.run("quick")
+            assert np.isclose(again.margin, ev.margin, rtol=0, atol=0), f"{cid} is not reproducible"
