@@ -114,6 +114,10 @@ def to_markdown(outcomes, tier):
         "",
         f"Tier `{tier}`: {sum(o.passed for o in outcomes)}/{len(outcomes)} claims passed.",
         "",
+        "Not checked: bibliographic discrepancies (the DK24 PDF header's volume number, which is PMLR volume 247; "
+        "the CN24 abstract's running time, (d/eps)^O(k^2) on arXiv versus (dk/eps)^O(k^2) in PMLR, against the "
+        "theorem's (dkR/eps)^O(k^2)); they are not mathematical statements.",
+        "",
         "| id | source | kind | result | margin | time |",
         "|---|---|---|---|---|---|",
     ]

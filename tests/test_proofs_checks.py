@@ -4,6 +4,7 @@ declared mutations; Clopper-Pearson and the probability evidence; the reports an
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -118,6 +119,19 @@ def test_reports_cover_every_outcome():
         assert cid in table and f"## `{cid}`" in md
     assert [c["id"] for c in data["claims"]] == ids and data["tier"] == "quick" and data["passed"] is True
     assert "numpy" in data["versions"] and "2/2 claims passed" in table
+
+
+def test_docs_claims_md_is_current():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "docs" / "claims.md"
+    if not path.exists():
+        pytest.skip("docs/claims.md not generated yet")
+    text = path.read_text(encoding="utf-8")
+    listed = set(re.findall(r"^## `([^`]+)`$", text, re.M))
+    hint = "regenerate with: python -m proofs_checks --tier full --markdown docs/claims.md"
+    assert listed <= set(CLAIM_IDS), f"docs/claims.md lists unknown claims {sorted(listed - set(CLAIM_IDS))}; {hint}"
+    assert set(CLAIM_IDS) <= listed, f"docs/claims.md misses {sorted(set(CLAIM_IDS) - listed)}; {hint}"
 
 
 # ------------------------------------------------------------------ CLI
