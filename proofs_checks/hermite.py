@@ -152,7 +152,7 @@ def _decay_constant(ctx):
     source=f"{SRC_DK} Lemma 5 (|c_m| = Theta(m^(-5/4))) and the digest's tail constant",
     statement=(
         "For even m, |c_m| m^(5/4) -> K = (2/pi)^(1/4)/sqrt(2 pi) = 0.356353..., with "
-        "|  |c_m| m^(5/4)/K - 1 | <= 1/m for even m in [100, max_m]; the least-squares slope of "
+        "| |c_m| m^(5/4)/K - 1 | <= 1/m for even m in [100, max_m]; the least-squares slope of "
         "log|c_m| against log m over [100, max_m] is -5/4 to within 0.005; and the tail "
         "sum_{m > D} c_m^2 (computed exactly as 1/2 minus the partial sum) times D^(3/2) is within "
         "a relative 2/D of K^2/3 = 0.0423... for D in the tier's list."

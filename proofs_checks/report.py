@@ -44,7 +44,10 @@ def format_margin(evidence):
         return "exact" if m == 0 else f"off by {m:.3g}"
     if not math.isfinite(m):
         return f"{evidence.margin_kind} inf"
-    return f"{evidence.margin_kind} {m:.4g}"
+    text = f"{m:.4g}"
+    if float(text) == 1.0 and m != 1.0:  # do not display a near-equality as an equality
+        text = f"{m:.12g}"
+    return f"{evidence.margin_kind} {text}"
 
 
 def _result(outcome):
