@@ -285,12 +285,13 @@ def check_def6_clump_weight(params):
     gen = np.random.default_rng(int(params["seed"]))
     d, k = int(params["d"]), int(params["k"])
     worst_c, worst_p, n = 0.0, 0.0, 0
+    ctx = _ctx(50)
     for size in params["sizes"]:
         for _ in range(int(params["trials"])):
             net = instances.make("clump", d, max(k, size), gen, size=size, theta=params["theta"], residual=float(gen.uniform(-0.5, 0.5)))
             can = net.canonical()
             U, lam = can.directions[:size], can.coefficients[:size]
-            norm = float(mpmath.sqrt(CanonicalNetwork(np.zeros(d), lam, U).norm_squared(dps=50)))
+            norm = float(ctx.sqrt(ctx.mpf(CanonicalNetwork(np.zeros(d), lam, U).norm_squared(dps=50))))
             bound = float(np.sum(np.abs(lam) * np.linalg.norm(U - U[0], axis=1)))
             worst_c = max(worst_c, abs(norm - abs(math.fsum(lam))) / bound)
             worst_p = max(worst_p, max(abs(norm - size * abs(li)) for li in lam) / bound)
