@@ -413,3 +413,65 @@ def check_lemma6_validation(params):
         worst = max(worst, err / ups**2)
     return probability_evidence(failures, params["trials"], delta, upper=True, seeds=[params["seed"]],
                                 details={"N": N, "worst_error_over_upsilon2": worst})
+
+
+# ----------------------------------------------------------------------------- scalings
+def _exponents(k, cn_power=2):
+    """``log_d`` of each sample-complexity bound with hidden constants 1 (as ``d -> oo``)."""
+    return {"CDGKM": k ** (math.log2(k) ** 2), "CN": k**cn_power, "DK": k, "CSQ": k}
+
+
+def _cn_chain(ctx, d, k, eps, R, C):
+    """CN24 Eq. (35) with every O(.) set to 1: tau, xi, Delta, eta' = nu, eta, N."""
+    d, k, eps, R, C = (ctx.mpf(v) for v in (d, k, eps, R, C))
+    tau = C * eps / k
+    xi = C * eps / (k * R)
+    delta = C**2 * xi**2 * tau * eps / (2 * k**4 * d ** ctx.mpf(1.5) * R)
+    nu = C**2 * xi**2 * tau * delta ** (k**2) / (d * R)
+    eta = nu**2
+    N = (k * d) ** (k**2) * R**2 / eta**2
+    return {"tau": tau, "xi": xi, "Delta": delta, "nu": nu, "eta": eta, "N": N}
+
+
+@claim(
+    "cn.sample_complexity_scalings",
+    source="CDGKM23 Thm 1, CN24 Thm 1 and Eq. (35)-(37), DK24 Thm 1, DKKZ20 Thm 4 (digest item 28)",
+    statement=(
+        "With hidden constants 1, log_d of the sample bounds as d -> oo is k^(log2(k)^2) (CDGKM), k^2 (CN), k (DK) "
+        "and k (CSQ lower bound); for k = 2..20: DK equals the CSQ exponent, DK < CN strictly, and CN < CDGKM "
+        "exactly from k = 3 on (the crossover: k^2 < k^(log2(k)^2) iff log2 k > sqrt 2).  CN's parameter chain "
+        "(tau, xi, Delta, eta' = nu, eta = eta'^2, N; mpmath, values far below float range) for small (d, k, eps, R) "
+        "with C = 0.1 has nu <= C^2/(k^2 d) and the Lemma 13 excess 2 d k^2 (eta/eta')^2/nu = 2 d k^2 nu < 1, so "
+        "dim V <= k.  Margin: worst of the ratios that must stay strictly below 1."
+    ),
+    kind="high-precision numeric",
+    tiers={"quick": {"ks": list(range(2, 21)), "chains": [[10, 2, 0.1, 1], [20, 3, 0.1, 2], [50, 4, 0.05, 1]],
+                     "C": 0.1, "cn_power": 2, "dps": 30},
+           "full": {"ks": list(range(2, 41)), "chains": [[d, k, e, R] for d in (5, 50, 500) for k in (2, 3, 4, 6)
+                                                          for e in (0.1, 0.01) for R in (1, 3)],
+                    "C": 0.1, "cn_power": 2, "dps": 30}},
+    mutations={"cn_exponent_k": {"cn_power": 1}},
+)
+def check_sample_complexity_scalings(params):
+    import mpmath
+
+    ctx = mpmath.MPContext()
+    ctx.dps = int(params["dps"])
+    table, worst = [], 0.0
+    for k in params["ks"]:
+        e = _exponents(k, params["cn_power"])
+        table.append({"k": k, **e})
+        worst = max(worst, e["DK"] / e["CN"], 1.0 if e["DK"] != e["CSQ"] else 0.0)
+        if k >= 3:
+            worst = max(worst, e["CN"] / e["CDGKM"])
+    chains = []
+    for d, k, eps, R in params["chains"]:
+        ch = _cn_chain(ctx, d, k, eps, R, params["C"])
+        excess = 2 * d * k * k * ch["nu"]
+        nu_ratio = ch["nu"] / (ctx.mpf(params["C"]) ** 2 / (k * k * d))
+        worst = max(worst, float(excess), float(nu_ratio))
+        chains.append({"d": d, "k": k, "eps": eps, "R": R, "log10_nu": float(ctx.log10(ch["nu"])),
+                       "log10_N": float(ctx.log10(ch["N"])), "log_d_N": float(ctx.log(ch["N"]) / ctx.log(d)),
+                       "dimV_excess": ctx.nstr(excess, 5)})
+    return Evidence(bool(worst < 1), float(worst), "ratio", len(table) + len(chains),
+                    precision=f"mpmath dps={params['dps']}", details={"exponents": table, "chains": chains})
