@@ -106,17 +106,19 @@ def _separated_instance(gen, k, size, delta):
         "deg p <= |I|(k - |I|) (<= k^2/4), and sum_l |p_l| <= (C_coef/Delta)^(|I|(k-|I|)) with C_coef = 4 "
         "(from (1 + (2/Delta)^|I|)^(k-|I|)), so O(1/Delta)^(k^2) holds; the fitted constant max (sum|p_l|)^(1/deg) "
         "Delta is reported.  Matrix identity: with x_i = <u_i, g>^2, sum_l p_l M_{2+2l}/(2 c_{2+2l}) = sum_{i in I} "
-        "lambda_i u_i u_i^T, M_l = ReLUNetwork.moment_contraction(l, g) of f = sum_i lambda_i |<u_i, .>| (M_l "
+        "lambda_i u_i u_i^T (nodes (x_s + 1)/2 realised as <u_i, g>^2, re-read from the float vectors), "
+        "M_l = ReLUNetwork.moment_contraction(l, g) of f = sum_i lambda_i |<u_i, .>| (M_l "
         "includes c_l; 2 c_l is the |.| coefficient), to within 64 (deg + 2) u sum_l |p_l| ||lambda||_1 (u = 2^-53, "
         "rounding of the float64 pipeline).  Margin: worst of the ratios (coefficient sum / bound, identity error / "
         "tolerance); any inexact p(x_s) or degree excess fails."
     ),
     kind="exact-symbolic",
     tiers={"quick": {"ks": [3, 4, 5, 6], "instances": 8, "delta": Fraction(1, 20), "seed": 1701, "d": 6,
-                     "degree_offset": 0, "drop_factor": False, "coef_constant": 4},
+                     "degree_offset": 0, "drop_factor": False, "coef_constant": 4, "abs_factor": 2},
            "full": {"ks": [3, 4, 5, 6, 7, 8], "instances": 60, "delta": Fraction(1, 20), "seed": 1702, "d": 9,
-                    "degree_offset": 0, "drop_factor": False, "coef_constant": 4}},
-    mutations={"degree_bound_minus_one": {"degree_offset": -1}, "one_factor_dropped": {"drop_factor": True}},
+                    "degree_offset": 0, "drop_factor": False, "coef_constant": 4, "abs_factor": 2}},
+    mutations={"degree_bound_minus_one": {"degree_offset": -1}, "one_factor_dropped": {"drop_factor": True},
+               "relu_instead_of_abs_normalisation": {"abs_factor": 1}},
 )
 def check_lemma7(params):
     from verified_relu.hermite.numeric import relu_coefficients
@@ -145,9 +147,8 @@ def check_lemma7(params):
             d = params["d"]
             g = gen.standard_normal(d)
             g /= np.linalg.norm(g)
-            z = np.sqrt(np.abs([float(x) for x in xs]))  # any distinct nonnegative squares; use |x_s|
-            if len(set(z.tolist())) < k:
-                continue
+            # nodes mapped order-preservingly to [0, 1] ((x + 1)/2 keeps I separated by Delta/2), as squares z_i^2
+            z = np.sqrt([float((x + 1) / 2) for x in xs])
             U = np.empty((k, d))
             for i in range(k):  # u_i with <u_i, g> = z_i exactly up to rounding: g z_i + sqrt(1 - z_i^2) e_i
                 e = gen.standard_normal(d)
@@ -162,7 +163,7 @@ def check_lemma7(params):
             q = isolating_polynomial(nodes, I, drop=outside[0] if params["drop_factor"] else None)
             relu_net = net.to_network()
             c = relu_coefficients(2 + 2 * (len(q) - 1))
-            lhs = sum(float(q_l) * relu_net.moment_contraction(2 + 2 * l, g) / (2 * c[2 + 2 * l])
+            lhs = sum(float(q_l) * relu_net.moment_contraction(2 + 2 * l, g) / (params["abs_factor"] * c[2 + 2 * l])
                       for l, q_l in enumerate(q))
             rhs = (net.directions[I].T * net.coefficients[I]) @ net.directions[I]
             tol = 64 * (len(q) + 1) * _U * float(sum(abs(v) for v in q)) * float(np.abs(lam).sum())
