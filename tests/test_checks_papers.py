@@ -191,3 +191,37 @@ def test_claim_full_tier_parameters_are_a_superset(cid):
     assert set(c.tiers["quick"]) == set(c.tiers["full"])
     for overrides in c.mutations.values():
         assert set(overrides) <= set(c.tiers["quick"])
+
+
+def test_tensor_norm_gram_identity_matches_full_tensor():
+    gen = np.random.default_rng(5)
+    vs = [[float(c) for c in v] for v in dk._rational_unit_vectors(gen, 3, 3, 0.0)]
+    ws = [0.5, -1.25, 0.75]
+    gram = [[float(np.dot(u, v)) for v in vs] for u in vs]
+    for t in range(0, 6):
+        T = sum(w * _power(np.asarray(v), t) for w, v in zip(ws, vs))
+        assert dk._tensor_norm(ws, gram, t) == pytest.approx(float(np.linalg.norm(np.ravel(T))), rel=1e-12)
+
+
+def _power(v, t):
+    out = np.array(1.0)
+    for _ in range(t):
+        out = np.multiply.outer(out, v)
+    return out
+
+
+def test_rational_unit_vectors_are_exactly_unit():
+    gen = np.random.default_rng(6)
+    for v in dk._rational_unit_vectors(gen, 4, 3, 1e-2):
+        assert sum(c * c for c in v) == 1
+
+
+def test_cn_chain_matches_hand_computation():
+    ctx = mpmath.MPContext()
+    ctx.dps = 30
+    ch = cn._cn_chain(ctx, 10, 2, "0.1", 1, "0.1")  # decimal strings: exact inputs
+    tau = xi = ctx.mpf("0.005")  # C eps / k with R = 1
+    delta = ctx.mpf("0.01") * xi**2 * tau * ctx.mpf("0.1") / (2 * 16 * ctx.mpf(10) ** 1.5)
+    assert abs(ch["Delta"] / delta - 1) < 1e-25
+    assert abs(ch["nu"] / (ctx.mpf("0.01") * xi**2 * tau * delta**4 / 10) - 1) < 1e-25
+    assert abs(ch["N"] / (ctx.mpf(20) ** 4 / ch["nu"] ** 4) - 1) < 1e-25
