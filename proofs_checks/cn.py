@@ -20,7 +20,7 @@ import numpy as np
 
 from .registry import Evidence, claim, probability_evidence, ratio_evidence
 
-__all__ = ["isolating_polynomial", "poly_eval", "covering_radius"]
+__all__ = ["covering_radius", "isolating_polynomial", "poly_eval"]
 
 _U = 2.0**-53  # unit roundoff of float64
 
@@ -55,7 +55,7 @@ def isolating_polynomial(nodes, block, drop=None):
     [Fraction(1, 1), Fraction(0, 1)]
     """
     xs = [Fraction(x) for x in nodes]
-    I = sorted(set(int(i) for i in block))
+    I = sorted({int(i) for i in block})
     if not I or any(i < 0 or i >= len(xs) for i in I):
         raise ValueError(f"isolating_polynomial: block must be non-empty indices into nodes, got {block}")
     if len(set(xs)) != len(xs):
@@ -408,7 +408,7 @@ def check_lemma6_validation(params):
         mu = gen.uniform(-1, 1, 2 * k)
         mu *= 2 * R / float(np.abs(mu) @ np.linalg.norm(W, axis=1))
         net = ReLUNetwork(W, mu)
-        X, y = net.sample(N, rng=gen)
+        _, y = net.sample(N, rng=gen)
         err = abs(float(np.mean(y**2)) - net.norm_squared())
         failures += err > ups**2
         worst = max(worst, err / ups**2)

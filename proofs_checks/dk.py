@@ -14,6 +14,7 @@ closed form ``E[F^2] = (theta - sin theta)/pi`` of the cancelling example.
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
@@ -23,7 +24,7 @@ import sympy
 
 from .registry import Evidence, claim, ratio_evidence
 
-__all__ = ["schur_jacobi_trudi", "remainder_coefficients", "hook_content", "tail_sum_c2", "minimal_budget_constant"]
+__all__ = ["hook_content", "minimal_budget_constant", "remainder_coefficients", "schur_jacobi_trudi", "tail_sum_c2"]
 
 
 def _ctx(dps):
@@ -94,7 +95,7 @@ def remainder_coefficients(t, xs, x):
 def hook_content(partition, n):
     """``s_lambda(1^n) = prod_cells (n + content) / hook`` (hook-content formula), an int."""
     lam = [int(p) for p in partition if p > 0]
-    if any(a < b for a, b in zip(lam, lam[1:])):
+    if any(a < b for a, b in itertools.pairwise(lam)):
         raise ValueError(f"hook_content: partition must be weakly decreasing, got {partition}")
     conj = [sum(1 for p in lam if p > j) for j in range(lam[0])] if lam else []
     num, den = 1, 1
@@ -277,7 +278,7 @@ def _rational_unit_vectors(gen, k, dim, cluster):
     base = gen.standard_normal(dim - 1)
     for _ in range(k):
         p = base + cluster * gen.standard_normal(dim - 1) if cluster else gen.standard_normal(dim - 1)
-        q = [Fraction(int(round(v * 2**12)), 2**12) for v in p]
+        q = [Fraction(round(v * 2**12), 2**12) for v in p]
         s = sum(v * v for v in q)
         out.append([2 * v / (1 + s) for v in q] + [(s - 1) / (1 + s)])
     return out
@@ -317,7 +318,7 @@ def check_prop15_tensor(params):
                     ws = alternating
                 else:
                     ws = [Fraction(int(v), 2**12) for v in gen.integers(-(2**12), 2**12 + 1, size=k)]
-            norms = {t: _tensor_norm(ws, gram, t) for t in range(0, max(params["t_max"], params["cor16_t_max"]) + 1)}
+            norms = {t: _tensor_norm(ws, gram, t) for t in range(max(params["t_max"], params["cor16_t_max"]) + 1)}
             low = max(norms[s] for s in range(k - drop))
             low_even = max(norms[s] for s in range(0, 2 * (k - drop), 2))
             for t in range(k, params["t_max"] + 1):

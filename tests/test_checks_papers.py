@@ -71,7 +71,7 @@ def test_schur_jacobi_trudi_matches_bialternant():
     xs = sympy.symbols("x1:4")
     for lam in ([2, 1], [3, 1, 1], [2, 2]):
         lam3 = lam + [0] * (3 - len(lam))
-        num = sympy.Matrix(3, 3, lambda i, j: xs[i] ** (lam3[j] + 3 - 1 - j))
+        num = sympy.Matrix(3, 3, lambda i, j, lam3=lam3: xs[i] ** (lam3[j] + 3 - 1 - j))
         den = sympy.Matrix(3, 3, lambda i, j: xs[i] ** (3 - 1 - j))
         bialt = sympy.cancel(num.det() / den.det())
         assert sympy.expand(dk.schur_jacobi_trudi(lam, xs) - bialt) == 0
@@ -198,7 +198,7 @@ def test_tensor_norm_gram_identity_matches_full_tensor():
     vs = [[float(c) for c in v] for v in dk._rational_unit_vectors(gen, 3, 3, 0.0)]
     ws = [0.5, -1.25, 0.75]
     gram = [[float(np.dot(u, v)) for v in vs] for u in vs]
-    for t in range(0, 6):
+    for t in range(6):
         T = sum(w * _power(np.asarray(v), t) for w, v in zip(ws, vs))
         assert dk._tensor_norm(ws, gram, t) == pytest.approx(float(np.linalg.norm(np.ravel(T))), rel=1e-12)
 
