@@ -17,7 +17,7 @@ import numpy as np
 
 from .registry import Evidence, claim
 
-__all__ = ["arc_functionals", "angular_fourier", "dkkz_neurons"]
+__all__ = ["angular_fourier", "arc_functionals", "dkkz_neurons"]
 
 
 def _ctx(dps):
@@ -119,7 +119,7 @@ def check_hard_instance_structure(params):
         worst = max(worst, pw if pw > tol else ctx.mpf(0))
         expected = ctx.mpf(2 * k) / (ctx.pi * (k * k - 1))
         off_support, at_k = ctx.mpf(0), None
-        for n in range(0, params["n_max_factor"] * k + 1):
+        for n in range(params["n_max_factor"] * k + 1):
             c = abs(angular_fourier(ctx, arcs, n))
             if n == k:
                 at_k = c
