@@ -5,6 +5,20 @@
 * ``"fast"`` -- :mod:`verified_relu.learners.fast`: moment subspace, neuron discovery inside it
   and Levenberg-Marquardt refinement; options are the fields of :class:`FastParams`.
 
+The papers' learners, faithful and auditable (:mod:`verified_relu.learners.paper`):
+
+* ``"cdgkm"`` -- :mod:`~verified_relu.learners.cdgkm`: MULTISCALELEARN of Chen, Dou, Goel,
+  Klivans and Meka (COLT 2023); options :class:`CDGKMParams`.
+* ``"netlearn"`` -- :mod:`~verified_relu.learners.netlearn`: NETLEARN of Chen and Narayanan
+  (COLT 2024); options :class:`NetlearnParams`.
+* ``"dk"`` -- :mod:`~verified_relu.learners.dk`: the Schur-polynomial learner of Diakonikolas
+  and Kane (COLT 2024), an improper polynomial predictor; options :class:`DKParams`.
+
+For these, ``params=`` takes a parameter set (``Params.practical(d, k, ...)`` by default, or
+``Params.from_theory(d, k, eps, R, delta)`` to see what the theorem demands), further keyword
+options override its fields, and ``teacher=`` supplies the ground truth for the audit
+quantities of the trace (it is never used to learn).
+
 Baselines (:mod:`verified_relu.learners.baselines`):
 
 * ``"gd_population"`` -- :mod:`~verified_relu.learners.gd_population`: an *oracle* baseline,
@@ -24,7 +38,7 @@ import dataclasses
 import numpy as np
 
 from .._validation import as_matrix, as_vector, check_int
-from . import baselines
+from . import baselines, paper
 from .adam import AdamParams, fit_adam, validate_adam
 from .fast import FastParams, fit_fast, make_result
 from .gd_population import GDPopulationParams, fit_gd_population, validate_gd_population
@@ -40,7 +54,7 @@ _BASELINES = {
     "adam": (AdamParams, validate_adam, fit_adam),
 }
 
-METHODS = ("fast",) + tuple(_BASELINES)
+METHODS = ("fast",) + tuple(paper.LEARNERS) + tuple(_BASELINES)
 
 
 def _seed_sequence(rng):
@@ -96,6 +110,8 @@ def learn(X, y, k, method="fast", rng=None, **options):
     n, d = X.shape
     y = as_vector(y, "y", length=n, caller="learn")
     k = check_int(k, "k", minimum=1, maximum=d, caller="learn")
+    if method in paper.LEARNERS:
+        return paper.learn(X, y, k, method, _seed_sequence(rng), options)
     params_class = FastParams if method == "fast" else _BASELINES[method][0]
     fields = {f.name for f in dataclasses.fields(params_class)}
     unknown = sorted(set(options) - fields)

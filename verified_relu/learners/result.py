@@ -27,7 +27,18 @@ def jsonable(value):
         return value.item()
     if isinstance(value, float) and not np.isfinite(value):
         return repr(value)  # 'inf'/'nan' as strings: JSON has no such numbers
+    if hasattr(value, "_mpf_"):
+        return str(value)  # mpmath numbers (e.g. a theory profile's 10^4000 samples), exactly as printed
     return value
+
+
+def _network_from_dict(data):
+    """A ReLUNetwork, or DK's improper :class:`~verified_relu.learners.dk.HermitePredictor`."""
+    if isinstance(data, dict) and data.get("format") == "verified_relu.HermitePredictor":
+        from .dk import HermitePredictor
+
+        return HermitePredictor.from_dict(data)
+    return ReLUNetwork.from_dict(data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +73,9 @@ class LearnResult:
 
     Attributes
     ----------
-    network : ReLUNetwork
-        The learned network.
+    network : ReLUNetwork or HermitePredictor
+        The learned network (DK24's learner returns an improper polynomial predictor with
+        ``predict(X)``).
     success : bool
         Whether the learner's own validation criterion was met (see ``message``).
     message : str
@@ -115,7 +127,7 @@ class LearnResult:
             raise ValueError("LearnResult.from_dict: data is not a serialized LearnResult (missing 'format')")
         seed = data.get("seed_entropy")
         return cls(
-            network=ReLUNetwork.from_dict(data["network"]),
+            network=_network_from_dict(data["network"]),
             success=bool(data["success"]),
             message=data["message"],
             method=data["method"],
