@@ -57,7 +57,9 @@ ANTICONCENTRATION_C_UPPER = 2.0
 def teacher_directions(teacher):
     """Unit directions ``u_i`` and ``|.|``-form weights ``lambda_i`` of a ground-truth network."""
     canon = teacher.canonical()
-    return np.asarray(canon.directions, dtype=float), np.asarray(canon.coefficients, dtype=float)
+    return np.asarray(canon.directions, dtype=float), np.asarray(
+        canon.coefficients, dtype=float
+    )
 
 
 def anticoncentration(g, U, k=None):
@@ -113,13 +115,22 @@ def draw_direction(d, k, rng, *, teacher=None, max_draws=100):
         h = rng.standard_normal(d)
         g = h / np.linalg.norm(h)
         if teacher is None:
-            return g, {"checked": False, "draws": 1, "note": "no ground truth: Lemmas 3-4 hold with probability >= 7/10"}
+            return g, {
+                "checked": False,
+                "draws": 1,
+                "note": "no ground truth: Lemmas 3-4 hold with probability >= 7/10",
+            }
         U, _ = teacher_directions(teacher)
         margins = anticoncentration(g, U, k)
         draws.append(margins)
         if margins["holds"]:
             break
-    record = {"checked": True, "draws": len(draws), "margins": draws[-1], "holds": draws[-1]["holds"]}
+    record = {
+        "checked": True,
+        "draws": len(draws),
+        "margins": draws[-1],
+        "holds": draws[-1]["holds"],
+    }
     if teacher is not None:
         record["projections"] = (teacher_directions(teacher)[0] @ g).tolist()
     return g, record
@@ -161,7 +172,11 @@ def random_net_size(dim, radius, delta):
     """
     p = cap_fraction(dim, radius / 2)
     size = 1.0 / cap_fraction(dim, radius / 4)
-    return max(1, math.ceil(math.log(max(size, 1.0) / delta) / -math.log1p(-p))) if p < 1 else 1
+    return (
+        max(1, math.ceil(math.log(max(size, 1.0) / delta) / -math.log1p(-p)))
+        if p < 1
+        else 1
+    )
 
 
 def _cube_net(dim, radius):
@@ -197,16 +212,32 @@ def sphere_net(dim, radius, rng=None, *, kind="cube", delta=0.01, max_points=2_0
         m = max(1, math.ceil(2 / s))
         estimate = 2 * dim * (m + 1) ** (dim - 1)
         if estimate > max_points:
-            raise ValueError(f"sphere_net: a {radius:.3g}-net of S^{dim - 1} needs about {estimate:.3g} points > max_points={max_points}")
+            raise ValueError(
+                f"sphere_net: a {radius:.3g}-net of S^{dim - 1} needs about {estimate:.3g} points > max_points={max_points}"
+            )
         P, certified = _cube_net(dim, radius)
-        return P, {"kind": "cube", "dim": dim, "radius": radius, "size": len(P), "certified_radius": certified}
+        return P, {
+            "kind": "cube",
+            "dim": dim,
+            "radius": radius,
+            "size": len(P),
+            "certified_radius": certified,
+        }
     if kind == "random":
         size = random_net_size(dim, radius, delta)
         if size > max_points:
-            raise ValueError(f"sphere_net: a random {radius:.3g}-net of S^{dim - 1} needs {size} points > max_points={max_points}")
+            raise ValueError(
+                f"sphere_net: a random {radius:.3g}-net of S^{dim - 1} needs {size} points > max_points={max_points}"
+            )
         H = rng.standard_normal((size, dim))
         P = H / np.linalg.norm(H, axis=1, keepdims=True)
-        return P, {"kind": "random", "dim": dim, "radius": radius, "size": size, "failure_probability": delta}
+        return P, {
+            "kind": "random",
+            "dim": dim,
+            "radius": radius,
+            "size": size,
+            "failure_probability": delta,
+        }
     raise ValueError(f"sphere_net: kind must be 'cube' or 'random', got {kind!r}")
 
 
@@ -232,14 +263,31 @@ class CandidateScorer:
         elif activation == "abs":
             A = np.abs(X @ points.T)
         else:
-            raise ValueError(f"CandidateScorer: activation must be 'relu' or 'abs', got {activation!r}")
-        n = X.shape[0]
+            raise ValueError(
+                f"CandidateScorer: activation must be 'relu' or 'abs', got {activation!r}"
+            )
+        self.n = X.shape[0]
         self.points = points
         self.activation = activation
-        self.G = A.T @ A / n
-        self.b = A.T @ residual / n
-        self.rr = float(residual @ residual) / n
+        self.A = A
+        self.b = A.T @ residual / self.n
+        self.rr = float(residual @ residual) / self.n
+        self.diag = np.einsum("ij,ij->j", A, A) / self.n
         self.evaluated = 0
+        self._G = None
+
+    @property
+    def G(self):
+        """The full Gram matrix ``A^T A / n`` (formed on first use: ``O(n |net|^2)``)."""
+        if self._G is None:
+            self._G = self.A.T @ self.A / self.n
+        return self._G
+
+    def gram_rows(self, subset):
+        """Rows ``G[subset, :]`` without forming ``G``."""
+        if self._G is not None:
+            return self._G[list(subset)]
+        return self.A[:, list(subset)].T @ self.A / self.n
 
     def loss(self, subset, weights):
         subset = list(subset)
@@ -247,27 +295,32 @@ class CandidateScorer:
         self.evaluated += 1
         if not subset:
             return self.rr
-        return float(self.rr - 2 * lam @ self.b[subset] + lam @ self.G[np.ix_(subset, subset)] @ lam)
+        Gss = self.gram_rows(subset)[:, subset]
+        return float(self.rr - 2 * lam @ self.b[subset] + lam @ Gss @ lam)
 
     def ls_weights(self, subset):
         """Least-squares weights for a subset (the practical departure ``ls_weights``)."""
         subset = list(subset)
         if not subset:
             return np.zeros(0)
-        lam, *_ = np.linalg.lstsq(self.G[np.ix_(subset, subset)], self.b[subset], rcond=None)
+        lam, *_ = np.linalg.lstsq(
+            self.gram_rows(subset)[:, subset], self.b[subset], rcond=None
+        )
         return lam
 
 
 @dataclasses.dataclass
 class SearchOutcome:
-    """The result of a brute force: best candidate, loss, how many were scored, and the first
-    candidate (in enumeration order) whose loss met the threshold, if one was given."""
+    """The result of a brute force: best candidate, loss, how many were scored, the first
+    candidate (in enumeration order) whose loss met the threshold if one was given, and the
+    ``top`` best candidates as ``(loss, subset, weights)`` sorted by loss."""
 
     subset: tuple
     weights: np.ndarray
     loss: float
     candidates: int
     first: tuple | None = None
+    top: list = dataclasses.field(default_factory=list)
 
 
 def count_candidates(n_points, grid_size, m_max):
@@ -275,17 +328,37 @@ def count_candidates(n_points, grid_size, m_max):
     return sum(math.comb(n_points, m) * grid_size**m for m in range(m_max + 1))
 
 
-def exhaustive_search(scorer, grid, m_max, *, threshold=None, stop_at_first=False, chunk=1 << 21):
+def _merge_top(top, losses, make, keep):
+    if keep <= 0:
+        return top
+    flat = losses.ravel()
+    count = min(keep, flat.size)
+    idx = np.argpartition(flat, count - 1)[:count]
+    top = top + [(float(flat[i]),) + make(i) for i in idx]
+    top.sort(key=lambda item: item[0])
+    return top[:keep]
+
+
+def exhaustive_search(
+    scorer, grid, m_max, *, threshold=None, stop_at_first=False, top=1, chunk=1 << 21
+):
     """Every candidate with ``m <= m_max`` distinct net points and weights on ``grid``.
 
     Enumeration order: ``m = 0, 1, ...``, subsets lexicographically, weights lexicographically.
-    Returns the best (smallest loss) candidate; with ``threshold`` also the first whose loss is
-    ``<= threshold`` (and with ``stop_at_first`` stops there, as CN24 step 6 does).
+    Returns the best (smallest loss) candidate and the ``top`` best; with ``threshold`` also the
+    first whose loss is ``<= threshold`` (and with ``stop_at_first`` stops there, as CN24 step
+    6 does).
     """
     grid = np.asarray(grid, dtype=float)
     npts = len(scorer.points)
-    best = SearchOutcome((), np.zeros(0), scorer.rr, 1)
-    first = ((), np.zeros(0), scorer.rr) if threshold is not None and scorer.rr <= threshold else None
+    best = SearchOutcome(
+        (), np.zeros(0), scorer.rr, 1, top=[(scorer.rr, (), np.zeros(0))]
+    )
+    first = (
+        ((), np.zeros(0), scorer.rr)
+        if threshold is not None and scorer.rr <= threshold
+        else None
+    )
     if first is not None and stop_at_first:
         best.first = first
         return best
@@ -299,20 +372,34 @@ def exhaustive_search(scorer, grid, m_max, *, threshold=None, stop_at_first=Fals
                 break
             bS = scorer.b[S]  # (B, m)
             GS = scorer.G[S[:, :, None], S[:, None, :]]  # (B, m, m)
-            loss = scorer.rr - 2 * bS @ L.T + np.einsum("gi,bij,gj->bg", L, GS, L, optimize=True)
+            loss = (
+                scorer.rr
+                - 2 * bS @ L.T
+                + np.einsum("gi,bij,gj->bg", L, GS, L, optimize=True)
+            )
             best.candidates += loss.size
             scorer.evaluated += loss.size
             if threshold is not None and first is None:
                 hits = np.argwhere(loss <= threshold)
                 if len(hits):
-                    bi, gi = hits[0]  # argwhere is row-major: first subset, then first weights
-                    first = (tuple(int(i) for i in S[bi]), L[gi].copy(), float(loss[bi, gi]))
+                    bi, gi = hits[
+                        0
+                    ]  # argwhere is row-major: first subset, then first weights
+                    first = (
+                        tuple(int(i) for i in S[bi]),
+                        L[gi].copy(),
+                        float(loss[bi, gi]),
+                    )
                     if stop_at_first:
                         best.first = first
                         return best
-            bi, gi = np.unravel_index(np.argmin(loss), loss.shape)
-            if loss[bi, gi] < best.loss:
-                best.subset, best.weights, best.loss = tuple(int(i) for i in S[bi]), L[gi].copy(), float(loss[bi, gi])
+            ncol = loss.shape[1]
+
+            def make(i, S=S, L=L, ncol=ncol):
+                return tuple(int(j) for j in S[i // ncol]), L[i % ncol].copy()
+
+            best.top = _merge_top(best.top, loss, make, top)
+    best.loss, best.subset, best.weights = best.top[0]
     best.first = first
     return best
 
@@ -321,28 +408,52 @@ def greedy_search(scorer, m_max):
     """Forward selection with least-squares weights (the practical departure ``greedy_search``).
 
     Adds, ``m_max`` times, the net point that most lowers the loss with refitted least-squares
-    weights; returns the best prefix.  ``O(m_max * |net|)`` candidates instead of
-    ``C(|net|, m) |grid|^m``.
+    weights; returns the best prefix (``top`` holds every prefix, by loss).  ``O(m_max * |net|)``
+    candidates instead of ``C(|net|, m) |grid|^m``, and only ``m_max`` rows of the Gram matrix.
     """
     chosen = []
+    rows = np.zeros((0, len(scorer.points)))
     best = SearchOutcome((), np.zeros(0), scorer.rr, 1)
     npts = len(scorer.points)
     for _ in range(m_max):
-        rest = np.array([j for j in range(npts) if j not in chosen], dtype=int)
+        mask = np.ones(npts, dtype=bool)
+        mask[chosen] = False
+        rest = np.flatnonzero(mask)
         if len(rest) == 0:
             break
-        S = np.concatenate([np.tile(chosen, (len(rest), 1)), rest[:, None]], axis=1).astype(int)
-        GS = scorer.G[S[:, :, None], S[:, None, :]]
-        bS = scorer.b[S]
-        ridge = 1e-12 * np.maximum(np.trace(GS, axis1=1, axis2=2), 1e-300)[:, None, None] * np.eye(S.shape[1])
+        m = len(chosen) + 1
+        GS = np.empty((len(rest), m, m))
+        GS[:, :-1, :-1] = rows[:, chosen] if chosen else np.zeros((0, 0))
+        GS[:, :-1, -1] = rows[:, rest].T
+        GS[:, -1, :-1] = rows[:, rest].T
+        GS[:, -1, -1] = scorer.diag[rest]
+        bS = np.concatenate(
+            [np.tile(scorer.b[chosen], (len(rest), 1)), scorer.b[rest][:, None]], axis=1
+        )
+        ridge = (
+            1e-12
+            * np.maximum(np.trace(GS, axis1=1, axis2=2), 1e-300)[:, None, None]
+            * np.eye(m)
+        )
         lam = np.linalg.solve(GS + ridge, bS[:, :, None])[:, :, 0]
-        loss = scorer.rr - 2 * np.sum(lam * bS, axis=1) + np.einsum("bi,bij,bj->b", lam, GS, lam)
+        loss = (
+            scorer.rr
+            - 2 * np.sum(lam * bS, axis=1)
+            + np.einsum("bi,bij,bj->b", lam, GS, lam)
+        )
         best.candidates += len(rest)
         scorer.evaluated += len(rest)
         j = int(np.argmin(loss))
-        chosen = list(S[j])
+        chosen = chosen + [int(rest[j])]
+        rows = np.concatenate([rows, scorer.gram_rows([int(rest[j])])])
+        best.top.append((float(loss[j]), tuple(chosen), lam[j].copy()))
         if loss[j] < best.loss:
-            best.subset, best.weights, best.loss = tuple(int(i) for i in chosen), lam[j].copy(), float(loss[j])
+            best.subset, best.weights, best.loss = (
+                tuple(chosen),
+                lam[j].copy(),
+                float(loss[j]),
+            )
+    best.top.sort(key=lambda item: item[0])
     return best
 
 
@@ -375,7 +486,9 @@ class Tracer:
         elif self.progress:
             import sys
 
-            brief = ", ".join(f"{k}={_brief(v)}" for k, v in list(step.data.items())[:6])
+            brief = ", ".join(
+                f"{k}={_brief(v)}" for k, v in list(step.data.items())[:6]
+            )
             print(f"[{self.method}] {name}: {brief}", file=sys.stderr, flush=True)
         return step
 
