@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 
 from ..moments import Residual, moment_contraction
@@ -52,8 +53,9 @@ _WHERE = "learn (method='cdgkm')"
 
 def _positive(params, name):
     value = getattr(params, name)
-    try:
-        ok = float(value) > 0 and math.isfinite(float(value))
+    try:  # mpf, not float: a theory profile's values are far below float range
+        v = mpmath.mpf(value) if not isinstance(value, bool) else mpmath.mpf(-1)
+        ok = bool(v > 0 and mpmath.isfinite(v))
     except (TypeError, ValueError):
         ok = False
     if not ok:
@@ -304,7 +306,7 @@ class _Search:
                 for l, (M, _) in contractions.items()
             },
             "op_se": {str(l): se for l, (_, se) in contractions.items()},
-            "subspace": v_rec,
+            "subspace": {**v_rec, "basis": V.T},
             "case2": search_rec,
             "children": [
                 {"choice": c, "validation_mse": loss, "neurons": _size(net)}
@@ -353,10 +355,20 @@ class _Search:
             if loss < self.best[0]:
                 self.best = (loss, net)
         if children and children[0][2] <= self.threshold:
+            self.trace(
+                "accept",
+                path=path + [children[0][0]],
+                validation_mse=children[0][2],
+                threshold=self.threshold,
+            )
             return children[0], path + [children[0][0]]
         if depth + 1 >= self.rounds:
+            self.trace(
+                "break", path=path + ["c"], reason=f"round limit {self.rounds} reached"
+            )
             return None
         for choice, net, loss in children:
+            self.trace("descend", path=path + [choice], validation_mse=loss)
             found = self.visit(net, depth + 1, path + [choice])
             if found is not None:
                 return found

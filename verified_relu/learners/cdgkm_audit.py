@@ -85,7 +85,10 @@ def gapped_intervals(v, i, params, d):
     for lo, hi in intervals:
         if hi <= lo:
             continue
-        close = [j for j, dj in enumerate(dist) if dj <= params.T(lo, d) or dj == 0]
+        edge = params.T(lo, d) * (
+            1 + 1e-9
+        )  # lo = T^{-1}(delta_j) itself, up to rounding
+        close = [j for j, dj in enumerate(dist) if dj <= edge]
         out.append((lo, hi, close))
     return out
 
@@ -123,7 +126,7 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
     signs = np.where(v < 0, -1.0, 1.0)
     va = np.abs(v)
     Ur, lr = U[remaining] * signs[:, None], lam[remaining]
-    neurons, clumps, detectable_dirs = [], [], []
+    neurons, clumps, detectable_dirs, seen = [], [], [], set()
     for a, i in enumerate(remaining):
         intervals = gapped_intervals(va, a, params, d)
         rows = []
@@ -139,31 +142,38 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
                 }
             )
         neurons.append({"neuron": i, "v": float(v[a]), "gapped": rows})
-        if rows:
-            top = rows[-1]  # the coarsest gapped scale
-            close_local = [remaining.index(j) for j in top["close"]]
-            if top["detectable"]:
-                detectable_dirs.append((i, a, top["gamma_lo"]))
-            if len(close_local) >= 2 and min(close_local) == a:
-                gamma = top["gamma_lo"]
+        detectable = [row for row in rows if row["detectable"]]
+        if (
+            detectable
+        ):  # Lemma 12-13 at the coarsest scale where i (or its clump) is detectable
+            detectable_dirs.append((i, a, detectable[-1]["gamma_lo"]))
+        clump_rows = [row for row in rows if 2 <= len(row["close"]) < len(remaining)]
+        if clump_rows:  # the finest gapped scale at which i is in a proper clump
+            row = clump_rows[0]
+            close_local = [remaining.index(j) for j in row["close"]]
+            key = tuple(row["close"])
+            if key not in seen:
+                seen.add(key)
+                gamma = row["gamma_lo"]
                 T = params.T(gamma, d)
                 bound = T * k**3 * math.sqrt(d) + (
-                    0.0 if top["detectable"] else k * float(params.Lambda)
+                    0.0 if row["detectable"] else k * float(params.Lambda)
                 )
                 clumps.append(
                     {
-                        "members": top["close"],
+                        "members": row["close"],
                         "gamma": gamma,
-                        "close_sum": top["close_sum"],
-                        "detectable": top["detectable"],
+                        "gamma_hi": row["gamma_hi"],
+                        "T_gamma": T,
+                        "close_sum": row["close_sum"],
+                        "detectable": row["detectable"],
                         "collapse_cost_L2": _collapse_cost(Ur, lr, close_local, a),
                         "dropped_cost_L2": abs(
-                            top["close_sum"]
+                            row["close_sum"]
                         ),  # ||c |<u,.>| || = |c| (E z^2 = 1)
                         "lemma15_bound": bound,
-                        "lemma15_formula": "T(gamma) k^3 sqrt(d) + k Lambda"
-                        if not top["detectable"]
-                        else "T(gamma) k^3 sqrt(d)",
+                        "lemma15_formula": "T(gamma) k^3 sqrt(d)"
+                        + ("" if row["detectable"] else " + k Lambda"),
                     }
                 )
     out["neurons"] = neurons

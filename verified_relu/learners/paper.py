@@ -24,7 +24,11 @@ from .baselines import make_result
 __all__ = ["LEARNERS", "learn", "params_class"]
 
 #: method name -> (module, parameter class name)
-LEARNERS = {"cdgkm": ("cdgkm", "CDGKMParams"), "netlearn": ("netlearn", "NetlearnParams"), "dk": ("dk", "DKParams")}
+LEARNERS = {
+    "cdgkm": ("cdgkm", "CDGKMParams"),
+    "netlearn": ("netlearn", "NetlearnParams"),
+    "dk": ("dk", "DKParams"),
+}
 
 
 def _module(method):
@@ -54,17 +58,27 @@ def learn(X, y, k, method, ss, options):
     if params is None:
         params = cls.practical(d, k)
     elif not isinstance(params, cls):
-        raise TypeError(f"learn: params must be a {cls.__name__} for method {method!r}, got {type(params).__name__}")
+        raise TypeError(
+            f"learn: params must be a {cls.__name__} for method {method!r}, got {type(params).__name__}"
+        )
     if options:
         params = dataclasses.replace(params, **options)
     if teacher is not None:
         if not isinstance(teacher, ReLUNetwork):
-            raise TypeError(f"learn: teacher must be a ReLUNetwork (ground truth for the audit), got {type(teacher).__name__}")
+            raise TypeError(
+                f"learn: teacher must be a ReLUNetwork (ground truth for the audit), got {type(teacher).__name__}"
+            )
         if teacher.d != d:
-            raise ValueError(f"learn: teacher has d = {teacher.d} but X has {d} columns")
+            raise ValueError(
+                f"learn: teacher has d = {teacher.d} but X has {d} columns"
+            )
     module.validate(params, n, d, k)
     gen = np.random.default_rng(ss)
-    network, success, message, trace, diagnostics = module.fit(X, y, k, gen, params, teacher=teacher, progress=progress)
+    network, success, message, trace, diagnostics = module.fit(
+        X, y, k, gen, params, teacher=teacher, progress=progress
+    )
     diagnostics = dict(diagnostics)
     diagnostics["departures"] = list(params.departures())
-    return make_result(method, network, success, message, trace, diagnostics, params, ss.entropy, k)
+    return make_result(
+        method, network, success, message, trace, diagnostics, params, ss.entropy, k
+    )
