@@ -29,7 +29,13 @@ from ..hermite.numeric import relu_coefficients
 from ..network import ReLUNetwork
 from ._paper import ANTICONCENTRATION_C, teacher_directions
 
-__all__ = ["gapped_intervals", "residual_network", "round_audit", "unlearned"]
+__all__ = [
+    "format_audit",
+    "gapped_intervals",
+    "residual_network",
+    "round_audit",
+    "unlearned",
+]
 
 
 def residual_network(teacher, fitted):
@@ -225,3 +231,66 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
         )
     out["detectable_to_V"] = rows
     return out
+
+
+def _fmt(x):
+    return f"{x:.3g}" if isinstance(x, (int, float)) else str(x)
+
+
+def format_audit(result):
+    """A plain-text report of a cdgkm run's audit: per round, each quantity next to its lemma.
+
+    ``result`` is a :class:`~verified_relu.learners.LearnResult` of ``method="cdgkm"`` run
+    with ``teacher=``.  Returns a string.
+    """
+    lines = [f"cdgkm run: {result.message}"]
+    direction = result.step("direction").data
+    if direction.get("checked"):
+        m = direction["margins"]
+        lines.append(
+            f"direction g: Lemma 4 margin {_fmt(m['lemma4_margin'])}, Lemma 3 margins {_fmt(m['lemma3_lower_margin'])} (lower) and "
+            f"{_fmt(m['lemma3_upper_margin'])} (upper); each event holds iff its margin >= 1; {direction['draws']} draw(s)"
+        )
+    for step in result.trace:
+        if step.name != "round" or "audit" not in step.data:
+            continue
+        r, a = step.data, step.data["audit"]
+        lines.append(
+            f"round at path {r['path']} (depth {r['depth']}): dim V = {r['case2']['dim_V']}"
+        )
+        if "projections" not in a:
+            lines.append("  every true neuron is learned")
+            continue
+        lines.append(
+            f"  projections v_i = <u_i, g> of unlearned neurons {a['unlearned']}: {[round(v, 4) for v in a['projections']]}"
+        )
+        lines.append(
+            f"  spread {_fmt(a['spread'])}; Case 1 (spread <= eps') {'holds' if a['case1_condition'] else 'does not hold'}"
+        )
+        for row in a["neurons"]:
+            parts = [
+                f"[{_fmt(g['gamma_lo'])}, {_fmt(g['gamma_hi'])}) close {g['close']} sum {_fmt(g['close_sum'])} {'detectable' if g['detectable'] else 'undetectable'}"
+                for g in row["gapped"]
+            ]
+            lines.append(
+                f"  neuron {row['neuron']}: gapped scales (Def. 6): " + "; ".join(parts)
+            )
+        for c in a["clumps"]:
+            lines.append(
+                f"  clump {c['members']} at gamma = {_fmt(c['gamma'])} (T(gamma) = {_fmt(c['T_gamma'])}), sum {_fmt(c['close_sum'])}, "
+                f"{'detectable' if c['detectable'] else 'undetectable: collapsed and dropped'}; collapse cost {_fmt(c['collapse_cost_L2'])} "
+                f"<= Lemma 15 bound {c['lemma15_formula']} = {_fmt(c['lemma15_bound'])}: {c['collapse_cost_L2'] <= c['lemma15_bound']}"
+            )
+        per = ", ".join(f"l={l}: {_fmt(v)}" for l, v in a["eta_by_degree"].items())
+        lines.append(
+            f"  moment errors ||M_l - M_hat_l||_op: {per}; eta = max = {_fmt(a['eta'])}"
+        )
+        lines.append(
+            f"  largest principal angle between V and the true span: {_fmt(a['principal_angle_max'])} rad"
+        )
+        for row in a["detectable_to_V"]:
+            lines.append(
+                f"  neuron {row['neuron']}: dist(u, V) = {_fmt(row['dist_to_V'])} vs Lemma 13 bound sqrt(2 eta/C1) + (C2/C1)^(1/4) = "
+                f"{_fmt(row['lemma13_bound'])} (gamma = {_fmt(row['gamma'])}, C1 = {_fmt(row['C1'])}, C2 = {_fmt(row['C2'])})"
+            )
+    return "\n".join(lines)

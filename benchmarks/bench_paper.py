@@ -1,0 +1,144 @@
+"""Success rate and wall time of the papers' learners (practical profiles) over instance families.
+
+    python3 benchmarks/bench_paper.py [--methods cdgkm netlearn dk] [--seeds 20] [--n 10000]
+                                      [--d 8 16] [--k 2 3 4] [--workers 2] [--json FILE]
+
+Noiseless labels; instance seed s, sample seed 1000 + s, learner seed s for s < seeds; n samples
+per run.  Families: random, close_pair (theta = 0.05, coefficients +-1: cancelling),
+orthonormal, dkkz (k in {2, 4} only).  Every error is exact (closed form from the true
+network, never the learner's own estimate):
+
+* cdgkm, netlearn: success iff ``||F - F_hat||^2 <= 1e-3 ||lambda||_1^2`` with ``lambda_i`` the
+  relu coefficients times the weight norms;
+* dk: success iff ``||F - F_tilde||^2`` is within the degree-D truncation bound
+  ``sum_{m > D} c_m^2 ||lambda||_1^2`` (:func:`verified_relu.learners.dk.truncation_bound`).
+
+Runs are spread over ``--workers`` processes with one BLAS thread each.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, ROOT)
+
+from verified_relu import __version__, instances, learn
+
+FAMILIES = [
+    ("random", {}),
+    ("close_pair", {"theta": 0.05}),
+    ("orthonormal", {}),
+    ("dkkz", {}),
+]
+
+
+def _cells(ds, ks):
+    for family, params in FAMILIES:
+        for d in ds:
+            for k in ks:
+                if family == "dkkz" and k not in (2, 4):
+                    continue
+                if instances.supports(family, d, k):
+                    yield family, params, d, k
+
+
+def run_one(job):
+    method, family, params, d, k, seed, n = job
+    net = instances.make(family, d, k, rng=seed, **params)
+    X, y = net.sample(n, rng=1000 + seed)
+    t0 = time.perf_counter()
+    res = learn(X, y, k, method=method, rng=seed)
+    elapsed = time.perf_counter() - t0
+    lam1 = float(np.sum(np.abs(net.coefficients) * np.linalg.norm(net.weights, axis=1)))
+    if method == "dk":
+        from verified_relu.learners.dk import truncation_bound
+
+        err = float(res.network.squared_distance(net))
+        bound = float(truncation_bound(net, res.network.degree))
+    else:
+        err = float(net.squared_distance(res.network))
+        bound = 1e-3 * lam1**2
+    return {
+        "method": method,
+        "family": family,
+        "d": d,
+        "k": k,
+        "seed": seed,
+        "n": n,
+        "squared_error": err,
+        "bound": bound,
+        "ok": bool(err <= bound),
+        "claimed_success": bool(res.success),
+        "time_s": elapsed,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--methods", nargs="+", default=["cdgkm", "netlearn", "dk"])
+    ap.add_argument("--d", nargs="+", type=int, default=[8, 16])
+    ap.add_argument("--k", nargs="+", type=int, default=[2, 3, 4])
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--json", help="also write every run to this JSON file")
+    args = ap.parse_args()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; python {platform.python_version()}, "
+        f"numpy {np.__version__}, verified_relu {__version__}; {args.workers} worker process(es), 1 BLAS thread each"
+    )
+    print(f"n = {args.n}, seeds 0..{args.seeds - 1}, noiseless, practical profiles\n")
+    jobs = [
+        (method, family, params, d, k, seed, args.n)
+        for method in args.methods
+        for family, params, d, k in _cells(args.d, args.k)
+        for seed in range(args.seeds)
+    ]
+    rows = []
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        for i, row in enumerate(pool.map(run_one, jobs), 1):
+            rows.append(row)
+            if i % 20 == 0:
+                print(f"  {i}/{len(jobs)} runs", file=sys.stderr, flush=True)
+    print(
+        "| method | family | d | k | success | worst err / bound | claimed success, err > bound | median time (s) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for method in args.methods:
+        for family, _, d, k in _cells(args.d, args.k):
+            cell = [
+                r
+                for r in rows
+                if (r["method"], r["family"], r["d"], r["k"]) == (method, family, d, k)
+            ]
+            ok = sum(r["ok"] for r in cell)
+            worst = max(r["squared_error"] / r["bound"] for r in cell)
+            false = sum(r["claimed_success"] and not r["ok"] for r in cell)
+            med = statistics.median(r["time_s"] for r in cell)
+            print(
+                f"| {method} | {family} | {d} | {k} | {ok}/{len(cell)} | {worst:.2g} | {false} | {med:.2f} |"
+            )
+    for method in args.methods:
+        mine = [r for r in rows if r["method"] == method]
+        print(
+            f"\n{method}: {sum(r['ok'] for r in mine)}/{len(mine)} runs within the bound overall"
+        )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
