@@ -190,11 +190,11 @@ class NetlearnParams:
         """
         faithful = kw.pop("faithful", False)
         if faithful:
-            base = dict(degrees=cls.full_degrees(k), net_kind="cube")
+            base = {"degrees": cls.full_degrees(k), "net_kind": "cube"}
         else:
-            base = dict(degrees=(2, 4, 6) if k >= 3 else (2, 4), xi=0.5, net_kind="cube", noise_relation="linear",
-                        noise_sigma=1.0, ls_weights=True, greedy_search=True, refine=True, noise_thresholds=True,
-                        max_degree=True, reduce_dim=True)
+            base = {"degrees": (2, 4, 6) if k >= 3 else (2, 4), "xi": 0.5, "net_kind": "cube", "noise_relation": "linear",
+                        "noise_sigma": 1.0, "ls_weights": True, "greedy_search": True, "refine": True, "noise_thresholds": True,
+                        "max_degree": True, "reduce_dim": True}
         base.update(kw)
         return cls(**base)
 
@@ -223,7 +223,7 @@ def _needed_counts(params, n):
     if params.N_val is not None:
         n_val = params.N_val
     else:
-        n_val = max(1, int(math.ceil(params.validation_fraction * n)))
+        n_val = max(1, math.ceil(params.validation_fraction * n))
     n_mom = params.N if params.N is not None else n - n_val
     return n_mom, n_val
 
@@ -296,7 +296,7 @@ def _clusters(z, Delta):
     """CN24 §3 clustering at scale ``Delta`` of ``z_i = |<u_i, g>|``: index groups (sorted)."""
     order = np.argsort(z)
     groups, cur = [], [int(order[0])]
-    for a, b in zip(order[:-1], order[1:]):
+    for a, b in itertools.pairwise(order):
         if z[b] - z[a] > Delta:
             groups.append(cur)
             cur = []
@@ -344,7 +344,7 @@ def _audit(teacher, g, V, k, d, ch, n_degrees, etas):
 
 def _ls_exhaustive(scorer, m_max, threshold, max_candidates):
     """Every subset of ``<= m_max`` net points with least-squares weights (departure ``ls_weights``)."""
-    best = (tuple(), np.zeros(0), scorer.rr)
+    best = ((), np.zeros(0), scorer.rr)
     count = 1
     if scorer.rr <= threshold:
         return best, best, count
@@ -466,7 +466,7 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
         # CN24 step 6 in its own order (m = 0, 1, ...), one size cap at a time so a search that
         # would exceed max_candidates stops with Fail instead of running for hours
         kind, count, first, best = "exhaustive (CN24 step 6)", 0, None, ((), np.zeros(0), scorer.rr)
-        for cap in range(0, min(k, len(points)) + 1):
+        for cap in range(min(k, len(points)) + 1):
             if count_candidates(len(points), len(grid), cap) > params.max_candidates:
                 kind += f"; stopped before m = {cap}: {count_candidates(len(points), len(grid), cap):.3g} candidates > max_candidates"
                 break
