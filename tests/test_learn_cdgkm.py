@@ -336,3 +336,14 @@ def test_anticoncentration_margins_by_definition():
     assert m["lemma3_upper_margin"] == pytest.approx(
         2 * math.sqrt(math.log(2 / delta3)) / 3 / max(ratios), rel=1e-12
     )
+
+
+def test_teacher_is_audit_only_when_the_first_direction_is_good():
+    net = instances.make("random", 6, 2, rng=4)
+    X, y = net.sample(5000, rng=5)
+    with_teacher = learn(X, y, 2, method="cdgkm", rng=6, teacher=net)
+    assert with_teacher.step("direction").data["draws"] == 1
+    without = learn(X, y, 2, method="cdgkm", rng=6)
+    assert with_teacher.network == without.network
+    assert "audit" not in without.step("round").data and "audit" in with_teacher.step("round").data
+

@@ -186,14 +186,13 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
     out["clumps"] = clumps
     # Lemma 13: distance of detectable neurons to V, with the bound from Lemma 12's constants
     resid = residual_network(teacher, fitted)
-    eta = 0.0
+    by_degree = {}
     for l, M_hat in contractions.items():
         scale = 1.0 / (2.0 * relu_coefficients(l)[l])
-        eta = max(
-            eta,
-            float(np.linalg.norm(resid.moment_contraction(l, g) * scale - M_hat, 2)),
-        )
+        by_degree[str(l)] = float(np.linalg.norm(resid.moment_contraction(l, g) * scale - M_hat, 2))
+    eta = max(by_degree.values())
     out["eta"] = eta
+    out["eta_by_degree"] = by_degree
     P = V @ V.T if V.shape[1] else np.zeros((d, d))
     span = np.linalg.svd(U[remaining].T, full_matrices=False)[0]
     cosines = np.linalg.svd(span.T @ V, compute_uv=False) if V.shape[1] else np.zeros(0)
