@@ -347,3 +347,19 @@ def test_teacher_is_audit_only_when_the_first_direction_is_good():
     assert with_teacher.network == without.network
     assert "audit" not in without.step("round").data and "audit" in with_teacher.step("round").data
 
+
+
+def test_path_search_fails_honestly_within_its_budget():
+    net = instances.make("close_pair", 3, 2, rng=0, theta=0.3)
+    X, y = net.sample(4000, rng=1)
+    params = CDGKMParams.faithful(3, 2, eps=1e-3, R=2.0, upsilon=0.5, weight_spacing=0.5, max_paths=3)
+    res = learn(X, y, 2, method="cdgkm", rng=2, params=params)
+    assert not res.success
+    assert res.diagnostics["paths_explored"] <= 3
+    assert "max_paths = 3" in res.message or "every computation path ended" in res.message
+    rounds = [s for s in res.trace if s.name == "round"]
+    assert len(rounds) == res.diagnostics["paths_explored"]
+    assert any(s.name == "descend" for s in res.trace)  # the search went past the first round
+    # the returned network is the best validation candidate seen on any path
+    seen = [c["validation_mse"] for r in rounds for c in r.data["children"]]
+    assert res.diagnostics["validation_mse"] == pytest.approx(min(seen), rel=1e-12)
