@@ -9,6 +9,7 @@ Run ``python3 tests/test_learn_dk.py`` for the acceptance table (exact error aga
 truncation bound, all families, 5 seeds per cell, ``n = 100000``).
 """
 
+import dataclasses
 import json
 import math
 import sys
@@ -273,6 +274,13 @@ def test_departures_listed():
         "zero_odd_coefficients",
     }
     assert DKParams.from_theory(4, 2, 0.1).departures() == []
+    # overriding the theory's degrees is a departure even without the flag
+    changed = dataclasses.replace(
+        DKParams.from_theory(4, 2, 0.1), moment_degrees=(1, 2)
+    )
+    assert changed.departures() == ["few_moment_degrees"]
+    full = DKParams.practical(4, 2, moment_degrees=tuple(range(1, 9)))
+    assert "few_moment_degrees" not in full.departures()
 
 
 # ----------------------------------------------------------------------------- the theory profile by hand

@@ -158,8 +158,27 @@ class DKParams:
     zero_odd_coefficients: bool = False
 
     def departures(self):
-        """Names of the departures from DK24 that are switched on."""
-        return [name for name in DEPARTURES if getattr(self, name)]
+        """Names of the departures from DK24 that are switched on.
+
+        ``few_moment_degrees`` is also reported, flag or not, when ``subspace_dim`` is set and
+        ``moment_degrees`` differs from ``1..4 * subspace_dim`` (e.g. after overriding
+        ``moment_degrees`` of a theory profile).
+        """
+        on = [name for name in DEPARTURES if getattr(self, name)]
+        r = self.subspace_dim
+        full = (
+            isinstance(r, numbers.Integral)
+            and r >= 1
+            and tuple(self.moment_degrees) == tuple(range(1, 4 * int(r) + 1))
+        )
+        if (
+            "few_moment_degrees" not in on
+            and isinstance(r, numbers.Integral)
+            and r >= 1
+            and not full
+        ):
+            on.append("few_moment_degrees")
+        return [name for name in DEPARTURES if name in on]
 
     @classmethod
     def practical(cls, d, k, **kw):
@@ -185,17 +204,25 @@ class DKParams:
         degrees = tuple(m for m in (1, 2, 4) if m <= 4 * k and d**m <= limit)
         moment_fraction = kw.get("moment_fraction", 0.4)
         validation_fraction = kw.get("validation_fraction", 0.1)
-        alphas = multi_indices(min(k, d), D)
-        deg = alphas.sum(axis=1)
-        terms = int(np.sum((deg <= 1) | (deg % 2 == 0)))
-        n_samples = max(
-            2000, math.ceil(10 * terms / (1 - moment_fraction - validation_fraction))
-        )
+        try:
+            deg = multi_indices(min(k, d), int(D)).sum(axis=1)
+            terms = int(np.sum((deg <= 1) | (deg % 2 == 0)))
+            n_samples = max(
+                2000,
+                math.ceil(10 * terms / (1 - moment_fraction - validation_fraction)),
+            )
+        except (
+            TypeError,
+            ValueError,
+            ZeroDivisionError,
+        ):  # bad overrides: validate() names them
+            n_samples = 2000
         fields = {
             "eps": 0.1,
             "R": float(k),
             "D": D,
             "moment_degrees": degrees,
+            "subspace_dim": k,
             "n_samples": n_samples,
             "moment_fraction": moment_fraction,
             "validation_fraction": validation_fraction,
@@ -205,6 +232,10 @@ class DKParams:
             "zero_odd_coefficients": True,
         }
         fields.update(kw)
+        if "few_moment_degrees" not in kw:
+            fields["few_moment_degrees"] = tuple(fields["moment_degrees"]) != tuple(
+                range(1, 4 * k + 1)
+            )
         return cls(**fields)
 
     @classmethod
