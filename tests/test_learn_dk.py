@@ -387,6 +387,21 @@ def test_acceptance_within_truncation_bound(family, k):
     # polynomial are heavy-tailed and their sample standard error is unreliable at 10^4 samples)
 
 
+def test_noisy_labels_and_the_success_flag():
+    """Zero-mean label noise (DK24 Thm 1, footnote): the estimators stay unbiased; the held-out
+    MSE then contains sigma^2, which ``noise_variance`` adds to the success target."""
+    net = instances.make("random", 8, 3, rng=1)
+    X, y = net.sample(100_000, rng=2, noise=0.3)
+    res = learn(X, y, 3, method="dk", rng=0, noise_variance=0.09)
+    assert res.network.squared_distance(net) <= truncation_bound(
+        net, res.network.degree
+    )
+    diag = res.diagnostics
+    assert diag["target"] == pytest.approx((0.1 * 3) ** 2 + 0.09)
+    assert res.success == (diag["validation_mse"] <= diag["target"])
+    assert "held-out validation" in res.message
+
+
 def acceptance_table(n=100_000, seeds=5, out=sys.stdout):
     """Print per-cell counts of ``exact error <= truncation bound`` and runtimes; return the totals."""
     import time
