@@ -330,6 +330,23 @@ def test_theory_profile_refuses_with_the_needed_number():
         learn(X, X[:, 0], 2, method="dk", params=p)
 
 
+def test_theory_profile_runs_when_affordable():
+    """d = 2, k = 1, eps = 1/2, C = 2: N = 16 samples, D = 6, degrees 1..4, no departures (plug-in Q)."""
+    p = DKParams.from_theory(2, 1, 0.5, C=2)
+    net = ReLUNetwork([[0.6, 0.8]], [1.0])
+    X, y = net.sample(20_000, rng=4)
+    res = learn(X, y, 1, method="dk", rng=0, params=p, teacher=net)
+    assert res.diagnostics["departures"] == []
+    sub = res.step("subspace").data
+    assert sub["unbiased"] is False and sub["degrees"] == [1, 2, 3, 4]
+    assert float(sub["audit"]["lemma17_threshold"]) == pytest.approx(
+        2 * 0.5
+    )  # 2 (eps/k)^{Ck/2} = 2 * (1/2)^1
+    assert sub["audit"]["sin_angle_to_V"][0] < 0.05
+    assert res.network.degree == 6
+    LearnResult.from_json(res.to_json())  # mpf parameters serialize
+
+
 # ----------------------------------------------------------------------------- bad input
 def test_bad_input():
     rng = np.random.default_rng(0)

@@ -751,6 +751,10 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
             "q_error_op": float(np.linalg.norm(A - A0, 2)),
             "lemma17_max_q0_perp": float(np.linalg.eigvalsh(P @ A0 @ P)[-1]),
         }
+        if (
+            params.moment_accuracy is not None
+        ):  # Lemma 17: ||M_m v||^2 < 2 (eps/k)^{Ck/2} for unit v _|_ V
+            step["audit"]["lemma17_threshold"] = 2 * mpmath.sqrt(params.moment_accuracy)
     tr("subspace", **step)
 
     # Step 5: Hermite coefficients inside V.
