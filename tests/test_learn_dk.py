@@ -47,9 +47,7 @@ def c_relu(m):
     if m % 2:
         return 0.0
     dfact = math.prod(range(m - 3, 0, -2)) if m >= 3 else 1
-    return (-1) ** (m // 2 + 1) * math.sqrt(
-        float(Fraction(dfact**2, math.factorial(m))) / (2 * math.pi)
-    )
+    return (-1) ** (m // 2 + 1) * math.sqrt(float(Fraction(dfact**2, math.factorial(m))) / (2 * math.pi))
 
 
 def h_norm(n, x):
@@ -80,10 +78,7 @@ def test_relu_alpha_formula_d1_by_quadrature():
         for alpha, value in zip(pred.multi_indices[:, 0], pred.coefficients):
             quad, _ = integrate.quad(
                 lambda x, m=int(alpha), u=u: (
-                    max(u * x, 0.0)
-                    * h_norm(m, x)
-                    * math.exp(-x * x / 2)
-                    / math.sqrt(2 * math.pi)
+                    max(u * x, 0.0) * h_norm(m, x) * math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
                 ),
                 -40,
                 40,
@@ -109,9 +104,7 @@ def test_relu_alpha_formula_monte_carlo():
     pred = HermitePredictor.projection(ReLUNetwork([u], [1.0]), E, 4)
     for alpha, value in zip(pred.multi_indices, pred.coefficients):
         m = int(alpha.sum())
-        formula = c_relu(m) * math.sqrt(
-            math.factorial(m) / math.prod(math.factorial(int(a)) for a in alpha)
-        )
+        formula = c_relu(m) * math.sqrt(math.factorial(m) / math.prod(math.factorial(int(a)) for a in alpha))
         formula *= np.prod((E.T @ u) ** alpha)
         assert abs(value - formula) < 1e-13
         sample = relu * h_alpha(Z, alpha)
@@ -164,9 +157,7 @@ def test_projection_distance_is_the_exact_tail():
     for i in range(k):
         for j in range(k):
             if i == j:
-                t = 0.5 - math.fsum(
-                    c_relu(m) ** 2 for m in range(D + 1)
-                )  # Parseval: sum_m c_m^2 = 1/2
+                t = 0.5 - math.fsum(c_relu(m) ** 2 for m in range(D + 1))  # Parseval: sum_m c_m^2 = 1/2
             else:
                 t = math.fsum(c_relu(m) ** 2 * G[i, j] ** m for m in range(D + 1, 1500))
             tail += s[i] * s[j] * t
@@ -175,11 +166,7 @@ def test_projection_distance_is_the_exact_tail():
     # and DK24's bound dominates it
     assert tail <= truncation_bound(net, D)
     assert (
-        abs(
-            truncation_bound(net, D)
-            - (0.5 - math.fsum(c_relu(m) ** 2 for m in range(D + 1)))
-            * np.sum(np.abs(s)) ** 2
-        )
+        abs(truncation_bound(net, D) - (0.5 - math.fsum(c_relu(m) ** 2 for m in range(D + 1))) * np.sum(np.abs(s)) ** 2)
         < 1e-13
     )
 
@@ -193,12 +180,7 @@ def test_relu_tail_against_mpmath():
             if m == 0
             else ctx.mpf(1) / 4
             if m == 1
-            else (
-                0
-                if m % 2
-                else ctx.mpf(math.prod(range(m - 3, 0, -2))) ** 2
-                / (2 * ctx.pi * ctx.factorial(m))
-            )
+            else (0 if m % 2 else ctx.mpf(math.prod(range(m - 3, 0, -2))) ** 2 / (2 * ctx.pi * ctx.factorial(m)))
             for m in range(D + 1)
         )
         assert abs(relu_tail(D) - float(ctx.mpf(1) / 2 - partial)) < 1e-15
@@ -253,10 +235,7 @@ def test_learn_result_json_round_trip_and_determinism():
     # the teacher is audit only: the output is bitwise the same with it
     audited = learn(X, y, 2, method="dk", rng=0, teacher=net)
     assert audited.network == res.network
-    assert (
-        "audit" in audited.step("subspace").data
-        and "audit" not in res.step("subspace").data
-    )
+    assert "audit" in audited.step("subspace").data and "audit" not in res.step("subspace").data
     assert [s.name for s in res.trace] == [
         "split",
         "subspace",
@@ -275,9 +254,7 @@ def test_departures_listed():
     }
     assert DKParams.from_theory(4, 2, 0.1).departures() == []
     # overriding the theory's degrees is a departure even without the flag
-    changed = dataclasses.replace(
-        DKParams.from_theory(4, 2, 0.1), moment_degrees=(1, 2)
-    )
+    changed = dataclasses.replace(DKParams.from_theory(4, 2, 0.1), moment_degrees=(1, 2))
     assert changed.departures() == ["few_moment_degrees"]
     full = DKParams.practical(4, 2, moment_degrees=tuple(range(1, 9)))
     assert "few_moment_degrees" not in full.departures()
@@ -339,9 +316,7 @@ def test_theory_profile_runs_when_affordable():
     assert res.diagnostics["departures"] == []
     sub = res.step("subspace").data
     assert sub["unbiased"] is False and sub["degrees"] == [1, 2, 3, 4]
-    assert float(sub["audit"]["lemma17_threshold"]) == pytest.approx(
-        2 * 0.5
-    )  # 2 (eps/k)^{Ck/2} = 2 * (1/2)^1
+    assert float(sub["audit"]["lemma17_threshold"]) == pytest.approx(2 * 0.5)  # 2 (eps/k)^{Ck/2} = 2 * (1/2)^1
     assert sub["audit"]["sin_angle_to_V"][0] < 0.05
     assert res.network.degree == 6
     LearnResult.from_json(res.to_json())  # mpf parameters serialize
@@ -410,9 +385,7 @@ def test_noisy_labels_and_the_success_flag():
     net = instances.make("random", 8, 3, rng=1)
     X, y = net.sample(100_000, rng=2, noise=0.3)
     res = learn(X, y, 3, method="dk", rng=0, noise_variance=0.09)
-    assert res.network.squared_distance(net) <= truncation_bound(
-        net, res.network.degree
-    )
+    assert res.network.squared_distance(net) <= truncation_bound(net, res.network.degree)
     diag = res.diagnostics
     assert diag["target"] == pytest.approx((0.1 * 3) ** 2 + 0.09)
     assert res.success == (diag["validation_mse"] <= diag["target"])

@@ -172,16 +172,9 @@ class DKParams:
         on = [name for name in DEPARTURES if getattr(self, name)]
         r = self.subspace_dim
         full = (
-            isinstance(r, numbers.Integral)
-            and r >= 1
-            and tuple(self.moment_degrees) == tuple(range(1, 4 * int(r) + 1))
+            isinstance(r, numbers.Integral) and r >= 1 and tuple(self.moment_degrees) == tuple(range(1, 4 * int(r) + 1))
         )
-        if (
-            "few_moment_degrees" not in on
-            and isinstance(r, numbers.Integral)
-            and r >= 1
-            and not full
-        ):
+        if "few_moment_degrees" not in on and isinstance(r, numbers.Integral) and r >= 1 and not full:
             on.append("few_moment_degrees")
         return [name for name in DEPARTURES if name in on]
 
@@ -238,9 +231,7 @@ class DKParams:
         }
         fields.update(kw)
         if "few_moment_degrees" not in kw:
-            fields["few_moment_degrees"] = tuple(fields["moment_degrees"]) != tuple(
-                range(1, 4 * k + 1)
-            )
+            fields["few_moment_degrees"] = tuple(fields["moment_degrees"]) != tuple(range(1, 4 * k + 1))
         return cls(**fields)
 
     @classmethod
@@ -264,31 +255,17 @@ class DKParams:
         (16, 6, [])
         """
         for name, value in (("d", d), ("k", k)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Integral)
-                or value < 1
-            ):
-                raise ValueError(
-                    f"DKParams.from_theory: {name} must be an int >= 1, got {value!r}"
-                )
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"DKParams.from_theory: {name} must be an int >= 1, got {value!r}")
         for name, value in (("eps", eps), ("R", R), ("C", C)):
             if (
                 isinstance(value, bool)
                 or not isinstance(value, numbers.Real)
                 or not (value > 0 and math.isfinite(value))
             ):
-                raise ValueError(
-                    f"DKParams.from_theory: {name} must be a finite real > 0, got {value!r}"
-                )
-        if (
-            isinstance(delta, bool)
-            or not isinstance(delta, numbers.Real)
-            or not 0 < delta < 1
-        ):
-            raise ValueError(
-                f"DKParams.from_theory: delta must be in (0, 1), got {delta!r}"
-            )
+                raise ValueError(f"DKParams.from_theory: {name} must be a finite real > 0, got {value!r}")
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 < delta < 1:
+            raise ValueError(f"DKParams.from_theory: delta must be in (0, 1), got {delta!r}")
         ctx = _ctx(dps)
         e = _mpf(ctx, eps) / _mpf(ctx, R)
         Cm = _mpf(ctx, C)
@@ -314,17 +291,10 @@ def _err(name, msg):
 
 def validate(params, n, d, k):
     """Refuse, before any work, a profile that cannot run on ``n`` samples in dimension ``d``."""
-    if (
-        not isinstance(params.D, numbers.Integral)
-        or isinstance(params.D, bool)
-        or params.D < 0
-    ):
+    if not isinstance(params.D, numbers.Integral) or isinstance(params.D, bool) or params.D < 0:
         raise _err("D", f"must be an int >= 0, got {params.D!r}")
     degrees = tuple(params.moment_degrees)
-    if not degrees or any(
-        isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1
-        for m in degrees
-    ):
+    if not degrees or any(isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1 for m in degrees):
         raise _err(
             "moment_degrees",
             f"must be a non-empty tuple of ints >= 1, got {params.moment_degrees!r}",
@@ -337,11 +307,7 @@ def validate(params, n, d, k):
         )
     for name in ("moment_fraction", "validation_fraction"):
         value = getattr(params, name)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Real)
-            or not 0 < value < 1
-        ):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
             raise _err(name, f"must be in (0, 1), got {value!r}")
     if params.moment_fraction + params.validation_fraction >= 1:
         raise _err(
@@ -357,9 +323,7 @@ def validate(params, n, d, k):
     needed = params.n_samples
     if n < needed:
         shown = mpmath.nstr(needed, 6) if hasattr(needed, "_mpf_") else str(needed)
-        raise _err(
-            "n", f"= {n} samples are too few: the profile needs n_samples = {shown}"
-        )
+        raise _err("n", f"= {n} samples are too few: the profile needs n_samples = {shown}")
     sizes = _split_sizes(n, params)
     if min(sizes) < 2:
         raise _err(
@@ -512,19 +476,13 @@ class HermitePredictor:
             raise ValueError("HermitePredictor: basis must be a finite (d, r) array")
         d, r = E.shape
         if r < 1 or r > d or np.max(np.abs(E.T @ E - np.eye(r))) > 1e-8:
-            raise ValueError(
-                f"HermitePredictor: basis must have 1 <= r <= d orthonormal columns (shape {E.shape})"
-            )
+            raise ValueError(f"HermitePredictor: basis must have 1 <= r <= d orthonormal columns (shape {E.shape})")
         A = np.array(multi_indices, dtype=np.int64, ndmin=2)
         if A.ndim != 2 or A.shape[1] != r or np.any(A < 0):
-            raise ValueError(
-                f"HermitePredictor: multi_indices must be non-negative ints of shape (M, {r})"
-            )
+            raise ValueError(f"HermitePredictor: multi_indices must be non-negative ints of shape (M, {r})")
         a = np.array(coefficients, dtype=float).reshape(-1)
         if len(a) != len(A) or not np.all(np.isfinite(a)):
-            raise ValueError(
-                f"HermitePredictor: coefficients must be {len(A)} finite numbers"
-            )
+            raise ValueError(f"HermitePredictor: coefficients must be {len(A)} finite numbers")
         if len({tuple(row) for row in A.tolist()}) != len(A):
             raise ValueError("HermitePredictor: multi_indices must be distinct")
         for arr in (E, A, a):
@@ -543,9 +501,7 @@ class HermitePredictor:
     @property
     def degree(self):
         """Largest ``|alpha|`` (0 if there are no terms)."""
-        return (
-            int(self.multi_indices.sum(axis=1).max()) if len(self.multi_indices) else 0
-        )
+        return int(self.multi_indices.sum(axis=1).max()) if len(self.multi_indices) else 0
 
     def __repr__(self):
         return f"HermitePredictor(d={self.d}, rank={self.rank}, degree={self.degree}, terms={len(self.coefficients)})"
@@ -567,9 +523,7 @@ class HermitePredictor:
         """``h_alpha(E^T x)`` for the rows of ``X``: shape ``(n, M)``."""
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[1] != self.d or not np.all(np.isfinite(X)):
-            raise ValueError(
-                f"HermitePredictor: X must be a finite (n, {self.d}) array"
-            )
+            raise ValueError(f"HermitePredictor: X must be a finite (n, {self.d}) array")
         return _features(X @ self.basis, self.multi_indices, self.degree)
 
     def predict(self, X):
@@ -579,9 +533,7 @@ class HermitePredictor:
         X = np.atleast_2d(X)
         out = np.empty(X.shape[0])
         for i0 in range(0, X.shape[0], _CHUNK):
-            out[i0 : i0 + _CHUNK] = (
-                self.features(X[i0 : i0 + _CHUNK]) @ self.coefficients
-            )
+            out[i0 : i0 + _CHUNK] = self.features(X[i0 : i0 + _CHUNK]) @ self.coefficients
         return out[0] if single else out
 
     __call__ = predict
@@ -623,11 +575,7 @@ class HermitePredictor:
         Absolute rounding error about ``1e-15 (||F||^2 + sum a^2)``.
         """
         pop = self.population_coefficients(network)
-        value = (
-            network.norm_squared()
-            - 2 * math.fsum(self.coefficients * pop)
-            + self.norm_squared()
-        )
+        value = network.norm_squared() - 2 * math.fsum(self.coefficients * pop) + self.norm_squared()
         return max(value, 0.0)
 
     @classmethod
@@ -655,13 +603,8 @@ class HermitePredictor:
 
     @classmethod
     def from_dict(cls, data):
-        if (
-            not isinstance(data, dict)
-            or data.get("format") != "verified_relu.HermitePredictor"
-        ):
-            raise ValueError(
-                "HermitePredictor.from_dict: data is not a serialized HermitePredictor (missing 'format')"
-            )
+        if not isinstance(data, dict) or data.get("format") != "verified_relu.HermitePredictor":
+            raise ValueError("HermitePredictor.from_dict: data is not a serialized HermitePredictor (missing 'format')")
         basis = np.array(data["basis"], dtype=float)
         A = np.array(data["multi_indices"], dtype=np.int64).reshape(-1, basis.shape[1])
         return cls(basis, A, data["coefficients"])
@@ -669,13 +612,9 @@ class HermitePredictor:
 
 def _check_network(network, d):
     if not isinstance(network, ReLUNetwork):
-        raise TypeError(
-            f"HermitePredictor: network must be a ReLUNetwork, got {type(network).__name__}"
-        )
+        raise TypeError(f"HermitePredictor: network must be a ReLUNetwork, got {type(network).__name__}")
     if network.d != d:
-        raise ValueError(
-            f"HermitePredictor: network has d = {network.d}, the predictor d = {d}"
-        )
+        raise ValueError(f"HermitePredictor: network has d = {network.d}, the predictor d = {d}")
 
 
 # ----------------------------------------------------------------------------- the learner
@@ -688,10 +627,7 @@ def _q_matrix(Xm, ym, degrees, unbiased, d):
     per_degree = {}
     for m in degrees:
         if unbiased:
-            Ta, Tb = (
-                np.asarray(hermite_moment(Xh, yh, m)).reshape(d, -1)
-                for Xh, yh in halves
-            )
+            Ta, Tb = (np.asarray(hermite_moment(Xh, yh, m)).reshape(d, -1) for Xh, yh in halves)
             Am = Ta @ Tb.T
             Am = (Am + Am.T) / 2
         else:
@@ -745,15 +681,11 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
         P = np.eye(d) - E @ E.T
         step["audit"] = {
             "sin_angle_to_V": _sin_angles(E, U).tolist(),
-            "linear_sin_angle": float(np.linalg.norm(P @ lin) / np.linalg.norm(lin))
-            if np.any(lin)
-            else 0.0,
+            "linear_sin_angle": float(np.linalg.norm(P @ lin) / np.linalg.norm(lin)) if np.any(lin) else 0.0,
             "q_error_op": float(np.linalg.norm(A - A0, 2)),
             "lemma17_max_q0_perp": float(np.linalg.eigvalsh(P @ A0 @ P)[-1]),
         }
-        if (
-            params.moment_accuracy is not None
-        ):  # Lemma 17: ||M_m v||^2 < 2 (eps/k)^{Ck/2} for unit v _|_ V
+        if params.moment_accuracy is not None:  # Lemma 17: ||M_m v||^2 < 2 (eps/k)^{Ck/2} for unit v _|_ V
             step["audit"]["lemma17_threshold"] = 2 * mpmath.sqrt(params.moment_accuracy)
     tr("subspace", **step)
 
@@ -766,10 +698,7 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
     sums = np.zeros(len(alphas))
     sq = np.zeros(len(alphas))
     for i0 in range(0, n_coef, _CHUNK):
-        F = (
-            _features(Xc[i0 : i0 + _CHUNK] @ E, alphas, params.D)
-            * yc[i0 : i0 + _CHUNK, None]
-        )
+        F = _features(Xc[i0 : i0 + _CHUNK] @ E, alphas, params.D) * yc[i0 : i0 + _CHUNK, None]
         sums += F.sum(axis=0)
         sq += (F * F).sum(axis=0)
     coef = sums / n_coef
@@ -793,15 +722,12 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
         audit = {
             "squared_error": predictor.squared_distance(teacher),
             # ||F~ - Proj F||^2: F~ lives in the span of the projection's features (Pythagoras)
-            "estimation_error": float(np.sum((coef - pop) ** 2))
-            + max(proj.norm_squared() - math.fsum(pop**2), 0.0),
+            "estimation_error": float(np.sum((coef - pop) ** 2)) + max(proj.norm_squared() - math.fsum(pop**2), 0.0),
             "projection_error": proj.squared_distance(teacher),
             "exact_tail": exact_tail(teacher, params.D),
             "truncation_bound": truncation_bound(teacher, params.D),
         }
-        audit["within_truncation_bound"] = bool(
-            audit["squared_error"] <= audit["truncation_bound"]
-        )
+        audit["within_truncation_bound"] = bool(audit["squared_error"] <= audit["truncation_bound"])
         step["audit"] = audit
         diagnostics["audit"] = audit
     tr("coefficients", **step)
