@@ -214,3 +214,38 @@ def test_exhaustive_search_matches_brute_force():
     # a brute-force loss within rounding of thr could flip, so check that it is not such a tie
     assert abs(losses[j] - thr) > 1e-12
     assert first[0] == tuple(order[j][0]) and np.allclose(first[1], order[j][1], rtol=0, atol=0)
+
+
+def test_faithful_random_net_reaches_eps():
+    # CN24 §4.5's random net (a xi/2-net with probability 1 - net_delta) instead of the cube net
+    net = instances.make("random", 3, 2, rng=2)
+    eps = 0.5 * math.sqrt(net.norm_squared())
+    p = NetlearnParams.practical(3, 2, faithful=True, eps=eps, R=max(1.0, net.canonical().l1_norm), eta_prime=0.1,
+                                 N=60000, N_val=15000, net_kind="random")
+    X, y = net.sample(75000, rng=102)
+    res = learn(X, y, 2, method="netlearn", rng=2, params=p)
+    assert res.step("net").data["net"]["kind"] == "random"
+    assert res.success and net.squared_distance(res.network) <= eps**2
+
+
+def test_audit_quantities_recomputed():
+    net = instances.make("random", 3, 2, rng=1)
+    _, _, res = _faithful(net, 3, 2, 1)
+    U = net.weights / np.linalg.norm(net.weights, axis=1, keepdims=True)
+    lam = net.coefficients * np.linalg.norm(net.weights, axis=1) / 2  # |.| form, CN24 Lemma 2
+    g = np.asarray(res.step("direction").data["g"])
+    B = np.atleast_2d(np.asarray(res.step("subspace").data["basis"]))
+    audit = res.step("audit").data
+    assert np.allclose(audit["v"], U @ g, rtol=0, atol=1e-14)
+    assert abs(audit["lambda_l1"] - np.abs(lam).sum()) <= 1e-14
+    dist = np.linalg.norm(U - (U @ B.T) @ B, axis=1)
+    assert np.allclose(audit["dist_to_V"], dist, rtol=0, atol=1e-12)
+    ch = res.step("split").data["chain"]
+    nu = res.step("subspace").data["nu"]
+    d, k, l1 = 3, 2, np.abs(lam).sum()
+    inner = (1 / ch["Delta"]) ** (k * k) * d * (l1 * nu + ch["eta_prime"]) + l1 * k**3 * d**1.5 * ch["Delta"]
+    assert math.isclose(audit["lemma15_bound"], math.sqrt(inner / ch["tau"]), rel_tol=1e-12)
+    for row in res.step("moments").data["matrices"]:
+        assert row["op_se"] > 0 and row["eta_prime"] == ch["eta_prime"]
+    scored = res.step("search").data
+    assert scored["scored_total"] >= scored["candidates"]

@@ -41,7 +41,9 @@ Named departures (all off in :meth:`NetlearnParams.from_theory`, listed by
     accepts the best prefix if its loss is ``<= eps^2/2``.
 ``refine``
     Levenberg-Marquardt on all parameters (moment samples) from the accepted/best candidate;
-    the refined network is kept when its validation loss is lower.
+    the refined network is kept when its validation loss is lower; while the loss stays above
+    ``eps^2/2``, up to ``refine_starts - 1`` restarts from greedy searches over randomly rotated
+    copies of the net.
 ``noise_thresholds``
     ``eta`` := ``noise_sigma`` times the measured operator-norm standard error of ``M_hat_l``
     (the Gaussian-approximation bound on ``E||M_hat_l - M_l||_op``), and the thresholds are
@@ -122,7 +124,10 @@ class NetlearnParams:
     delta_exponent, n_exponent : the exponents written ``O(k^2)`` in Eq. (35).
     net_kind : ``"random"`` (CN24 §4.5, a net w.p. ``1 - net_delta``) or ``"cube"`` (certified).
     noise_sigma, noise_relation : see departure ``noise_thresholds``.
-    refine_iterations, refine_samples : budget of departure ``refine``.
+    refine_iterations, refine_samples, refine_starts : budget of departure ``refine`` (LM steps,
+        moment samples used, and starts: the search's candidate, then -- while the validation
+        loss is above ``eps^2/2`` and with ``greedy_search`` -- greedy searches over randomly
+        rotated copies of the net).
     max_net_points, max_candidates : refuse (``ValueError``) nets / searches beyond these sizes.
     """
 
@@ -148,6 +153,7 @@ class NetlearnParams:
     noise_relation: str = "sqrt"
     refine_iterations: int = 100
     refine_samples: int = 20000
+    refine_starts: int = 3
     max_net_points: int = 200_000
     max_candidates: float = 5e8
     ls_weights: bool = False
@@ -197,7 +203,7 @@ class NetlearnParams:
         if faithful:
             base = {"degrees": cls.full_degrees(k), "net_kind": "cube"}
         else:
-            base = {"degrees": (2, 4, 6) if k >= 3 else (2, 4), "xi": 0.5, "net_kind": "cube", "noise_relation": "linear",
+            base = {"degrees": (2, 4, 6) if k >= 3 else (2, 4), "xi": 0.5, "net_kind": "cube", "noise_relation": "sqrt",
                         "noise_sigma": 1.0, "ls_weights": True, "greedy_search": True, "refine": True, "noise_thresholds": True,
                         "max_degree": True, "reduce_dim": True}
         base.update(kw)
@@ -257,7 +263,7 @@ def validate(params, n, d, k):
         _fail("degrees", f"a prefix of {full} (2, 4, ..., 2k^2+2 for k = {k})", params.degrees)
     if len(degs) < len(full) and not params.max_degree:
         _fail("degrees", f"all of {full} unless the departure max_degree is on", params.degrees)
-    for name in ("refine_iterations", "refine_samples", "max_net_points"):
+    for name in ("refine_iterations", "refine_samples", "refine_starts", "max_net_points"):
         v = getattr(params, name)
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "refine_iterations" else 1):
             _fail(name, "a positive int", v)
@@ -436,7 +442,7 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
         filled = max(0, k - len(sel))
         sel = order[:k]
     V = svecs[:, sel]
-    tr("subspace", spectrum=svals[::-1], nu=nu, dim_V=V.shape[1], k=k, filled_by_snr=filled)
+    tr("subspace", spectrum=svals[::-1], nu=nu, dim_V=V.shape[1], k=k, filled_by_snr=filled, basis=V.T)
 
     if teacher is not None:
         tr("audit", **_audit(teacher, g, V, k, d, {**ch, "nu": nu}, len(projs), etas))
@@ -485,25 +491,40 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
     chosen = first if first is not None else best
     subset, lam, loss = tuple(chosen[0]), np.asarray(chosen[1], dtype=float), float(chosen[2])
     U = points[list(subset)] if subset else np.zeros((0, d))
-    tr("search", kind=kind, candidates=count, accepted=first is not None, subset=subset, weights=lam,
+    tr("search", kind=kind, candidates=count, scored_total=scorer.evaluated, accepted=first is not None, subset=subset, weights=lam,
        validation_loss=loss, threshold=threshold)
 
     network = abs_form_network(w_hat, lam, U)
     val_loss = float(np.mean((yv - network(Xv)) ** 2))
     refined = False
     if params.refine and params.refine_iterations > 0:
-        W0, mu0, a0 = _relu_form(w_hat, lam, U, k, d, gen)
         nr = min(n_mom, params.refine_samples)
         scale = float(np.mean(ym[:nr] ** 2)) or 1.0
-        res = levenberg_marquardt(Xm[:nr], ym[:nr], W0, mu0, a0, max_iter=params.refine_iterations,
-                                  atol=1e-28 * scale)
-        cand = ReLUNetwork(res.W, res.mu, res.a) if np.all(np.linalg.norm(res.W, axis=1) > 0) else None
-        cand_loss = float(np.mean((yv - cand(Xv)) ** 2)) if cand is not None else math.inf
-        refined = cand_loss < val_loss
-        tr("refine", iterations=res.iterations, reason=res.reason, train_loss=res.loss,
-           validation_loss=cand_loss, kept=refined)
-        if refined:
-            network, val_loss = cand, cand_loss
+        attempts = []
+        for r in range(params.refine_starts):
+            if r == 0:
+                lam_r, U_r = lam, U
+            else:
+                # restart only if still above eps^2/2: the greedy search over the net rotated by a
+                # uniformly random rotation of V (another xi/2-net of the same sphere)
+                if val_loss <= threshold or not params.greedy_search or dimV == 0:
+                    break
+                Q = np.linalg.qr(gen.standard_normal((dimV, dimV)))[0]
+                pts = (P @ Q) @ V.T
+                o = greedy_search(CandidateScorer(Xv, resid, pts, "abs"), min(k, len(pts)))
+                lam_r = np.asarray(o.weights, dtype=float)
+                U_r = pts[list(o.subset)] if o.subset else np.zeros((0, d))
+            W0, mu0, a0 = _relu_form(w_hat, lam_r, U_r, k, d, gen)
+            res = levenberg_marquardt(Xm[:nr], ym[:nr], W0, mu0, a0, max_iter=params.refine_iterations,
+                                      atol=1e-28 * scale)
+            cand = ReLUNetwork(res.W, res.mu, res.a) if np.all(np.linalg.norm(res.W, axis=1) > 0) else None
+            cand_loss = float(np.mean((yv - cand(Xv)) ** 2)) if cand is not None else math.inf
+            kept = cand_loss < val_loss
+            attempts.append({"start": r, "iterations": res.iterations, "reason": res.reason, "train_loss": res.loss,
+                             "validation_loss": cand_loss, "kept": kept})
+            if kept:
+                network, val_loss, refined = cand, cand_loss, True
+        tr("refine", attempts=attempts, kept=refined, samples=nr)
     success = bool(val_loss <= threshold)
     message = (f"validation MSE {val_loss:.3e} {'<=' if success else '>'} eps^2/2 = {threshold:.3e}"
                + ("" if success else ": Fail (CN24 Alg. 1 step 7)"))
