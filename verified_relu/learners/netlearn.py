@@ -188,7 +188,7 @@ class NetlearnParams:
         """Scaled constants that run in seconds.
 
         Without keywords: every departure on (see the module docstring), degrees ``2, 4``
-        (``2, 4, 6`` for ``k >= 3``), ``eps = 0.02 rms(y)``, net radius ``xi/2 = 0.15``, cube net,
+        (``2, 4, 6`` for ``k >= 3``), ``eps = 0.02 rms(y)``, net radius ``xi/2 = 0.25``, cube net,
         ``R`` unused.  Pass ``faithful=True`` for no departures (then ``eps`` and ``R`` are
         required, the full degree list is used, the chain of Eq. (35) with exponents 0 and
         ``C = 1`` gives ``tau, xi, Delta``, and ``eta_prime`` / ``nu`` / ``N`` / ``N_val`` should
@@ -196,7 +196,7 @@ class NetlearnParams:
 
         Measured (noiseless, ``n = 40000``, families random / close_pair / orthonormal / dkkz,
         ``d in {8, 16}``, ``k in {2, 3, 4}``, seeds 0-19): squared L2 error
-        ``<= 1e-3 (sum_i |mu_i| ||w_i||)^2`` in 439 of 440 runs, under 1.5 s each with
+        ``<= 1e-3 (sum_i |mu_i| ||w_i||)^2`` in 440 of 440 runs, under 3.5 s each with
         single-threaded BLAS (oversubscribed BLAS threads on a loaded 2-core machine cost 10x).
         """
         faithful = kw.pop("faithful", False)
