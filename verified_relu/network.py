@@ -27,7 +27,7 @@ from ._io import atomic_path, atomic_write_text, parse_json
 from ._validation import as_matrix, as_vector, check_int, check_real, check_rng
 from .hermite.numeric import relu_coefficients
 
-__all__ = ["ReLUNetwork", "CanonicalNetwork", "MAX_TENSOR_ENTRIES"]
+__all__ = ["MAX_TENSOR_ENTRIES", "CanonicalNetwork", "ReLUNetwork"]
 
 #: Largest number of entries ``d**l`` that :meth:`ReLUNetwork.hermite_moment` will form.
 MAX_TENSOR_ENTRIES = 10**7
@@ -109,7 +109,7 @@ class ReLUNetwork:
     True
     """
 
-    __slots__ = ("_weights", "_coefficients", "_linear")
+    __slots__ = ("_coefficients", "_linear", "_weights")
 
     def __init__(self, weights, coefficients, linear=None):
         W = as_matrix(weights, "weights", caller="ReLUNetwork")
@@ -222,9 +222,14 @@ class ReLUNetwork:
         return _norm_squared_float(self._weights, self._coefficients, self._linear)
 
     def squared_distance(self, other, *, dps=None):
-        """``E[(F(x) - G(x))^2]`` in closed form, for another ``ReLUNetwork`` or ``CanonicalNetwork``."""
+        """``E[(F(x) - G(x))^2]`` in closed form, for another ``ReLUNetwork`` or ``CanonicalNetwork``
+        (or a predictor with its own exact ``squared_distance``, such as DK24's ``HermitePredictor``)."""
         if isinstance(other, CanonicalNetwork):
             other = other.to_network()
+        if not isinstance(other, ReLUNetwork) and hasattr(other, "squared_distance") and hasattr(other, "predict"):
+            if dps is not None:  # e.g. DK24's HermitePredictor: its distance is float64 only
+                raise ValueError(f"squared_distance: dps is not supported against a {type(other).__name__}")
+            return other.squared_distance(self)
         if not isinstance(other, ReLUNetwork):
             raise TypeError(f"other must be a ReLUNetwork or CanonicalNetwork, got {type(other).__name__}")
         if other.d != self.d:
@@ -325,15 +330,14 @@ class ReLUNetwork:
         if path.suffix == ".json":
             atomic_write_text(path, self.to_json() + "\n")
         elif path.suffix == ".npz":
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez(
-                        fh,
-                        format=np.array(_FORMAT),
-                        weights=self._weights,
-                        coefficients=self._coefficients,
-                        linear=self._linear,
-                    )
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.savez(
+                    fh,
+                    format=np.array(_FORMAT),
+                    weights=self._weights,
+                    coefficients=self._coefficients,
+                    linear=self._linear,
+                )
         else:
             raise ValueError(f"ReLUNetwork.save: path must end in .json or .npz, got {path.name!r}")
         return path
@@ -380,7 +384,7 @@ class CanonicalNetwork:
     ``lambda |<u,x>| = 2 lambda relu(<u,x>) - lambda <u,x>``.
     """
 
-    __slots__ = ("_linear", "_coefficients", "_directions")
+    __slots__ = ("_coefficients", "_directions", "_linear")
 
     def __init__(self, linear, coefficients, directions):
         U = as_matrix(directions, "directions", caller="CanonicalNetwork")

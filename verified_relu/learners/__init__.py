@@ -40,12 +40,29 @@ import numpy as np
 from .._validation import as_matrix, as_vector, check_int
 from . import baselines, paper
 from .adam import AdamParams, fit_adam, validate_adam
+from .cdgkm_params import CDGKMParams
+from .dk import DKParams
+from .dk_predictor import HermitePredictor
 from .fast import FastParams, fit_fast, make_result
 from .gd_population import GDPopulationParams, fit_gd_population, validate_gd_population
+from .netlearn import NetlearnParams
 from .result import LearnResult, TraceStep
 from .tensor import TensorParams, fit_tensor, validate_tensor
 
-__all__ = ["METHODS", "AdamParams", "FastParams", "GDPopulationParams", "LearnResult", "TensorParams", "TraceStep", "learn"]
+__all__ = [
+    "METHODS",
+    "AdamParams",
+    "CDGKMParams",
+    "DKParams",
+    "FastParams",
+    "GDPopulationParams",
+    "HermitePredictor",
+    "LearnResult",
+    "NetlearnParams",
+    "TensorParams",
+    "TraceStep",
+    "learn",
+]
 
 #: method name -> (options dataclass, validate(params, n, d, k), fit(X, y, k, rng, params)); "fast" is handled inline.
 _BASELINES = {

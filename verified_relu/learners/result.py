@@ -35,7 +35,7 @@ def jsonable(value):
 def _network_from_dict(data):
     """A ReLUNetwork, or DK's improper :class:`~verified_relu.learners.dk.HermitePredictor`."""
     if isinstance(data, dict) and data.get("format") == "verified_relu.HermitePredictor":
-        from .dk import HermitePredictor
+        from .dk_predictor import HermitePredictor
 
         return HermitePredictor.from_dict(data)
     return ReLUNetwork.from_dict(data)
