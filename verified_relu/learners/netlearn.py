@@ -52,8 +52,10 @@ Named departures (all off in :meth:`NetlearnParams.from_theory`, listed by
 ``max_degree``
     only the degrees ``2, 4, ..., max_degree`` (< ``2k^2 + 2``).
 ``reduce_dim``
-    ``V`` capped at ``k`` dimensions: the top-``k`` eigenvectors of ``sum_l Pi_l``, ties broken
-    by the signal-to-noise weight ``sum_l (M_hat_l / eta_l)^2``.
+    ``dim V = k`` exactly: eigenspaces of ``sum_l Pi_l`` largest eigenvalue first; a level that
+    does not fit whole, and the shortfall when fewer than ``k`` directions clear ``nu``, are
+    filled by the top eigenvectors of the signal-to-noise matrix ``sum_l (M_hat_l / eta_l)^2``
+    restricted to that eigenspace (trace: ``filled_by_snr``).
 """
 
 from __future__ import annotations
@@ -389,6 +391,31 @@ def _relu_form(w_hat, lam, U, k, d, gen):
     return W, mu, a
 
 
+def _reduce_dim(svals, svecs, nu, snr, k):
+    """Departure ``reduce_dim``: a ``k``-dimensional ``V`` from the spectrum of ``sum_l Pi_l``.
+
+    Eigenspaces are taken level by level (eigenvalues rounded to 1e-9, largest first); inside a
+    level that does not fit whole, and for the shortfall below ``nu`` (the level-0 eigenspace
+    when fewer than ``k`` directions clear the thresholds), the directions are the top
+    eigenvectors of the signal-to-noise matrix ``sum_l (M_hat_l / eta_l)^2`` restricted to that
+    eigenspace.  Returns ``(V, number of directions below nu)``.
+    """
+    levels = np.round(svals, 9)
+    cols, filled = [], 0
+    for level in sorted(set(levels.tolist()), reverse=True):
+        need = k - sum(c.shape[1] for c in cols)
+        if need <= 0:
+            break
+        B = svecs[:, levels == level]
+        if B.shape[1] > need:
+            vals, vecs = np.linalg.eigh(B.T @ snr @ B)
+            B = B @ vecs[:, np.argsort(-vals)[:need]]
+        cols.append(B)
+        if level < nu:
+            filled += B.shape[1]
+    return np.hstack(cols), filled
+
+
 def fit(X, y, k, gen, params, *, teacher=None, progress=False):
     """Run CN24 Alg. 1 (with the departures switched on); returns
     ``(network, success, message, trace, diagnostics)``.  ``teacher`` only feeds the audit."""
@@ -436,12 +463,9 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
     sel = np.flatnonzero(svals >= nu)
     filled = 0
     if params.reduce_dim and len(sel) != k:
-        # rank by the eigenvalue of sum_l Pi_l, ties and the shortfall by the SNR weight sum_l (M_l/eta_l)^2
-        w = np.einsum("ij,ij->j", svecs, snr @ svecs) / max(float(np.trace(snr)), 1e-300)
-        order = np.lexsort((-w, -np.round(svals, 9)))
-        filled = max(0, k - len(sel))
-        sel = order[:k]
-    V = svecs[:, sel]
+        V, filled = _reduce_dim(svals, svecs, nu, snr, k)
+    else:
+        V = svecs[:, sel]
     tr("subspace", spectrum=svals[::-1], nu=nu, dim_V=V.shape[1], k=k, filled_by_snr=filled, basis=V.T)
 
     if teacher is not None:
