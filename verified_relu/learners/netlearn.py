@@ -196,10 +196,11 @@ class NetlearnParams:
         ``C = 1`` gives ``tau, xi, Delta``, and ``eta_prime`` / ``nu`` / ``N`` / ``N_val`` should
         be given for the sample size at hand).
 
-        Measured (noiseless, ``n = 40000``, families random / close_pair / orthonormal / dkkz,
-        ``d in {8, 16}``, ``k in {2, 3, 4}``, seeds 0-19): squared L2 error
-        ``<= 1e-3 (sum_i |mu_i| ||w_i||)^2`` in 440 of 440 runs, under 3.5 s each with
-        single-threaded BLAS (oversubscribed BLAS threads on a loaded 2-core machine cost 10x).
+        Measured with ``benchmarks/bench_paper.py --methods netlearn --seeds 20`` (noiseless;
+        families random / close_pair / orthonormal / dkkz; ``d in {8, 16}``, ``k in {2, 3, 4}``):
+        squared L2 error ``<= 1e-3 (sum_i |mu_i| ||w_i||)^2`` in 440/440 runs at ``n = 10000``
+        and at ``n = 40000``, 439/440 at ``n = 5000``; median time per run < 0.3 s with one BLAS
+        thread (oversubscribed BLAS threads on a loaded 2-core machine cost 10x).
         """
         faithful = kw.pop("faithful", False)
         if faithful:
