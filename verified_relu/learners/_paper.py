@@ -145,8 +145,8 @@ def normalized_contraction(X, y, l, g, *, transform=None):
     est = moment_contraction(X, y, l, g, return_se=True, transform=transform)
     if l == 1:
         return np.asarray(est.value), float(np.linalg.norm(est.se))
-    scale = 1.0 / (2.0 * relu_coefficients(l)[l])
-    return np.asarray(est.value) * scale, float(est.op_se_bound) * scale
+    scale = 1.0 / (2.0 * relu_coefficients(l)[l])  # negative for l = 4, 8, ...: the SE scales by |scale|
+    return np.asarray(est.value) * scale, float(est.op_se_bound) * abs(scale)
 
 
 def cap_fraction(dim, radius):

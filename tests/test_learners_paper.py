@@ -1,0 +1,114 @@
+"""The pieces the paper learners share (verified_relu.learners._paper) and the dispatch."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import beta
+
+from verified_relu import ReLUNetwork, instances, learn
+from verified_relu.learners import _paper
+
+
+@pytest.mark.parametrize("l", [1, 2, 4, 6, 8])
+def test_normalized_contraction_is_the_abs_form_tensor(l):
+    # T_l(g, .., g, :, :) = sum_i lambda_i <u_i, g>^{l-2} u_i u_i^T for the |.| form <w,x> + sum lambda_i |<u_i,x>|
+    net = instances.make("random", 5, 3, rng=2)
+    canon = net.canonical()
+    U, lam, w = np.asarray(canon.directions), np.asarray(canon.coefficients), np.asarray(canon.linear)
+    gen = np.random.default_rng(3)
+    g = gen.standard_normal(5)
+    g /= np.linalg.norm(g)
+    X, y = net.sample(200_000, rng=4)
+    M, op_se = _paper.normalized_contraction(X, y, l, g)
+    assert op_se > 0
+    exact = w if l == 1 else (U.T * (lam * (U @ g) ** (l - 2))) @ U
+    # 5 standard errors of the operator norm (a bound on every entry's error at this confidence)
+    err = np.linalg.norm(M - exact) if l == 1 else np.linalg.norm(M - exact, 2)
+    assert err <= 5 * op_se
+
+
+def test_cap_fraction_against_monte_carlo():
+    gen = np.random.default_rng(0)
+    for dim, radius in [(2, 0.3), (3, 0.5), (4, 1.0), (5, 1.6)]:
+        P = gen.standard_normal((200_000, dim))
+        P /= np.linalg.norm(P, axis=1, keepdims=True)
+        p_hat = float(np.mean(np.linalg.norm(P - np.eye(1, dim), axis=1) <= radius))
+        p = _paper.cap_fraction(dim, radius)
+        se = math.sqrt(p * (1 - p) / len(P))
+        assert abs(p_hat - p) <= 5 * se
+
+
+@pytest.mark.parametrize(("dim", "radius"), [(2, 0.2), (3, 0.3), (4, 0.4)])
+def test_cube_net_covers_within_its_certified_radius(dim, radius):
+    P, rec = _paper.sphere_net(dim, radius)
+    assert rec["certified_radius"] <= radius
+    assert np.allclose(np.linalg.norm(P, axis=1), 1.0)
+    gen = np.random.default_rng(dim)
+    Z = gen.standard_normal((20_000, dim))
+    Z /= np.linalg.norm(Z, axis=1, keepdims=True)
+    # the worst of 20000 random points and of the 2^dim cube corners (the farthest from the face grids)
+    corners = np.array(np.meshgrid(*[[-1.0, 1.0]] * dim)).reshape(dim, -1).T / math.sqrt(dim)
+    Z = np.concatenate([Z, corners])
+    far = max(float(np.min(np.linalg.norm(P - z, axis=1))) for z in Z)
+    assert far <= rec["certified_radius"] + 1e-12
+
+
+def test_random_net_is_a_net_with_the_stated_probability():
+    # Clopper-Pearson (99%) lower end of the coverage rate must clear 1 - delta
+    dim, radius, delta, trials = 2, 0.3, 0.2, 60
+    size = _paper.random_net_size(dim, radius, delta)
+    angles = np.linspace(0, 2 * np.pi, 4000, endpoint=False)
+    circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    gen = np.random.default_rng(7)
+    ok = 0
+    for _ in range(trials):
+        P, _ = _paper.sphere_net(dim, radius, gen, kind="random", delta=delta)
+        assert len(P) == size
+        # on the circle the covering radius is half the largest chord gap (plus the 4000-point grid's slack)
+        ok += float(np.max(np.min(np.linalg.norm(circle[:, None] - P[None], axis=2), axis=1))) <= radius
+    lower = beta.ppf(0.01, ok, trials - ok + 1) if ok > 0 else 0.0
+    assert lower >= 1 - delta
+
+
+def test_weight_grid():
+    grid = _paper.weight_grid(2.0, 0.3)
+    assert grid[0] == -2.0 and grid[-1] == 2.0 and 0.0 in grid
+    assert np.max(np.diff(grid)) <= 0.3 + 1e-15
+
+
+def test_draw_direction_conditions_on_lemmas_3_and_4():
+    net = instances.make("close_pair", 10, 4, rng=0, theta=0.05)
+    gen = np.random.default_rng(1)
+    for _ in range(20):
+        g, rec = _paper.draw_direction(10, 4, gen, teacher=net)
+        assert rec["checked"] and rec["holds"]
+        U = np.asarray(net.canonical().directions)
+        assert rec["margins"] == _paper.anticoncentration(g, U, 4)
+    g, rec = _paper.draw_direction(10, 4, gen)
+    assert rec == {"checked": False, "draws": 1, "note": rec["note"]} and abs(np.linalg.norm(g) - 1) < 1e-15
+
+
+def test_abs_form_network_is_pointwise_the_abs_form():
+    gen = np.random.default_rng(2)
+    U = gen.standard_normal((3, 4))
+    lam, w = gen.standard_normal(3), gen.standard_normal(4)
+    X = gen.standard_normal((50, 4))
+    net = _paper.abs_form_network(w, lam, U)
+    assert np.allclose(net(X), X @ w + np.abs(X @ U.T) @ lam, atol=1e-13)
+    empty = _paper.abs_form_network(w, [], [])
+    assert np.allclose(empty(X), X @ w)
+
+
+def test_paper_methods_dispatch_options():
+    net = instances.make("random", 4, 2, rng=0)
+    X, y = net.sample(4000, rng=1)
+    for method in ("cdgkm", "netlearn", "dk"):
+        with pytest.raises(TypeError, match="unknown option"):
+            learn(X, y, 2, method=method, not_an_option=1)
+        with pytest.raises(TypeError, match="params must be"):
+            learn(X, y, 2, method=method, params=object())
+        with pytest.raises(TypeError, match="teacher must be"):
+            learn(X, y, 2, method=method, teacher="net")
+        with pytest.raises(ValueError, match="teacher has d"):
+            learn(X, y, 2, method=method, teacher=ReLUNetwork(np.eye(3)[:2], [1.0, 1.0]))
