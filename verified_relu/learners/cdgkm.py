@@ -137,8 +137,24 @@ def validate(params, n, d, k):
             )
 
 
+def _snr_matrix(contractions, P=None):
+    """``sum_l (M_hat_l / se_l)^2`` (optionally compressed to ``P^T (.) P``): signal-to-noise weighted."""
+    S = 0.0
+    for M, se in contractions.values():
+        MP = M if P is None else P.T @ M @ P
+        S = S + MP @ MP / max(se, 1e-300) ** 2
+    return S
+
+
 def _subspace(contractions, k, params, d):
-    """V from the contractions; returns ``(basis (d, r), record)``."""
+    """V from the contractions; returns ``(basis (d, r), record)``.
+
+    The paper: the span of the top-``k`` eigenvectors (by ``|eigenvalue|``) of every ``M_hat_l``.
+    ``noise_threshold`` keeps only those above ``noise_z`` operator-norm standard errors;
+    ``reduce_dim`` then makes ``dim V = reduce_to`` exactly: a larger span is compressed to its
+    top eigenvectors of the signal-to-noise matrix ``sum_l (M_hat_l / se_l)^2``, a smaller one
+    is completed by the top eigenvectors of that matrix on its orthogonal complement.
+    """
     blocks, ranks = [], {}
     for l, (M, op_se) in contractions.items():
         vals, vecs = np.linalg.eigh(M)
@@ -148,19 +164,19 @@ def _subspace(contractions, k, params, d):
         ranks[l] = len(order)
         if len(order):
             blocks.append(vecs[:, order])
-    if not blocks:
-        return np.zeros((d, 0)), {"ranks": ranks, "dim_before_reduction": 0}
-    Q, s, _ = np.linalg.svd(np.concatenate(blocks, axis=1), full_matrices=False)
-    V = Q[:, s > 1e-8 * s[0]]
+    V = np.zeros((d, 0))
+    if blocks:
+        Q, s, _ = np.linalg.svd(np.concatenate(blocks, axis=1), full_matrices=False)
+        V = Q[:, s > 1e-8 * s[0]]
     record = {"ranks": ranks, "dim_before_reduction": V.shape[1]}
-    if params.reduce_dim and V.shape[1] > (params.reduce_to or k):
-        S = np.zeros((V.shape[1], V.shape[1]))
-        for l, (M, _) in contractions.items():
-            if ranks[l]:
-                MV = V.T @ M @ V
-                S += MV @ MV / max(np.linalg.norm(M, 2) ** 2, 1e-300)
-        w, E = np.linalg.eigh(S)
-        V = V @ E[:, np.argsort(-w)[: params.reduce_to or k]]
+    r = min(d, params.reduce_to or k)
+    if params.reduce_dim and V.shape[1] > r:
+        w, E = np.linalg.eigh(_snr_matrix(contractions, V))
+        V = V @ E[:, np.argsort(-w)[:r]]
+    elif params.reduce_dim and V.shape[1] < r:
+        C = np.linalg.svd(np.eye(d) - V @ V.T)[0][:, : d - V.shape[1]]  # orthonormal complement of V
+        w, E = np.linalg.eigh(_snr_matrix(contractions, C))
+        V = np.concatenate([V, C @ E[:, np.argsort(-w)[: r - V.shape[1]]]], axis=1)
     return V, record
 
 

@@ -40,8 +40,8 @@ __all__ = ["DEPARTURES", "CDGKMParams"]
 DEPARTURES = {
     "noise_threshold": "V keeps only singular vectors of M_hat_l above noise_z times its operator-norm standard error "
     "(the paper keeps the top k of each, noise included)",
-    "reduce_dim": "V is cut to the top reduce_to eigenvectors of sum_l M_hat_l^2 / ||M_hat_l||^2 restricted to V "
-    "(the paper keeps dim V <= k(k+1))",
+    "reduce_dim": "dim V is exactly reduce_to: a larger span is compressed, a smaller one completed, by the top "
+    "eigenvectors of sum_l (M_hat_l / se_l)^2 (the paper keeps the whole span, dim V <= k(k+1))",
     "greedy_search": "Case 2 candidates by forward selection over the net with least-squares weights "
     "(the paper enumerates every m-subset of the net and every weight on the grid)",
     "ls_weights": "output weights by least squares on the validation Gram matrix instead of the upsilon-grid",
