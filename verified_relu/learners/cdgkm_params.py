@@ -163,8 +163,9 @@ class CDGKMParams:
     def practical(cls, d, k, *, eps=0.05, R=8.0, **overrides):
         """Scaled constants that run here in seconds, with the departures they need switched on.
 
-        ``noise_threshold``, ``reduce_dim`` (to ``k``), ``greedy_search``, ``ls_weights``,
-        ``beam = 2`` and ``refine`` are on; ``T(gamma) = gamma^2`` and ``Lambda = 0.05`` for the
+        ``noise_threshold`` (``noise_z = 2`` times the conservative operator-norm SE bound),
+        ``reduce_dim`` (to ``k``), ``greedy_search``, ``ls_weights``, ``beam = 2`` and ``refine``
+        are on; ``T(gamma) = gamma^2`` and ``Lambda = 0.05`` for the
         audit.  ``eps`` is absolute: scale the labels to ``E[y^2] ~ 1`` or pass ``eps``.
         """
         base = {
@@ -176,6 +177,7 @@ class CDGKMParams:
             "omega": 1e-3,
             "n_val": None,
             "noise_threshold": True,
+            "noise_z": 2.0,
             "reduce_dim": True,
             "reduce_to": k,
             "greedy_search": True,
