@@ -60,9 +60,14 @@ def main(argv=None) -> int:
         return 2
     cmd, rest = argv[0], argv[1:]
     py = ensure_env(EXTRAS[cmd])
+    # One BLAS thread unless the caller chose: the work is many small dense products, where
+    # threads cost more than they give on a small machine (and oversubscribe beside pytest).
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
     if cmd == "demo":
-        return _run([py, "-m", "verified_relu", "demo", *rest])
-    return _run([py, "-m", "pytest", *rest])
+        return _run([py, "-m", "verified_relu", "demo", *rest], env=env)
+    return _run([py, "-m", "pytest", *rest], env=env)
 
 
 if __name__ == "__main__":
