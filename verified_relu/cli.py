@@ -1,28 +1,50 @@
-"""The ``verified-relu`` command line.
+"""The ``verified-relu`` command line (also ``python -m verified_relu``).
 
-Commands: ``demo`` (a built-in demonstration), ``bench`` (the fast learner against the
-baselines, :mod:`verified_relu.bench`) and ``check`` (the papers' claims as executable checks,
-:mod:`proofs_checks`; the same implementation as ``python -m proofs_checks``).
+Commands
+--------
+``demo``    a built-in hard instance: exact quantities, moment estimates, two learners, a report
+``sample``  a dataset from an instance family (or a network JSON) to .npz / .npy / .csv
+``learn``   learn a network from a dataset; writes network.json and result.json
+``eval``    held-out MSE of a network on a dataset; the exact L2 error against a true network
+``audit``   the papers' parameter chains and sample/time bounds, exactly (mpmath)
+``report``  an HTML/Markdown report of a learning result (:mod:`verified_relu.report`)
+``bench``   the fast learner against the baselines (:mod:`verified_relu.bench`)
+``check``   the papers' claims as executable checks (:mod:`proofs_checks`)
 
-Exit codes: 0 success; 1 a check or computation reported failure; 2 bad usage or bad input
-(one line on stderr, no traceback).
+Every command takes ``--quiet`` (nothing on stdout) and ``--json`` (one JSON document on
+stdout); progress and warnings go to stderr.  Output files are written atomically: they
+appear complete or not at all, also on errors and on Ctrl-C.
+
+Exit codes: 0 success; 1 a check or the learning reported failure; 2 bad usage or bad input
+(one line on stderr, no traceback); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 
+from ._io import atomic_path, parse_json
 from ._version import __version__
 
-__all__ = ["main"]
+__all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main"]
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-DEMO_DEFAULTS = {"family": "close_pair", "d": 20, "k": 4, "theta": 0.05, "seed": 2023, "n": 20_000}
+DEMO_DEFAULTS = {
+    "family": "close_pair", "d": 20, "k": 4, "theta": 0.05, "seed": 2023, "n": 10_000, "out": "verified_relu_demo",
+}
+
+
+class UsageError(ValueError):
+    """Bad input found by the command line itself (exit code 2)."""
 
 
 class _Printer:
@@ -34,16 +56,130 @@ class _Printer:
             print(*args)
 
 
+def _err(args, *msg):
+    """A progress or warning line on stderr (silenced by ``--quiet``)."""
+    if not getattr(args, "quiet", False):
+        print(*msg, file=sys.stderr, flush=True)
+
+
+def _emit_json(args, payload):
+    if args.json:
+        from .learners.result import jsonable
+
+        print(json.dumps(jsonable(payload), indent=1))
+
+
+def mpmath_str(value, digits=30):
+    import mpmath
+
+    return mpmath.nstr(value, digits)
+
+
+# ----------------------------------------------------------------------------- file helpers
+def _require_file(path, what):
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{what} {str(path)!r}: no such file")
+    if path.is_dir():
+        raise UsageError(f"{what} {str(path)!r}: is a directory, expected a file")
+    return path
+
+
+def _read_json(path, what):
+    path = _require_file(path, what)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} {str(path)!r}: not a UTF-8 text file ({exc.reason})") from None
+    if not text.strip():
+        raise UsageError(f"{what} {str(path)!r}: empty file")
+    return parse_json(text, f"{what} {str(path)!r}")
+
+
+def _load_network(path, what="network"):
+    """A ReLUNetwork (.json or .npz), DK's HermitePredictor, or the network of a result.json."""
+    from .learners.result import LearnResult, _network_from_dict
+    from .network import ReLUNetwork
+
+    path = Path(path)
+    if path.suffix == ".npz":
+        _require_file(path, what)
+        return ReLUNetwork.load(path)
+    if path.suffix != ".json":
+        raise UsageError(f"{what} {str(path)!r}: expected a .json (or .npz) network file")
+    data = _read_json(path, what)
+    fmt = data.get("format") if isinstance(data, dict) else None
+    try:
+        if fmt == "verified_relu.LearnResult":
+            return LearnResult.from_dict(data).network
+        if fmt in ("verified_relu.ReLUNetwork", "verified_relu.HermitePredictor"):
+            return _network_from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{what} {str(path)!r}: malformed ({exc})") from None
+    raise UsageError(f"{what} {str(path)!r}: not a network or learning result (its 'format' is {fmt!r})")
+
+
+def _load_relu(path, what):
+    from .network import ReLUNetwork
+
+    net = _load_network(path, what)
+    if not isinstance(net, ReLUNetwork):
+        raise UsageError(f"{what} {str(path)!r}: must be a ReLU network, got a {type(net).__name__}")
+    return net
+
+
+def _load_data(path, args, target=None):
+    from .data import gaussianity_warnings, load_dataset
+
+    X, y = load_dataset(path, target=target)
+    warnings = gaussianity_warnings(X)
+    for w in warnings:
+        _err(args, f"warning: {w}")
+    return X, y, warnings
+
+
+def _check_out_parent(path):
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise UsageError(f"output directory {str(parent)!r} does not exist")
+
+
+def _write_texts(files):
+    """Write ``{path: text}`` all or nothing: every temp file first, then the renames."""
+    with contextlib.ExitStack() as stack:
+        for path, text in files.items():
+            tmp = stack.enter_context(atomic_path(path))
+            tmp.write_text(text, encoding="utf-8")
+    return list(files)
+
+
+def _parse_assignments(items, what):
+    """``NAME=VALUE`` pairs; values as JSON (numbers, true/false, lists), else strings."""
+    out = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"{what} must look like NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name.strip()] = value
+    return out
+
+
+# ----------------------------------------------------------------------------- demo
 def _demo(args):
     from . import instances
     from .moments import moment_contraction
 
     out = _Printer(args.quiet or args.json)
-    seeds = np.random.SeedSequence(args.seed).spawn(3)
+    seeds = np.random.SeedSequence(args.seed).spawn(5)
     net = instances.make(DEMO_DEFAULTS["family"], args.d, args.k, rng=seeds[0], theta=args.theta)
-    canon = net.canonical()
     d, k = net.d, net.k
-    report = {"instance": {"family": DEMO_DEFAULTS["family"], "d": d, "k": k, "theta": args.theta, "seed": args.seed}}
+    if args.n < 1:
+        raise UsageError(f"n must be >= 1, got {args.n}")
+    report = {"instance": {"family": DEMO_DEFAULTS["family"], "d": d, "k": k, "theta": args.theta, "seed": args.seed,
+                           "n": args.n, "network": net.to_dict()}}
 
     out(f"verified-relu {__version__} demo: a built-in hard instance (seed {args.seed})")
     out(f"  family close_pair, d = {d}, k = {k}: neurons 0 and 1 at angle theta = {args.theta} with opposite coefficients")
@@ -52,7 +188,6 @@ def _demo(args):
     for i in range(k):
         out(f"  {i:6d}  {net.coefficients[i]:+14.6f}   {np.linalg.norm(net.weights[i]):.3f}")
 
-    # Exact population quantities (closed forms; the mp value at 50 digits as reference)
     norm2 = net.norm_squared()
     norm2_mp = net.norm_squared(dps=50)
     pair = type(net)(net.weights[:2], net.coefficients[:2])
@@ -61,11 +196,11 @@ def _demo(args):
     out("Exact L2 norms (closed-form arc-cosine kernels):")
     out(f"  E[F(x)^2]                    = {norm2:.15g}   (float64)")
     out(f"                               = {mpmath_str(norm2_mp)}   (50 digits)")
-    out(f"  ||lambda||_1 (canonical form)= {canon.l1_norm:.6f}")
+    out(f"  ||lambda||_1 (canonical form)= {net.canonical().l1_norm:.6f}")
     out(f"  E[pair(x)^2], the close pair = {mpmath_str(pair2, 12)}   (each neuron alone: {pair.coefficients[0] ** 2 / 2:.3f})")
-    report["exact"] = {"norm_squared": norm2, "norm_squared_50_digits": str(norm2_mp), "l1_norm": canon.l1_norm, "pair_norm_squared": str(pair2)}
+    report["exact"] = {"norm_squared": norm2, "norm_squared_50_digits": str(norm2_mp),
+                       "l1_norm": net.canonical().l1_norm, "pair_norm_squared": str(pair2)}
 
-    # Exact moment spectra of random contractions M_l = E[F S_l][g^{l-2}]
     g = np.random.default_rng(seeds[1]).standard_normal(d)
     g /= np.linalg.norm(g)
     X, y = net.sample(args.n, rng=seeds[2])
@@ -85,23 +220,374 @@ def _demo(args):
         report["contractions"].append(
             {"l": l, "top_abs_eigenvalues": eig.tolist(), "frobenius_error": err, "rms_standard_error": rms}
         )
+    out(f"  The estimates {'are' if consistent else 'are NOT'} within 3x their expected sampling error; where the last")
+    out("  column is below 1 that degree's signal is below the sampling noise at this n.")
+
+    report["learners"] = {}
+    results = {}
+    for method, seed, options in (("fast", seeds[3], {}), ("cdgkm", seeds[4], {"teacher": net})):
+        _err(args, f"[demo] learning with method={method!r} on n = {args.n} samples ...")
+        t0 = time.perf_counter()
+        res = _learn_api(X, y, k, method, seed, options)
+        seconds = time.perf_counter() - t0
+        results[method] = res
+        report["learners"][method] = _learn_summary(net, res, seconds)
+        _print_learned(out, method, net, res, seconds, report["learners"][method])
+
+    if not args.no_report:
+        report["report"] = _demo_report(args, results["cdgkm"], net, X, y, out)
     out("")
-    verdict = "are" if consistent else "are NOT"
-    out(f"The estimates {verdict} within 3x their expected sampling error. Where the last column is below 1,")
-    out("that degree's signal is below the sampling noise at this n. The close pair has L2 norm^2")
-    out(f"{mpmath_str(pair2, 3)} while each of its neurons alone has {pair.coefficients[0] ** 2 / 2:.3g}: they nearly cancel,")
-    out("which is what makes such instances hard to learn.")
-    if args.json:
-        print(json.dumps(report, indent=1))
+    out(f"The close pair nearly cancels (L2 norm^2 {mpmath_str(pair2, 3)} against {pair.coefficients[0] ** 2 / 2:.3g} for")
+    out("each neuron alone), which is what makes such instances hard: a learner can fit F to tiny error")
+    out("without resolving the pair, so compare the exact error with the neuron matching above.")
+    _emit_json(args, report)
     return EXIT_OK
 
 
+def _learn_api(X, y, k, method, seed, options):
+    from .learners import learn
+
+    return learn(X, y, k, method=method, rng=seed, **options)
+
+
+def _learn_summary(true, res, seconds):
+    from .metrics import match_neurons
+    from .network import ReLUNetwork
+
+    err = true.squared_distance(res.network)
+    summary = {"success": res.success, "message": res.message, "seconds": seconds,
+               "squared_error": err, "relative_squared_error": err / true.norm_squared()}
+    if isinstance(res.network, ReLUNetwork):
+        summary["matching"] = match_neurons(true, res.network).to_dict()
+    return summary
+
+
+def _print_learned(out, method, true, res, seconds, summary):
+    out("")
+    out(f"Learned by method={method!r} in {seconds:.2f} s: {'success' if res.success else 'FAILURE'} ({res.message})")
+    out(f"  exact E[(F - F_hat)^2] = {summary['squared_error']:.3e}   relative to E[F^2]: {summary['relative_squared_error']:.3e}")
+    if "matching" in summary:
+        out("  true neuron <-> learned neuron (canonical lambda_i = mu_i |w_i| / 2, matched up to sign and permutation)")
+        out("     true  learned   angle (rad)   lambda true   lambda learned")
+        for p in summary["matching"]["pairs"]:
+            out(f"    {p['true_index']:5d}  {p['learned_index']:7d}   {p['angle']:11.3e}   {p['true_coefficient']:+11.5f}"
+                f"   {p['learned_coefficient']:+14.5f}")
+        if summary["matching"]["unmatched_learned"]:
+            out(f"    unmatched learned neurons: {summary['matching']['unmatched_learned']}")
+
+
+def _demo_report(args, result, teacher, X, y, out):
+    try:
+        from .report import write_report
+    except ImportError:
+        out("")
+        out("(no report written: verified_relu.report is not available in this installation)")
+        return None
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = write_report(result, out_dir, teacher=teacher, X=X, y=y)
+    out("")
+    out(f"Report of the cdgkm run (its audit trace): {paths.get('html')} and {paths.get('md')}")
+    return {key: str(value) for key, value in paths.items()}
+
+
+# ----------------------------------------------------------------------------- sample
+def _sample(args):
+    from . import instances
+    from .data import data_format, save_dataset
+
+    out = _Printer(args.quiet or args.json)
+    fmt = data_format(args.out)
+    _check_out_parent(Path(str(args.out).rstrip("/") or "."))
+    if (args.family is None) == (args.network is None):
+        raise UsageError("give exactly one of --family and --network")
+    if args.n < 1:
+        raise UsageError(f"--n must be >= 1, got {args.n}")
+    if not (math.isfinite(args.noise) and args.noise >= 0):
+        raise UsageError(f"--noise must be a finite number >= 0, got {args.noise}")
+    seeds = np.random.SeedSequence(args.seed).spawn(2)
+    true_out = None
+    if args.family is not None:
+        if args.d is None or args.k is None:
+            raise UsageError("--family needs --d and --k")
+        params = _parse_assignments(args.param, "--param")
+        net = instances.make(args.family, args.d, args.k, rng=seeds[0], **params)
+        base = Path(str(args.out).rstrip("/"))
+        true_out = Path(args.true_out) if args.true_out else base.with_name(base.stem + ".true.json")
+        if true_out.suffix != ".json":
+            raise UsageError(f"--true-out must end in .json, got {str(true_out)!r}")
+        _check_out_parent(true_out)
+        source = {"family": args.family, "d": args.d, "k": args.k, "params": params}
+    else:
+        if args.param or args.d is not None or args.k is not None:
+            raise UsageError("--param, --d and --k go with --family, not --network")
+        net = _load_relu(args.network, "--network")
+        source = {"network": str(args.network)}
+    X, y = net.sample(args.n, rng=seeds[1], noise=args.noise)
+    written = save_dataset(args.out, X, y)
+    try:
+        if true_out is not None:
+            _write_texts({true_out: net.to_json() + "\n"})
+    except BaseException:
+        _remove(written)
+        raise
+    payload = {"data": str(written), "format": fmt, "n": args.n, "d": net.d, "k": net.k, "noise": args.noise,
+               "seed": args.seed, "source": source, "true_network": None if true_out is None else str(true_out),
+               "norm_squared": net.norm_squared()}
+    out(f"wrote {args.n} samples (d = {net.d}) to {written}" + (f"; the true network to {true_out}" if true_out else ""))
+    _emit_json(args, payload)
+    return EXIT_OK
+
+
+def _remove(path):
+    import shutil
+
+    path = Path(path)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+# ----------------------------------------------------------------------------- learn
+def _learn(args):
+    from .learners import METHODS
+    from .network import ReLUNetwork
+
+    out = _Printer(args.quiet or args.json)
+    if args.method not in METHODS:
+        raise UsageError(f"--method must be one of {', '.join(METHODS)}; got {args.method!r}")
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {str(out_dir)!r} exists and is not a directory")
+    if not out_dir.exists() and not out_dir.parent.is_dir():
+        raise UsageError(f"--out {str(out_dir)!r}: its parent directory does not exist")
+    teacher = _load_relu(args.teacher, "--teacher") if args.teacher else None
+    X, y, warnings = _load_data(args.data, args, target=args.target)
+    if teacher is not None and teacher.d != X.shape[1]:
+        raise UsageError(f"--teacher has d = {teacher.d} but the data has {X.shape[1]} columns")
+    options = _parse_assignments(args.option, "--option")
+    paper = args.method in ("cdgkm", "netlearn", "dk")
+    if paper:
+        options.setdefault("progress", not args.quiet)
+        if teacher is not None:
+            options["teacher"] = teacher
+    elif args.method == "gd_population":
+        if teacher is None:
+            raise UsageError("--method gd_population (an oracle baseline) needs --teacher")
+        options["teacher"] = teacher
+    _err(args, f"[learn] method={args.method!r}, n = {X.shape[0]}, d = {X.shape[1]}, k = {args.k} ...")
+    t0 = time.perf_counter()
+    res = _learn_api(X, y, args.k, args.method, args.seed, options)
+    seconds = time.perf_counter() - t0
+    residual = res.network.predict(X) - y
+    payload = {"method": res.method, "success": res.success, "message": res.message, "seconds": seconds,
+               "train_mse": float(np.mean(residual**2)), "warnings": warnings}
+    if teacher is not None:
+        payload.update(_learn_summary(teacher, res, seconds))
+    out_dir.mkdir(exist_ok=True)
+    files = {out_dir / "network.json": res.network.to_json() + "\n", out_dir / "result.json": res.to_json() + "\n"}
+    _write_texts(files)
+    payload["files"] = {"network": str(out_dir / "network.json"), "result": str(out_dir / "result.json")}
+    kind = "ReLU network" if isinstance(res.network, ReLUNetwork) else f"improper predictor ({type(res.network).__name__})"
+    out(f"{args.method}: {'success' if res.success else 'FAILURE'} in {seconds:.2f} s: {res.message}")
+    out(f"  training MSE {payload['train_mse']:.4e}")
+    if teacher is not None:
+        out(f"  exact E[(F - F_hat)^2] against --teacher: {payload['squared_error']:.4e} "
+            f"(relative {payload['relative_squared_error']:.4e})")
+    out(f"  wrote the {kind} to {payload['files']['network']} and the result to {payload['files']['result']}")
+    _emit_json(args, payload)
+    return EXIT_OK if res.success else EXIT_FAIL
+
+
+# ----------------------------------------------------------------------------- eval
+def _eval(args):
+    out = _Printer(args.quiet or args.json)
+    net = _load_network(args.network)
+    true = _load_relu(args.true, "--true") if args.true else None
+    X, y, warnings = _load_data(args.data, args, target=args.target)
+    if net.d != X.shape[1]:
+        raise UsageError(f"the network has d = {net.d} but the data has {X.shape[1]} columns")
+    pred = np.asarray(net.predict(X))
+    mse = float(np.mean((pred - y) ** 2))
+    payload = {"n": int(X.shape[0]), "d": int(X.shape[1]), "mse": mse, "warnings": warnings}
+    out(f"held-out MSE on {X.shape[0]} samples: {mse:.6e}")
+    if true is not None:
+        if true.d != net.d:
+            raise UsageError(f"--true has d = {true.d} but the network has d = {net.d}")
+        err = float(true.squared_distance(net))
+        norm2 = float(true.norm_squared())
+        payload.update({"squared_error": err, "true_norm_squared": norm2, "relative_squared_error": err / norm2,
+                        "true_mse": float(np.mean((true.predict(X) - y) ** 2))})
+        out(f"exact E[(F_true - F)^2] = {err:.6e}   relative to E[F_true^2] = {norm2:.6g}: {err / norm2:.6e}")
+        out(f"MSE of the true network on these samples (the label noise): {payload['true_mse']:.6e}")
+    _emit_json(args, payload)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- audit
+def audit_table(d, k, eps, R, delta=0.1, *, dps=30):
+    """The three papers' parameter chains and bounds at ``(d, k, eps, R, delta)``, exactly.
+
+    Returns ``{paper: [(name, mpf or int, meaning), ...]}``; every value is computed in mpmath
+    (``dps`` digits) by ``CDGKMParams.from_theory``, ``NetlearnParams.from_theory`` and
+    ``DKParams.from_theory``.  The time rows are operation counts under our accounting (stated
+    in each row, every constant 1), not measured times.
+    """
+    import mpmath
+
+    from .learners import CDGKMParams, DKParams, NetlearnParams
+
+    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        raise UsageError(f"--d must be an int >= 1, got {d!r}")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= d:
+        raise UsageError(f"--k must be an int with 1 <= k <= d = {d}, got {k!r}")
+    if k > 64:
+        raise UsageError(f"--k must be <= 64 (the chains' exponents grow like k^(log2 k)^2), got {k}")
+    for name, value, ok in (("eps", eps, 0 < eps < math.inf), ("R", R, 1 <= R < math.inf),
+                            ("delta", delta, 0 < delta < 1)):
+        if not ok:
+            need = {"eps": "> 0", "R": ">= 1", "delta": "in (0, 1)"}[name]
+            raise UsageError(f"--{name} must be finite and {need}, got {value!r}")
+    ctx = mpmath.MPContext()
+    ctx.dps = dps
+    D, K = ctx.mpf(d), ctx.mpf(k)
+
+    c = CDGKMParams.from_theory(d, k, eps, R, delta, dps=dps)
+    n_total = K * c.N_per_round + c.n_val
+    cd_time = K * c.N_per_round * D**2 + c.paths * c.n_val * K * D
+    cdgkm = [
+        ("xi0", c.xi0, "initial accuracy (eps/(R d))^(k^(L^2)), L = max(1, log2 k)"),
+        ("eps'", c.eps_prime, "Case-1 width eps/(d k R)"),
+        ("Lambda", c.Lambda, "detectability threshold"),
+        ("gamma_min", c.gamma_min, "smallest scale"),
+        ("xi'", c.xi_prime, "residual-moment accuracy"),
+        ("omega", c.omega, "Case-1 threshold"),
+        ("upsilon", c.upsilon, "net and weight-grid granularity"),
+        ("N per round", c.N_per_round, "moment samples per round (Lemma 8)"),
+        ("N_val", c.n_val, "validation samples (Lemma 20)"),
+        ("net size", c.net_size, "(1 + 2/upsilon)^(k(k+1))"),
+        ("grid size", c.grid_size, "2R/upsilon + 1"),
+        ("paths", c.paths, "computation paths (candidates per round)^k"),
+        ("samples", n_total, "k N + N_val"),
+        ("time", cd_time, "k N d^2 (moments) + paths N_val k d (validation), operations"),
+    ]
+
+    p = NetlearnParams.from_theory(d, k, eps, R, delta, dps=dps)
+    net_size = (1 + 4 / ctx.mpf(p.xi)) ** K
+    grid = 2 * ctx.mpf(R) / ctx.mpf(p.xi) + 1
+    candidates = sum(ctx.binomial(net_size, m) * grid**m for m in range(k + 1))
+    cn_time = ctx.mpf(p.N) * D**2 * len(p.degrees) + candidates * ctx.mpf(p.N_val) * K * D
+    cn = [
+        ("tau", p.tau, "C eps / k (C = 0.1)"),
+        ("xi", p.xi, "net radius x2: C eps / (k R)"),
+        ("Delta", p.Delta, "cluster scale"),
+        ("eta'", p.eta_prime, "eigenvalue threshold (= nu)"),
+        ("eta", p.eta, "moment accuracy eta'^2"),
+        ("degrees", len(p.degrees), "contraction orders 2, 4, ..., 2k^2 + 2"),
+        ("N", p.N, "moment samples (kd)^(k^2) R^2 / eta^2"),
+        ("N_val", p.N_val, "validation samples (kR/eps)^4 log(kR/eps)"),
+        ("net size", net_size, "(1 + 4/xi)^k: volumetric bound, xi/2-net of the sphere of V"),
+        ("candidates", candidates, "sum_m C(net, m) grid^m, grid 2R/xi + 1"),
+        ("samples", ctx.mpf(p.N) + ctx.mpf(p.N_val), "N + N_val"),
+        ("time", cn_time, "N d^2 (#degrees) + candidates N_val k d, operations"),
+    ]
+
+    q = DKParams.from_theory(d, k, eps, R, delta, dps=dps)
+    n_coef = ctx.binomial(K + q.D, K)
+    moment_entries = sum(D**m for m in q.moment_degrees)
+    dk_time = ctx.mpf(q.n_samples) * (moment_entries + n_coef)
+    dk = [
+        ("n_samples", q.n_samples, "(d k / (eps/R))^(C k), C = 10"),
+        ("moment accuracy", q.moment_accuracy, "((eps/R) / k)^(C k)"),
+        ("D", q.D, "Hermite degree ceil(C (eps/R)^(-4/3))"),
+        ("coefficient accuracy", q.coefficient_accuracy, "(eps/R)^2 / (D C)"),
+        ("moment degrees", len(q.moment_degrees), "m = 1..4k"),
+        ("coefficients", n_coef, "C(k + D, k) Hermite coefficients"),
+        ("samples", q.n_samples, "n_samples"),
+        ("time", dk_time, "n (sum_m d^m + C(k + D, k)), operations"),
+    ]
+    return {"CDGKM": cdgkm, "CN": cn, "DK": dk}
+
+
+def _audit(args):
+    out = _Printer(args.quiet or args.json)
+    if not 15 <= args.dps <= 1000:
+        raise UsageError(f"--dps must be in 15..1000, got {args.dps}")
+    if not 1 <= args.digits <= 30:
+        raise UsageError(f"--digits must be in 1..30, got {args.digits}")
+    table = audit_table(args.d, args.k, args.eps, args.R, args.delta, dps=args.dps)
+    digits = args.digits
+    out(f"The papers' parameters at d = {args.d}, k = {args.k}, eps = {args.eps}, R = {args.R}, delta = {args.delta}")
+    out(f"(mpmath, {args.dps} digits; every unnamed constant 1 unless stated; printed to {digits} significant digits)")
+    payload = {"inputs": {"d": args.d, "k": args.k, "eps": args.eps, "R": args.R, "delta": args.delta, "dps": args.dps},
+               "papers": {}}
+    for paper, rows in table.items():
+        out("")
+        out({"CDGKM": "CDGKM23 (MULTISCALELEARN), CDGKMParams.from_theory",
+             "CN": "CN24 (NETLEARN), NetlearnParams.from_theory",
+             "DK": "DK24 (Schur polynomials), DKParams.from_theory"}[paper])
+        width = max(len(name) for name, _, _ in rows)
+        payload["papers"][paper] = {}
+        for name, value, meaning in rows:
+            text = mpmath_str(value, digits) if not isinstance(value, int) else str(value)
+            out(f"  {name:<{width}}  {text:>14}   {meaning}")
+            payload["papers"][paper][name] = {"value": mpmath_str(value, args.dps) if not isinstance(value, int) else value,
+                                              "meaning": meaning}
+    out("")
+    out("Side by side:")
+    out(f"  {'':<8}{'samples':>16}{'time (ops)':>16}")
+    for paper, rows in table.items():
+        vals = {name: value for name, value, _ in rows}
+        out(f"  {paper:<8}{mpmath_str(vals['samples'], digits):>16}{mpmath_str(vals['time'], digits):>16}")
+    _emit_json(args, payload)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- report
+def _report(args):
+    from .learners import LearnResult
+
+    out = _Printer(args.quiet or args.json)
+    data = _read_json(args.result, "result")
+    try:
+        result = LearnResult.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"result {str(args.result)!r}: not a learning result ({exc})") from None
+    teacher = _load_relu(args.teacher, "--teacher") if args.teacher else None
+    X = y = None
+    if args.data:
+        X, y, _ = _load_data(args.data, args, target=args.target)
+    d = result.network.d
+    for what, dim in (("--teacher", teacher.d if teacher is not None else d), ("--data", d if X is None else X.shape[1])):
+        if dim != d:
+            raise UsageError(f"{what} has d = {dim} but the result's network has d = {d}")
+    out_dir = Path(args.out) if args.out else Path(args.result).parent
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {str(out_dir)!r} exists and is not a directory")
+    if not out_dir.exists() and not out_dir.parent.is_dir():
+        raise UsageError(f"--out {str(out_dir)!r}: its parent directory does not exist")
+    try:
+        from .report import write_report
+    except ImportError:
+        print("verified-relu report: error: verified_relu.report is not available in this installation", file=sys.stderr)
+        return EXIT_FAIL
+    out_dir.mkdir(exist_ok=True)
+    paths = write_report(result, out_dir, teacher=teacher, X=X, y=y)
+    paths = {key: str(value) for key, value in paths.items()}
+    out("wrote " + " and ".join(paths.values()))
+    _emit_json(args, {"files": paths})
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- bench, check
 def _bench(args):
     from .bench import run_suite, write_results
 
-    results = run_suite(args.suite, progress=sys.stderr)
+    results = run_suite(args.suite, progress=None if args.quiet else sys.stderr)
     json_path, md_path = write_results(results, args.out)
-    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    _err(args, f"wrote {json_path} and {md_path}")
+    _emit_json(args, {"files": {"json": str(json_path), "md": str(md_path)}})
     return EXIT_OK
 
 
@@ -111,51 +597,146 @@ def _check(args):
     return run_from_args(args, "verified-relu check")
 
 
-def mpmath_str(value, digits=30):
-    import mpmath
+# ----------------------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr, exit status 2."""
 
-    return mpmath.nstr(value, digits)
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _common(p, *, json_flag=True):
+    p.add_argument("--quiet", action="store_true", help="print nothing on stdout and no progress on stderr")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print one JSON document on stdout (machine-readable)")
+
+
+_EXITS = "exit status: 0 ok, 1 failure reported, 2 bad usage or input"
+
+
+def _add(sub, name, help, description, example):
+    return sub.add_parser(name, help=help, description=description,
+                          epilog=f"example:\n  {example}\n\n{_EXITS}", formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _build_parser():
-    parser = argparse.ArgumentParser(
+    from .data import FORMATS
+    from .instances import FAMILIES
+    from .learners import METHODS
+
+    parser = _Parser(
         prog="verified-relu",
         description="Learn narrow one-hidden-layer ReLU networks under Gaussian inputs, and check the mathematics.",
+        epilog=_EXITS,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser(
-        "demo",
-        help="run the built-in demonstration",
-        description="Sample a built-in hard instance (a nearly cancelling close pair) and compare its exact "
-        "population quantities with estimates from samples.",
-        epilog="example: verified-relu demo --seed 7 --n 50000",
-    )
+
+    demo = _add(sub, "demo", "run the built-in demonstration",
+                "Sample a built-in hard instance (a nearly cancelling close pair), compare its exact population "
+                "quantities with estimates from samples, learn it with the fast learner and with CDGKM's learner "
+                "(practical profile), and write a report of the CDGKM run.",
+                "verified-relu demo --seed 7 --out demo-report")
     demo.add_argument("--d", type=int, default=DEMO_DEFAULTS["d"], help="input dimension (default %(default)s)")
     demo.add_argument("--k", type=int, default=DEMO_DEFAULTS["k"], help="number of neurons (default %(default)s)")
     demo.add_argument("--theta", type=float, default=DEMO_DEFAULTS["theta"], help="angle of the close pair (default %(default)s)")
     demo.add_argument("--seed", type=int, default=DEMO_DEFAULTS["seed"], help="random seed (default %(default)s)")
     demo.add_argument("--n", type=int, default=DEMO_DEFAULTS["n"], help="number of samples (default %(default)s)")
-    demo.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    demo.add_argument("--json", action="store_true", help="print the results as JSON")
+    demo.add_argument("--out", default=DEMO_DEFAULTS["out"], help="directory of the report (default ./%(default)s/)")
+    demo.add_argument("--no-report", action="store_true", help="do not write the report")
+    _common(demo)
     demo.set_defaults(func=_demo)
-    bench = sub.add_parser(
-        "bench",
-        help="benchmark the fast learner against the baselines",
-        description="Run the fast learner and the baselines over a grid of instances, computing exact errors; "
-        "write results.json and results.md into --out (progress on stderr).",
-        epilog="example: verified-relu bench --suite quick --out bench-results",
-    )
+
+    sample = _add(sub, "sample", "write a dataset sampled from an instance family or a network",
+                  "Draw x ~ N(0, I_d) and y = F(x) (+ noise) from a network of an instance family (its parameters "
+                  "by --param NAME=VALUE) or from a network JSON.  The format follows OUT: .npz (keys X, y), .csv "
+                  "(header x0..x{d-1},y) or a directory of X.npy and y.npy.  From a family, the true network is "
+                  "written too (default OUT's name with .true.json).",
+                  "verified-relu sample --family close_pair --d 20 --k 4 --param theta=0.05 --n 10000 --out data.npz")
+    src = sample.add_argument_group("source (one of)")
+    src.add_argument("--family", choices=FAMILIES, help="instance family")
+    src.add_argument("--network", help="a network .json/.npz file to sample from")
+    sample.add_argument("--d", type=int, help="input dimension (with --family)")
+    sample.add_argument("--k", type=int, help="number of neurons (with --family)")
+    sample.add_argument("--param", action="append", metavar="NAME=VALUE", help="a family parameter (repeatable)")
+    sample.add_argument("--n", type=int, required=True, help="number of samples")
+    sample.add_argument("--noise", type=float, default=0.0, help="label noise standard deviation (default 0)")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    sample.add_argument("--out", required=True, help=f"dataset path; formats {', '.join(FORMATS)}")
+    sample.add_argument("--true-out", help="where to write the true network JSON (with --family)")
+    _common(sample)
+    sample.set_defaults(func=_sample)
+
+    learn = _add(sub, "learn", "learn a network from a dataset",
+                 "Learn a width-K network from DATA (.npz, .csv, or a directory of X.npy and y.npy) and write "
+                 "DIR/network.json (for method dk: the improper Hermite predictor's JSON) and DIR/result.json "
+                 "(the full LearnResult with its trace).  Exit status 1 if the learner reports failure (the "
+                 "files are still written).  --teacher supplies the true network for the papers' audit "
+                 "quantities and the exact error; it is never used to learn (except by the oracle gd_population).",
+                 "verified-relu learn data.npz --k 4 --method cdgkm --teacher data.true.json --out run1")
+    learn.add_argument("data", metavar="DATA", help="the dataset")
+    learn.add_argument("--k", type=int, required=True, help="number of neurons")
+    learn.add_argument("--method", default="fast", help=f"one of {', '.join(METHODS)} (default %(default)s)")
+    learn.add_argument("--out", default="learned", help="output directory (default ./%(default)s/)")
+    learn.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    learn.add_argument("--teacher", metavar="NET.json", help="true network, for the audit and the exact error")
+    learn.add_argument("--target", help="CSV only: the label column (default: the last)")
+    learn.add_argument("--option", action="append", metavar="NAME=VALUE",
+                       help="a learner option, e.g. noiseless=true (repeatable; values as JSON)")
+    _common(learn)
+    learn.set_defaults(func=_learn)
+
+    ev = _add(sub, "eval", "evaluate a network on a dataset",
+              "Print the MSE of NETWORK (a network .json/.npz, a predictor JSON, or a result.json) on DATA; with "
+              "--true, also the exact population error E[(F_true - F)^2] in closed form.",
+              "verified-relu eval run1/network.json test.npz --true data.true.json")
+    ev.add_argument("network", metavar="NETWORK", help="the network to evaluate")
+    ev.add_argument("data", metavar="DATA", help="the (held-out) dataset")
+    ev.add_argument("--true", metavar="NET.json", help="the true network: print the exact squared L2 error")
+    ev.add_argument("--target", help="CSV only: the label column (default: the last)")
+    _common(ev)
+    ev.set_defaults(func=_eval)
+
+    audit = _add(sub, "audit", "the papers' parameters and sample/time bounds, exactly",
+                 "Compute, in exact arithmetic (mpmath), the parameter chains of CDGKM23 (CDGKMParams.from_theory), "
+                 "CN24 (NetlearnParams.from_theory) and DK24 (DKParams.from_theory) and the sample and time bounds "
+                 "they imply, side by side.",
+                 "verified-relu audit --d 20 --k 4 --eps 0.1 --R 4")
+    audit.add_argument("--d", type=int, required=True, help="input dimension")
+    audit.add_argument("--k", type=int, required=True, help="number of neurons")
+    audit.add_argument("--eps", type=float, required=True, help="target L2 error")
+    audit.add_argument("--R", type=float, required=True, help="bound on ||lambda||_1 (>= 1)")
+    audit.add_argument("--delta", type=float, default=0.1, help="failure probability (default %(default)s)")
+    audit.add_argument("--dps", type=int, default=30, help="mpmath working digits, 15..1000 (default %(default)s)")
+    audit.add_argument("--digits", type=int, default=6, help="significant digits printed, 1..30 (default %(default)s)")
+    _common(audit)
+    audit.set_defaults(func=_audit)
+
+    rep = _add(sub, "report", "write an HTML/Markdown report of a learning result",
+               "Write a report (HTML and Markdown) of RESULT (a result.json written by learn) into DIR "
+               "(default: RESULT's directory), with the true network and the data when given.",
+               "verified-relu report run1/result.json --teacher data.true.json --data data.npz --out run1")
+    rep.add_argument("result", metavar="RESULT", help="result.json of a learning run")
+    rep.add_argument("--out", help="output directory (default: RESULT's directory)")
+    rep.add_argument("--teacher", metavar="NET.json", help="the true network")
+    rep.add_argument("--data", help="the dataset the result was learned from")
+    rep.add_argument("--target", help="CSV only: the label column (default: the last)")
+    _common(rep)
+    rep.set_defaults(func=_report)
+
+    bench = _add(sub, "bench", "benchmark the fast learner against the baselines",
+                 "Run the fast learner and the baselines over a grid of instances, computing exact errors; "
+                 "write results.json and results.md into --out (progress on stderr).",
+                 "verified-relu bench --suite quick --out bench-results")
     bench.add_argument("--suite", default="quick", choices=["quick"], help="grid to run (default %(default)s)")
     bench.add_argument("--out", required=True, help="output directory (created if missing)")
+    _common(bench)
     bench.set_defaults(func=_bench)
-    check = sub.add_parser(
-        "check",
-        help="run the papers' claims as executable checks",
-        description="Run the claims of CDGKM23, CN24 and DK24 (and their errata) as checks with evidence; "
-        "exit status 1 if any claim fails.",
-        epilog="example: verified-relu check --tier quick --json claims.json",
-    )
+
+    check = _add(sub, "check", "run the papers' claims as executable checks",
+                 "Run the claims of CDGKM23, CN24 and DK24 (and their errata) as checks with evidence; "
+                 "exit status 1 if any claim fails.",
+                 "verified-relu check --tier quick --json claims.json")
     from proofs_checks.report import add_arguments as _check_arguments
 
     _check_arguments(check)
@@ -164,16 +745,21 @@ def _build_parser():
 
 
 def main(argv=None):
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed them
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     if not getattr(args, "func", None):
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"verified-relu {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError, OSError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"verified-relu {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"verified-relu {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
