@@ -112,3 +112,17 @@ def test_paper_methods_dispatch_options():
             learn(X, y, 2, method=method, teacher="net")
         with pytest.raises(ValueError, match="teacher has d"):
             learn(X, y, 2, method=method, teacher=ReLUNetwork(np.eye(3)[:2], [1.0, 1.0]))
+
+
+@pytest.mark.parametrize(("d", "k", "seed", "n"), [(2, 1, 0, 20_000), (2, 1, 1, 20_000), (3, 2, 2, 70_000)])
+def test_dk_without_departures_reaches_eps(d, k, seed, n):
+    # DK24's own parameters (C = 2, eps = 1/2, R = ||lambda||_1), no departure: ||F~ - F|| <= eps, exactly measured
+    from verified_relu.learners import DKParams
+
+    net = instances.make("random", d, k, rng=seed)
+    R = float(np.sum(np.abs(net.coefficients) * np.linalg.norm(net.weights, axis=1)))
+    params = DKParams.from_theory(d, k, 0.5, R=R, C=2)
+    X, y = net.sample(n, rng=10 + seed)
+    res = learn(X, y, k, method="dk", rng=seed, params=params)
+    assert res.diagnostics["departures"] == []
+    assert net.squared_distance(res.network) <= 0.5**2
