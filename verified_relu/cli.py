@@ -232,6 +232,7 @@ def _demo(args):
         seconds = time.perf_counter() - t0
         results[method] = res
         report["learners"][method] = _learn_summary(net, res, seconds)
+        report["learners"][method]["network"] = res.network.to_dict()
         _print_learned(out, method, net, res, seconds, report["learners"][method])
 
     if not args.no_report:
@@ -276,19 +277,28 @@ def _print_learned(out, method, true, res, seconds, summary):
             out(f"    unmatched learned neurons: {summary['matching']['unmatched_learned']}")
 
 
+def _paths_json(paths):
+    return {key: [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value)
+            for key, value in paths.items()}
+
+
 def _demo_report(args, result, teacher, X, y, out):
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {str(out_dir)!r} exists and is not a directory")
     try:
         from .report import write_report
-    except ImportError:
+
+        _err(args, f"[demo] writing the report of the cdgkm run into {out_dir} ...")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = write_report(result, out_dir, teacher=teacher, X=X, y=y)
+    except ImportError as exc:
         out("")
-        out("(no report written: verified_relu.report is not available in this installation)")
+        out(f"(no report written: {exc})")
         return None
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = write_report(result, out_dir, teacher=teacher, X=X, y=y)
     out("")
     out(f"Report of the cdgkm run (its audit trace): {paths.get('html')} and {paths.get('md')}")
-    return {key: str(value) for key, value in paths.items()}
+    return _paths_json(paths)
 
 
 # ----------------------------------------------------------------------------- sample
@@ -386,7 +396,7 @@ def _learn(args):
     if teacher is not None:
         payload.update(_learn_summary(teacher, res, seconds))
     out_dir.mkdir(exist_ok=True)
-    files = {out_dir / "network.json": res.network.to_json() + "\n", out_dir / "result.json": res.to_json() + "\n"}
+    files = {out_dir / "network.json": json.dumps(res.network.to_dict(), indent=1) + "\n", out_dir / "result.json": res.to_json() + "\n"}
     _write_texts(files)
     payload["files"] = {"network": str(out_dir / "network.json"), "result": str(out_dir / "result.json")}
     kind = "ReLU network" if isinstance(res.network, ReLUNetwork) else f"improper predictor ({type(res.network).__name__})"
@@ -569,13 +579,13 @@ def _report(args):
         raise UsageError(f"--out {str(out_dir)!r}: its parent directory does not exist")
     try:
         from .report import write_report
-    except ImportError:
-        print("verified-relu report: error: verified_relu.report is not available in this installation", file=sys.stderr)
+
+        out_dir.mkdir(exist_ok=True)
+        paths = _paths_json(write_report(result, out_dir, teacher=teacher, X=X, y=y))
+    except ImportError as exc:  # the module or matplotlib missing: not bad input
+        print(f"verified-relu report: error: cannot write a report here ({exc})", file=sys.stderr)
         return EXIT_FAIL
-    out_dir.mkdir(exist_ok=True)
-    paths = write_report(result, out_dir, teacher=teacher, X=X, y=y)
-    paths = {key: str(value) for key, value in paths.items()}
-    out("wrote " + " and ".join(paths.values()))
+    out(f"wrote {paths['html']} and {paths['md']}")
     _emit_json(args, {"files": paths})
     return EXIT_OK
 
