@@ -9,7 +9,18 @@ derivations) -> :mod:`verified_relu.hermite._generated` (checked-in exact consta
 
 from . import instances, metrics, moments
 from ._version import __version__
+from .estimator import ReLUNetworkRegressor
 from .learners import LearnResult, learn
 from .network import CanonicalNetwork, ReLUNetwork
 
-__all__ = ["__version__", "ReLUNetwork", "CanonicalNetwork", "learn", "LearnResult", "instances", "metrics", "moments"]
+__all__ = [
+    "CanonicalNetwork",
+    "LearnResult",
+    "ReLUNetwork",
+    "ReLUNetworkRegressor",
+    "__version__",
+    "instances",
+    "learn",
+    "metrics",
+    "moments",
+]
