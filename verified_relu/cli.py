@@ -376,7 +376,10 @@ def _learn(args):
     X, y, warnings = _load_data(args.data, args, target=args.target)
     if teacher is not None and teacher.d != X.shape[1]:
         raise UsageError(f"--teacher has d = {teacher.d} but the data has {X.shape[1]} columns")
+    if not 1 <= args.k <= X.shape[1]:
+        raise UsageError(f"--k must be in 1..d = {X.shape[1]} (the data's columns), got {args.k}")
     options = _parse_assignments(args.option, "--option")
+    _check_options(args.method, options)
     paper = args.method in ("cdgkm", "netlearn", "dk")
     if paper:
         options.setdefault("progress", not args.quiet)
@@ -408,6 +411,25 @@ def _learn(args):
     out(f"  wrote the {kind} to {payload['files']['network']} and the result to {payload['files']['result']}")
     _emit_json(args, payload)
     return EXIT_OK if res.success else EXIT_FAIL
+
+
+def _check_options(method, options):
+    """Refuse unknown learner options before any work (``learn`` would, but after the progress line)."""
+    import dataclasses
+
+    from . import learners
+    from .learners import paper
+
+    if method in paper.LEARNERS:
+        cls, extra = paper.params_class(method), {"params"}
+    else:
+        cls = {"fast": learners.FastParams, "gd_population": learners.GDPopulationParams,
+               "tensor": learners.TensorParams, "adam": learners.AdamParams}[method]
+        extra = set()
+    fields = {f.name for f in dataclasses.fields(cls)} | extra
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise UsageError(f"unknown --option(s) {unknown} for method {method!r}; valid: {', '.join(sorted(fields))}")
 
 
 # ----------------------------------------------------------------------------- eval
