@@ -1,0 +1,182 @@
+"""ReLUNetworkRegressor: scikit-learn's own estimator checks, recovery of a network measured by
+the exact L2 distance, the documented data-size rules, parameters and cloning, and the
+protocol without scikit-learn."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import verified_relu
+from verified_relu import instances
+from verified_relu.estimator import ReLUNetworkRegressor
+from verified_relu.learners import HermitePredictor
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import check_estimator
+
+ROOT = Path(__file__).resolve().parent.parent
+DETERMINISM_CHECKS = ("check_fit_idempotent", "check_supervised_y_2d", "check_regressor_data_not_an_array")
+
+
+def test_exported():
+    assert verified_relu.ReLUNetworkRegressor is ReLUNetworkRegressor
+    assert "ReLUNetworkRegressor" in verified_relu.__all__
+
+
+def test_check_estimator_seeded():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the documented data-size fallbacks
+        results = check_estimator(ReLUNetworkRegressor(rng=0), on_fail=None)
+    failed = [(r["check_name"], repr(r["exception"])[:300]) for r in results if r["status"] == "failed"]
+    assert failed == []
+    assert sum(r["status"] == "passed" for r in results) >= 40
+
+
+def test_check_estimator_unseeded_fails_only_the_fit_comparisons():
+    # rng=None draws fresh entropy at every fit (SPEC 7): exactly the checks comparing two
+    # fits can fail, and the tags say so
+    est = ReLUNetworkRegressor()
+    assert est.__sklearn_tags__().non_deterministic
+    assert not ReLUNetworkRegressor(rng=0).__sklearn_tags__().non_deterministic
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        results = check_estimator(est, on_fail=None)
+    failed = {r["check_name"] for r in results if r["status"] == "failed"}
+    assert failed <= set(DETERMINISM_CHECKS)
+
+
+def test_recovers_a_network():
+    net = instances.make("random", 5, 2, rng=0)
+    X, y = net.sample(1500, rng=1)
+    reg = ReLUNetworkRegressor(k=2, rng=0, options={"noiseless": True})
+    assert reg.fit(X, y) is reg
+    assert reg.fallback_ is None and reg.k_ == 2 and reg.n_features_in_ == 5
+    assert reg.result_.success and reg.network_ is reg.result_.network
+    # exact population error, closed form: the fast learner's success criterion is a relative
+    # held-out error <= 1e-10, and with noiseless labels it fits to rounding
+    assert net.squared_distance(reg.network_) <= 1e-10 * net.norm_squared()
+    Xt, yt = net.sample(2000, rng=5)
+    np.testing.assert_allclose(reg.predict(Xt), net(Xt), atol=1e-5)
+    # R^2 by hand
+    r2 = 1 - np.sum((yt - reg.predict(Xt)) ** 2) / np.sum((yt - yt.mean()) ** 2)
+    assert reg.score(Xt, yt) == pytest.approx(r2, abs=1e-12)
+    assert r2 > 1 - 1e-9
+
+
+def test_dk_method_gives_an_improper_predictor():
+    net = instances.make("random", 4, 1, rng=2)
+    X, y = net.sample(20000, rng=3)
+    reg = ReLUNetworkRegressor(k=1, method="dk", rng=0).fit(X, y)
+    assert isinstance(reg.network_, HermitePredictor)
+    Xt, yt = net.sample(5000, rng=4)
+    assert reg.score(Xt, yt) > 0.9
+
+
+def test_width_is_clipped_to_the_dimension():
+    net = instances.make("random", 3, 2, rng=0)
+    X, y = net.sample(2000, rng=1)
+    reg = ReLUNetworkRegressor(k=7, rng=0).fit(X, y)
+    assert reg.k_ == 3 and reg.fallback_ is None
+    assert reg.result_.params["k"] == 3
+
+
+def test_too_few_samples_lower_the_width_then_fall_back_to_least_squares():
+    rng = np.random.default_rng(0)
+    # d = 3: the fast learner needs ceil(2 (k (d+1) + d) / 0.8) samples: 28 for k = 2, 18 for k = 1
+    X = rng.standard_normal((20, 3))
+    y = np.maximum(X[:, 0], 0) - X[:, 1]
+    with pytest.warns(UserWarning, match="width lowered to 1"):
+        reg = ReLUNetworkRegressor(k=2, rng=0).fit(X, y)
+    assert reg.k_ == 1 and "width lowered" in reg.fallback_
+    X10, y10 = X[:10], y[:10]
+    with pytest.warns(UserWarning, match="only the linear term"):
+        reg = ReLUNetworkRegressor(k=2, rng=0).fit(X10, y10)
+    assert reg.k_ == 0 and reg.result_ is None
+    # independent least squares: the normal equations
+    a = np.linalg.solve(X10.T @ X10, X10.T @ y10)
+    Xt = rng.standard_normal((7, 3))
+    np.testing.assert_allclose(reg.predict(Xt), Xt @ a, rtol=1e-10, atol=1e-12)
+
+
+def test_params_round_trip_and_clone():
+    reg = ReLUNetworkRegressor(k=3, method="cdgkm", rng=5, options={"noiseless": True})
+    params = reg.get_params()
+    assert params == {"k": 3, "method": "cdgkm", "rng": 5, "options": {"noiseless": True}}
+    assert ReLUNetworkRegressor(**params).get_params() == params
+    assert reg.set_params(k=1, method="fast") is reg
+    assert (reg.k, reg.method) == (1, "fast")
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        reg.set_params(width=2)
+    net = instances.make("random", 4, 1, rng=0)
+    X, y = net.sample(1000, rng=1)
+    reg.fit(X, y)
+    twin = clone(reg)
+    assert twin.get_params() == reg.get_params() and twin is not reg
+    assert not hasattr(twin, "network_")
+    np.testing.assert_array_equal(twin.fit(X, y).predict(X), reg.predict(X))  # same seed, same fit
+
+
+def test_errors_name_the_problem():
+    X = np.random.default_rng(0).standard_normal((100, 3))
+    y = X[:, 0]
+    with pytest.raises(NotFittedError):
+        ReLUNetworkRegressor().predict(X)
+    for bad, match in [({"k": 0}, "k must be"), ({"k": 1.5}, "k must be"), ({"method": "sgd"}, "method must be"),
+                       ({"options": [1]}, "options must be")]:
+        est = ReLUNetworkRegressor(**bad)  # __init__ never validates
+        with pytest.raises(ValueError, match=match):
+            est.fit(X, y)
+    with pytest.raises(TypeError, match="unknown option"):
+        ReLUNetworkRegressor(options={"bogus": 1}).fit(X, y)
+    reg = ReLUNetworkRegressor(k=1, rng=0).fit(X, y)
+    with pytest.raises(ValueError, match="X has 2 features, but ReLUNetworkRegressor is expecting 3"):
+        reg.predict(X[:, :2])
+
+
+def test_without_scikit_learn():
+    code = textwrap.dedent(
+        """
+        import sys, warnings
+        sys.modules["sklearn"] = None
+        import numpy as np
+        from verified_relu import ReLUNetworkRegressor, instances
+        from verified_relu import estimator
+        assert not estimator.HAVE_SKLEARN
+        net = instances.make("random", 4, 2, rng=0)
+        X, y = net.sample(1500, rng=1)
+        reg = ReLUNetworkRegressor(rng=0, options={"noiseless": True})
+        try:
+            reg.predict(X)
+        except estimator.NotFittedError:
+            pass
+        else:
+            raise SystemExit("predict before fit did not raise")
+        reg.fit(X, y)
+        assert net.squared_distance(reg.network_) <= 1e-10 * net.norm_squared()
+        Xt, yt = net.sample(500, rng=2)
+        r2 = 1 - np.sum((yt - reg.predict(Xt)) ** 2) / np.sum((yt - yt.mean()) ** 2)
+        assert abs(reg.score(Xt, yt) - r2) < 1e-12
+        assert reg.get_params() == {"k": 2, "method": "fast", "options": {"noiseless": True}, "rng": 0}
+        assert reg.set_params(k=1) is reg and reg.k == 1
+        for bad in (X[:, :3], np.full((2, 4), np.nan)):
+            try:
+                reg.predict(bad)
+            except ValueError:
+                pass
+            else:
+                raise SystemExit("bad X accepted")
+        print("ok", repr(reg))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.startswith("ok ReLUNetworkRegressor(")
