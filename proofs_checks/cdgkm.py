@@ -315,41 +315,6 @@ def check_lemma27(p):
                           details={"worst": where, "c_abs": c_abs, "C": C})
 
 
-# --------------------------------------------------------------------------- claim 16
-@claim(
-    "cdgkm.lemma27_tightness",
-    source=f"{SRC} App. B.11, tightness remark for Lemma 27 (corrected form)",
-    statement=(
-        "For q_j = (-1)^j C(k-1, j) and x_j = 1 - j gamma (j = 0..k-1, x = v^{.2}): sum_j q_j x_j^s = 0 for "
-        "s = 0..k-2 and = (k-1)! gamma^{k-1} at s = k-1, as polynomials in gamma (k = 3..6)."
-    ),
-    kind="exact-symbolic",
-    tiers={"quick": {"ks": [3, 4, 5, 6]}, "full": {"ks": [2, 3, 4, 5, 6, 7, 8]}},
-    mutations={"zero_also_at_k_minus_1": {"zero_upto": "k-1"}, "printed_k_factorial_gamma_k": {"top": "k!g^k"}},
-)
-def check_lemma27_tightness(p):
-    """Exact sympy polynomials in gamma; margin is the largest discrepancy (at gamma = 1/10 or in
-    the leading coefficient).  ``zero_upto`` / ``top`` select the wrong (printed-style) forms."""
-    import sympy as sp
-
-    g = sp.symbols("gamma")
-    worst, n = sp.Integer(0), 0
-    for k in p["ks"]:
-        last_zero = k - 1 if p.get("zero_upto") == "k-1" else k - 2
-        top_s = k if p.get("top") == "k!g^k" else k - 1
-        top_val = sp.factorial(k) * g**k if p.get("top") == "k!g^k" else sp.factorial(k - 1) * g ** (k - 1)
-        expected = {s: sp.Integer(0) for s in range(last_zero + 1)}
-        expected.setdefault(top_s, top_val)
-        for s, want in expected.items():
-            got = sp.expand(sum((-1) ** j * sp.binomial(k - 1, j) * (1 - j * g) ** s for j in range(k)))
-            diff = sp.expand(got - want)
-            n += 1
-            if diff != 0:  # size of the discrepancy at gamma = 1/10 (exact rational)
-                worst = max(worst, abs(diff.subs(g, sp.Rational(1, 10))), abs(sp.Poly(diff, g).coeffs()[0]))
-    return Evidence(worst == 0, float(worst), "exact", n, precision="exact (sympy polynomials in gamma)",
-                    details={"ks": list(p["ks"])})
-
-
 # --------------------------------------------------------------------------- claim 20
 @claim(
     "cdgkm.lemma13_net_radius",

@@ -133,7 +133,7 @@ def clopper_pearson(successes, trials, confidence=0.99):
 
 def _load_all():
     # importing the modules registers their claims
-    from . import cdgkm, cn, dk, dkkz, errata, hermite  # noqa: F401
+    from . import cdgkm, cn, dk, dkkz, errata, hermite, learners  # noqa: F401
 
 
 def get(claim_id):
