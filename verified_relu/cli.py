@@ -290,7 +290,6 @@ def _demo_report(args, result, teacher, X, y, out):
         from .report import write_report
 
         _err(args, f"[demo] writing the report of the cdgkm run into {out_dir} ...")
-        out_dir.mkdir(parents=True, exist_ok=True)
         paths = write_report(result, out_dir, teacher=teacher, X=X, y=y)
     except ImportError as exc:
         out("")
@@ -568,10 +567,15 @@ def _audit(args):
                                               "meaning": meaning}
     out("")
     out("Side by side:")
-    out(f"  {'':<8}{'samples':>16}{'time (ops)':>16}")
+    cells = []
     for paper, rows in table.items():
         vals = {name: value for name, value, _ in rows}
-        out(f"  {paper:<8}{mpmath_str(vals['samples'], digits):>16}{mpmath_str(vals['time'], digits):>16}")
+        cells.append((paper, mpmath_str(vals["samples"], digits), mpmath_str(vals["time"], digits)))
+    w1 = max(len("samples"), *(len(c[1]) for c in cells))
+    w2 = max(len("time (operations)"), *(len(c[2]) for c in cells))
+    out(f"  {'':<8}{'samples':>{w1}}   {'time (operations)':>{w2}}")
+    for paper, samples, ops in cells:
+        out(f"  {paper:<8}{samples:>{w1}}   {ops:>{w2}}")
     _emit_json(args, payload)
     return EXIT_OK
 
@@ -602,7 +606,6 @@ def _report(args):
     try:
         from .report import write_report
 
-        out_dir.mkdir(exist_ok=True)
         paths = _paths_json(write_report(result, out_dir, teacher=teacher, X=X, y=y))
     except ImportError as exc:  # the module or matplotlib missing: not bad input
         print(f"verified-relu report: error: cannot write a report here ({exc})", file=sys.stderr)
