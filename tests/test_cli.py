@@ -252,3 +252,14 @@ def test_subprocess_sample_learn_eval_round_trip(tmp_path):
     payload = json.loads(r.stdout)
     true, learned = ReLUNetwork.load(tmp_path / "d.true.json"), ReLUNetwork.load(tmp_path / "run" / "network.json")
     assert payload["squared_error"] == true.squared_distance(learned)
+
+
+def test_eval_mse_is_chunked_exactly(tmp_path):
+    from verified_relu.cli import _chunked_mse
+
+    net = instances.make("random", 3, 2, rng=0)
+    X, y = net.sample(100, rng=1, noise=0.3)
+    save_dataset(tmp_path / "pair", X, y)
+    Xm, ym = load_dataset(tmp_path / "pair")
+    expected = float(np.mean((net(X) - y) ** 2))
+    assert _chunked_mse(net, Xm, ym, chunk=7) == pytest.approx(expected, rel=1e-13)

@@ -439,8 +439,7 @@ def _eval(args):
     X, y, warnings = _load_data(args.data, args, target=args.target)
     if net.d != X.shape[1]:
         raise UsageError(f"the network has d = {net.d} but the data has {X.shape[1]} columns")
-    pred = np.asarray(net.predict(X))
-    mse = float(np.mean((pred - y) ** 2))
+    mse = _chunked_mse(net, X, y)
     payload = {"n": int(X.shape[0]), "d": int(X.shape[1]), "mse": mse, "warnings": warnings}
     out(f"held-out MSE on {X.shape[0]} samples: {mse:.6e}")
     if true is not None:
@@ -449,11 +448,20 @@ def _eval(args):
         err = float(true.squared_distance(net))
         norm2 = float(true.norm_squared())
         payload.update({"squared_error": err, "true_norm_squared": norm2, "relative_squared_error": err / norm2,
-                        "true_mse": float(np.mean((true.predict(X) - y) ** 2))})
+                        "true_mse": _chunked_mse(true, X, y)})
         out(f"exact E[(F_true - F)^2] = {err:.6e}   relative to E[F_true^2] = {norm2:.6g}: {err / norm2:.6e}")
         out(f"MSE of the true network on these samples (the label noise): {payload['true_mse']:.6e}")
     _emit_json(args, payload)
     return EXIT_OK
+
+
+def _chunked_mse(net, X, y, chunk=1 << 16):
+    """``mean((net(X) - y)^2)`` over row blocks (memory-mapped data never loads in full)."""
+    total = 0.0
+    for start in range(0, X.shape[0], chunk):
+        resid = np.asarray(net.predict(np.asarray(X[start : start + chunk]))) - y[start : start + chunk]
+        total += float(resid @ resid)
+    return total / X.shape[0]
 
 
 # ----------------------------------------------------------------------------- audit
