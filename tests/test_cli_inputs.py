@@ -315,3 +315,13 @@ def test_learn_prints_the_gaussianity_warning(tmp_path, capsys):
     assert main(["learn", str(tmp_path / "u.npz"), "--k", "1", "--out", str(tmp_path / "o"), "--json"]) in (0, 1)
     payload = json.loads(capsys.readouterr().out)
     assert payload["warnings"] and all("N(0, I_d)" in w for w in payload["warnings"])
+
+
+def test_missing_optional_dependency_is_one_line_exit_1(ws, capsys, monkeypatch):
+    tmp, _, _ = ws
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    before = _files(tmp)
+    assert main(["learn", str(tmp / "good.npz"), "--k", "2", "--method", "adam", "--out", str(tmp / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "verified-relu learn: error:" in err and "torch" in err  # progress line + error
+    assert _files(tmp) == before

@@ -15,8 +15,8 @@ Every command takes ``--quiet`` (nothing on stdout) and ``--json`` (one JSON doc
 stdout); progress and warnings go to stderr.  Output files are written atomically: they
 appear complete or not at all, also on errors and on Ctrl-C.
 
-Exit codes: 0 success; 1 a check or the learning reported failure; 2 bad usage or bad input
-(one line on stderr, no traceback); 130 interrupted.
+Exit codes: 0 success; 1 a check or the learning reported failure, or an optional dependency
+is missing; 2 bad usage or bad input (one line on stderr, no traceback); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -803,6 +803,10 @@ def main(argv=None):
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"verified-relu {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except ImportError as exc:  # an optional dependency (torch for adam, matplotlib for reports)
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"verified-relu {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_FAIL
     except KeyboardInterrupt:
         print(f"verified-relu {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
