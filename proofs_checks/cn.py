@@ -180,7 +180,7 @@ def check_lemma7(params):
 # ----------------------------------------------------------------------------- Prop 8 / Lemma 9
 def _op_search(params):
     """Property-based search (hypothesis) over near-parallel / antipodal unit pairs."""
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, assume, given, settings
     from hypothesis import strategies as st
 
     out = {"identity": 0.0, "bound": 0.0, "n": 0}
@@ -193,6 +193,7 @@ def _op_search(params):
     def search(u, e, scale_exp, sign):
         u = np.asarray(u) / np.linalg.norm(u)
         v = sign * u + 10.0**-scale_exp * np.asarray(e)
+        assume(np.linalg.norm(v) > 1e-6)  # v = 0 (e = -sign u at scale 1) has no direction
         v /= np.linalg.norm(v)
         op = float(np.abs(np.linalg.eigvalsh(np.outer(u, u) - np.outer(v, v))).max())
         chord = float(np.linalg.norm(u - v))
