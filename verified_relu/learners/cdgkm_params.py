@@ -217,6 +217,8 @@ class CDGKMParams:
     def from_theory(cls, d, k, eps, R, delta, *, T_c=1, dps=30):
         """The paper's values, exactly (mpmath, ``dps`` digits), every hidden constant 1.
 
+        Floats are read as the decimal they print as (``0.1`` is 1/10); strings and mpf as given.
+
         See the module docstring for the chain.  Running :func:`verified_relu.learn` with the
         result raises a ``ValueError`` that names the number of samples the theorem demands.
         """
@@ -230,7 +232,7 @@ class CDGKMParams:
                 f"CDGKMParams.from_theory: k must be <= d, got k={k}, d={d}"
             )
         ctx = _ctx(dps)
-        eps, R, delta = ctx.mpf(eps), ctx.mpf(R), ctx.mpf(delta)
+        eps, R, delta = (ctx.mpf(repr(v)) if isinstance(v, float) else ctx.mpf(v) for v in (eps, R, delta))  # 0.1 means 1/10
         if not (eps > 0 and R >= 1 and 0 < delta < 1):
             raise ValueError(
                 "CDGKMParams.from_theory: need eps > 0, R >= 1 and 0 < delta < 1"
