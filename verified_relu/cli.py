@@ -654,12 +654,21 @@ def _common(p, *, json_flag=True):
         p.add_argument("--json", action="store_true", help="print one JSON document on stdout (machine-readable)")
 
 
-_EXITS = "exit status: 0 ok, 1 failure reported, 2 bad usage or input"
+_EXITS = "exit status: 0 ok, 1 failure reported (or an optional dependency missing), 2 bad usage or input"
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wrap the description; print the epilog (the example) as written."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("example:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def _add(sub, name, help, description, example):
     return sub.add_parser(name, help=help, description=description,
-                          epilog=f"example:\n  {example}\n\n{_EXITS}", formatter_class=argparse.RawDescriptionHelpFormatter)
+                          epilog=f"example:\n  {example}\n\n{_EXITS}", formatter_class=_Formatter)
 
 
 def _build_parser():
