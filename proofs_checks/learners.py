@@ -167,7 +167,14 @@ def _netlearn_fit(params):
     from verified_relu import learn
 
     def fit_one(X, y, k, d, ss):
-        res = learn(X, y, k, method="netlearn", rng=ss)
+        if params.get("faithful"):
+            from verified_relu.learners import NetlearnParams
+
+            p = NetlearnParams.practical(d, k, faithful=True, eps=params["eps"], R=params["R"], xi=params["xi"],
+                                         eta_prime=params["eta_prime"], nu=params["nu"])
+            res = learn(X, y, k, method="netlearn", rng=ss, params=p)
+        else:
+            res = learn(X, y, k, method="netlearn", rng=ss)
         return res, float(res.diagnostics["eps"])
 
     return fit_one
@@ -189,6 +196,33 @@ def _netlearn_fit(params):
     mutations=_BREAK,
 )
 def check_cn_end_to_end(params):
+    good, details = _recovery_runs(params, _netlearn_fit(params))
+    return _stat_evidence(good, params, details)
+
+
+_CN_FAITHFUL = [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2], ["dkkz", 3, 2]]
+_CN_FAITHFUL_PARAMS = {"n": 8000, "delta": 0.1, "eps": 0.25, "R": 3.0, "xi": 0.25, "eta_prime": 0.05, "nu": 0.5,
+                       "faithful": True}
+
+
+@claim(
+    "cn.end_to_end_faithful",
+    source="CN24 Alg. 1 with no departure (NetlearnParams.practical(d, k, faithful=True)), Lemma 6",
+    statement=(
+        "NETLEARN with NO departure (degrees 2, 4, .., 2k^2+2, eigenvalue thresholds eta' = 0.05 and nu = 0.5, "
+        "cube xi/2-net of the sphere of V, xi-grid of [-R, R], exhaustive search for m = 0..k, first candidate with "
+        "validation MSE <= eps^2/2 returned), eps = 0.25, R = 3, xi = 0.25, n = 8000, d = 3, k = 2, families random, "
+        "orthonormal, close_pair(theta = 0.05; its norm is ~0.03, so the zero network is accepted), dkkz: with "
+        "probability >= 0.9 the run succeeds AND ||f - f_hat||^2 <= eps^2 (exact).  Statistical: 99% "
+        "Clopper-Pearson lower end must clear 0.9.  (At xi = 0.4 the grid is too coarse: the orthonormal instances "
+        "fail to reach the acceptance threshold.)"
+    ),
+    kind="end-to-end",
+    tiers={"quick": {"configs": _CN_FAITHFUL, "runs": 60, "seed": 4211, **_CN_FAITHFUL_PARAMS},
+           "full": {"configs": _CN_FAITHFUL, "runs": 200, "seed": 4212, **_CN_FAITHFUL_PARAMS}},
+    mutations={"labels_with_noise": {"noise_rel": 0.5}, "one_neuron_too_few": {"width_offset": -1}},
+)
+def check_cn_end_to_end_faithful(params):
     good, details = _recovery_runs(params, _netlearn_fit(params))
     return _stat_evidence(good, params, details)
 
