@@ -26,6 +26,9 @@ import numpy as np
 from .registry import Evidence, claim, clopper_pearson, probability_evidence
 
 _FAMILY_KW = {"close_pair": {"theta": 0.05}}
+#: experiment knobs every recovery claim declares (its mutations override them): label noise (relative to
+#: ||f||_L2), the learner's width minus the true one, and a factor on the claimed bound eps^2.
+_KNOBS = {"noise_rel": 0.0, "width_offset": 0, "bound_factor": 1.0}
 
 
 def _run_seeds(seed, run):
@@ -58,11 +61,11 @@ def _recovery_runs(params, fit_one):
         family, d, k = configs[run % len(configs)]
         inst_ss, samp_ss, learn_ss = _run_seeds(params["seed"], run)
         net = _instance(family, d, k, inst_ss)
-        X, y = _labels(net, params["n"], samp_ss, params.get("noise_rel", 0.0))
-        k_learn = max(1, k + params.get("width_offset", 0))
+        X, y = _labels(net, params["n"], samp_ss, params["noise_rel"])
+        k_learn = max(1, k + params["width_offset"])
         res, eps = fit_one(X, y, k_learn, d, learn_ss)
         err = float(net.squared_distance(res.network))
-        ratio = err / (params.get("bound_factor", 1.0) * eps**2)
+        ratio = err / (params["bound_factor"] * eps**2)
         successes += bool(res.success)
         ok = bool(res.success) and ratio <= 1.0
         good += ok
@@ -128,8 +131,8 @@ def _cdgkm_fit(params):
         "(false accepts)."
     ),
     kind="end-to-end",
-    tiers={"quick": {"configs": _CDGKM_QUICK, "runs": 60, "n": 10000, "delta": 0.1, "seed": 4101},
-           "full": {"configs": _CDGKM_FULL, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4102}},
+    tiers={"quick": {"configs": _CDGKM_QUICK, "runs": 60, "n": 10000, "delta": 0.1, "seed": 4101, **_KNOBS},
+           "full": {"configs": _CDGKM_FULL, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4102, **_KNOBS}},
     # labels_with_noise also makes this claim fail (0/60 successes) but takes ~150 s: every path is explored
     mutations={"one_neuron_too_few": {"width_offset": -1}},
 )
@@ -152,9 +155,9 @@ def check_cdgkm_end_to_end(params):
     ),
     kind="end-to-end",
     tiers={"quick": {"configs": [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2]], "runs": 3,
-                     "n": 8000, "eps": 0.25, "R": 3.0, "upsilon": 0.2, "faithful": True, "seed": 4111},
+                     "n": 8000, "eps": 0.25, "R": 3.0, "upsilon": 0.2, "faithful": True, "seed": 4111, **_KNOBS},
            "full": {"configs": [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2]], "runs": 15,
-                    "n": 8000, "eps": 0.25, "R": 3.0, "upsilon": 0.2, "faithful": True, "seed": 4112}},
+                    "n": 8000, "eps": 0.25, "R": 3.0, "upsilon": 0.2, "faithful": True, "seed": 4112, **_KNOBS}},
     mutations={"labels_with_noise": {"noise_rel": 0.5}, "bound_eps2_over_100": {"bound_factor": 0.01}},
 )
 def check_cdgkm_end_to_end_faithful(params):
@@ -191,8 +194,8 @@ def _netlearn_fit(params):
         "Statistical: the 99% Clopper-Pearson lower end of the rate must clear 0.9."
     ),
     kind="end-to-end",
-    tiers={"quick": {"configs": _CDGKM_QUICK, "runs": 60, "n": 10000, "delta": 0.1, "seed": 4201},
-           "full": {"configs": _CDGKM_FULL, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4202}},
+    tiers={"quick": {"configs": _CDGKM_QUICK, "runs": 60, "n": 10000, "delta": 0.1, "seed": 4201, **_KNOBS},
+           "full": {"configs": _CDGKM_FULL, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4202, **_KNOBS}},
     mutations=_BREAK,
 )
 def check_cn_end_to_end(params):
@@ -218,8 +221,8 @@ _CN_FAITHFUL_PARAMS = {"n": 8000, "delta": 0.1, "eps": 0.25, "R": 3.0, "xi": 0.2
         "fail to reach the acceptance threshold.)"
     ),
     kind="end-to-end",
-    tiers={"quick": {"configs": _CN_FAITHFUL, "runs": 60, "seed": 4211, **_CN_FAITHFUL_PARAMS},
-           "full": {"configs": _CN_FAITHFUL, "runs": 200, "seed": 4212, **_CN_FAITHFUL_PARAMS}},
+    tiers={"quick": {"configs": _CN_FAITHFUL, "runs": 60, "seed": 4211, **_CN_FAITHFUL_PARAMS, **_KNOBS},
+           "full": {"configs": _CN_FAITHFUL, "runs": 200, "seed": 4212, **_CN_FAITHFUL_PARAMS, **_KNOBS}},
     mutations={"labels_with_noise": {"noise_rel": 0.5}, "one_neuron_too_few": {"width_offset": -1}},
 )
 def check_cn_end_to_end_faithful(params):

@@ -177,10 +177,11 @@ def _mine():
 
 def test_claims_registered():
     assert _mine() == sorted([
+        "cn.end_to_end", "cn.end_to_end_faithful", "cn.lemma15_distance",
         "cn.lemma6_validation", "cn.lemma7_isolating_polynomial", "cn.lemmas10_13_eigenspaces",
         "cn.prop8_cluster_collapse", "cn.random_net", "cn.sample_complexity_scalings",
         "dk.cancellation_example", "dk.claim14_coefficient_bound", "dk.claim14_schur_remainder",
-        "dk.final_error_budget", "dk.prop13_scalar_extrapolation", "dk.prop15_tensor_extrapolation",
+        "dk.end_to_end", "dk.final_error_budget", "dk.prop13_scalar_extrapolation", "dk.prop15_tensor_extrapolation",
         "dkkz.hard_instance_structure", "dkkz.separation_and_rank", "errata.dk_eq3_partition",
     ])
 

@@ -60,6 +60,13 @@ def test_expected_modules_registered():
     assert len(hermite) >= 10
 
 
+def test_end_to_end_claims_registered():
+    e2e = {cid for cid in CLAIM_IDS if registry.REGISTRY[cid].kind == "end-to-end"}
+    assert {"cdgkm.end_to_end", "cn.end_to_end", "dk.end_to_end"} <= e2e
+    assert "cdgkm.lemma27_tightness" not in CLAIM_IDS  # the erratum is checked once, by errata.lemma27_tightness
+    assert "errata.lemma27_tightness" in CLAIM_IDS
+
+
 # ------------------------------------------------------------------ statistics
 @pytest.mark.parametrize("successes,trials,confidence", [(0, 10, 0.99), (3, 10, 0.95), (10, 10, 0.99), (517, 1000, 0.99), (999, 1000, 0.9)])
 def test_clopper_pearson_matches_scipy(successes, trials, confidence):
