@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from verified_relu import instances, learn, report
+from verified_relu import LearnResult, instances, learn, report
 from verified_relu.report import write_report
 
 pytest.importorskip("matplotlib")
@@ -247,3 +247,14 @@ def test_chromium_renders_the_figures(runs, tmp_path):
                   (tmp_path / "noimg.html").as_uri())
     assert _blue_pixels(shot) > 500
     assert _blue_pixels(control) == 0
+
+
+@pytest.mark.parametrize("method", ["cdgkm", "dk"])
+def test_report_of_a_json_round_tripped_result_is_the_same(runs, method, tmp_path):
+    # the CLI reports results read back from JSON: same trace, same page
+    res, X, y = runs[method]
+    back = LearnResult.from_json(res.to_json())
+    a = write_report(res, tmp_path / "a", teacher=NET, X=X, y=y, sample_fractions=())
+    b = write_report(back, tmp_path / "b", teacher=NET, X=X, y=y, sample_fractions=())
+    assert a["md"].read_text() == b["md"].read_text()
+    assert len(b["figures"]) == 3

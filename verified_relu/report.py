@@ -286,7 +286,8 @@ def _curve(result, teacher, X, y, fractions):
         idx = perm[:m]
         try:
             res = learn(X[idx], y[idx], k, method=result.method, rng=seed, **options)
-        except (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        except (ValueError, TypeError, ImportError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            # too few samples for the method's profile, or an optional dependency (torch) absent
             rows.append([str(m), "-", "-", f"not run: {_fmt(exc)}"])
             continue
         err, se, kind = _relative_error(res.network, teacher, mc)
