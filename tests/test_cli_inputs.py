@@ -82,6 +82,9 @@ def _setup(case, tmp, X, y):
     if case == "csv_non_numeric":
         (tmp / "bad.csv").write_text("a,b,y\n1.0,2.0,3.0\n1.0,oops,2.0\n")
         return ["learn", p("bad.csv"), "--k", "1", *out]
+    if case == "csv_nan":
+        (tmp / "bad.csv").write_text("a,b,y\n1.0,2.0,3.0\n1.0,2.0,nan\n")
+        return ["learn", p("bad.csv"), "--k", "1", *out]
     if case == "csv_empty":
         (tmp / "bad.csv").write_text("")
         return ["learn", p("bad.csv"), "--k", "1", *out]
@@ -159,6 +162,7 @@ CASES = {
     "y_length_mismatch": "y has length 299 but X has 300 rows",
     "npy_pair_missing_y": "y.npy: no such file",
     "csv_non_numeric": "line 3, column 'b': 'oops' is not a number",
+    "csv_nan": "y has a NaN/inf value at row 1",
     "csv_empty": "empty file",
     "csv_no_header": "the first line must be a header",
     "csv_ragged": "line 3 has 2 fields, the header has 3",
@@ -288,6 +292,13 @@ def test_csv_target_column(tmp_path):
     X, y = load_dataset(tmp_path / "t.csv", target="label")
     np.testing.assert_array_equal(X, [[2, 3], [5, 6]])
     np.testing.assert_array_equal(y, [1, 4])
+
+
+def test_csv_quoting_bom_and_blank_lines(tmp_path):
+    (tmp_path / "q.csv").write_text('\ufeff\n"a","b","y"\n"1.5",2,3\n\n4,"5e-3",-6\n', encoding="utf-8")
+    X, y = load_dataset(tmp_path / "q.csv")
+    np.testing.assert_array_equal(X, [[1.5, 2.0], [4.0, 5e-3]])
+    np.testing.assert_array_equal(y, [3.0, -6.0])
 
 
 def test_data_error_is_a_value_error_naming_the_file(tmp_path):

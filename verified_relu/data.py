@@ -146,16 +146,30 @@ def _parse_float(text, path, line, column):
     return value
 
 
-def _load_csv(path, target):
-    with open(path, newline="", encoding="utf-8") as fh:
+def _read_header(path):
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         try:
-            rows = list(csv.reader(fh))
+            for row in csv.reader(fh):
+                if any(cell.strip() for cell in row):
+                    return row
         except (csv.Error, UnicodeDecodeError) as exc:
             raise DataError(path, f"not a readable CSV file ({exc})") from exc
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if not rows:
-        raise DataError(path, "empty file (expected a header line and data rows)")
-    header = [cell.strip() for cell in rows[0]]
+    raise DataError(path, "empty file (expected a header line and data rows)")
+
+
+def _load_csv(path, target):
+    header = _check_header(path, [cell.strip() for cell in _read_header(path)])
+    t = _target_column(path, header, target)
+    try:  # fast path; on any irregularity the careful parser below names the line and column
+        values = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, encoding="utf-8-sig")
+        if values.shape[1] != len(header) or values.shape[0] == 0:
+            raise ValueError
+    except ValueError:
+        values = _parse_csv_rows(path, header)
+    return np.delete(values, t, axis=1), values[:, t]
+
+
+def _check_header(path, header):
     numeric_header = True
     for cell in header:
         try:
@@ -168,23 +182,34 @@ def _load_csv(path, target):
         raise DataError(path, f"need at least 2 columns (x coordinates and y), found {len(header)}")
     if len(set(header)) != len(header):
         raise DataError(path, "duplicate column names in the header")
+    return header
+
+
+def _target_column(path, header, target):
     if target is None:
-        t = len(header) - 1
-    elif target in header:
-        t = header.index(target)
-    else:
-        raise DataError(path, f"no column named {target!r}; columns are {header}")
-    if len(rows) == 1:
+        return len(header) - 1
+    if target in header:
+        return header.index(target)
+    raise DataError(path, f"no column named {target!r}; columns are {header}")
+
+
+def _parse_csv_rows(path, header):
+    """Cell by cell, so that the first bad cell is named by line and column."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        try:
+            rows = [(line, row) for line, row in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in row)]
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise DataError(path, f"not a readable CSV file ({exc})") from exc
+    rows = rows[1:]
+    if not rows:
         raise DataError(path, "no data rows after the header")
-    values = np.empty((len(rows) - 1, len(header)))
-    for i, row in enumerate(rows[1:]):
+    values = np.empty((len(rows), len(header)))
+    for i, (line, row) in enumerate(rows):
         if len(row) != len(header):
-            raise DataError(path, f"line {i + 2} has {len(row)} fields, the header has {len(header)}")
+            raise DataError(path, f"line {line} has {len(row)} fields, the header has {len(header)}")
         for j, cell in enumerate(row):
-            values[i, j] = _parse_float(cell, path, i + 2, header[j])
-    y = values[:, t]
-    X = np.delete(values, t, axis=1)
-    return X, y
+            values[i, j] = _parse_float(cell, path, line, header[j])
+    return values
 
 
 def load_dataset(path, *, target=None, mmap=True):
