@@ -158,7 +158,8 @@ def check_cdgkm_end_to_end(params):
                      "n": 8000, "eps": 0.25, "R": 3.0, "upsilon": 0.2, "faithful": True, "seed": 4111, **_KNOBS},
            "full": {"configs": [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2]], "runs": 15,
                     "n": 8000, "eps": 0.25, "R": 3.0, "upsilon": 0.2, "faithful": True, "seed": 4112, **_KNOBS}},
-    mutations={"labels_with_noise": {"noise_rel": 0.5}, "bound_eps2_over_100": {"bound_factor": 0.01}},
+    # labels_with_noise (noise_rel = 0.5) also fails it (1/3 runs succeed) but takes ~2 min: the search is exhaustive
+    mutations={"one_neuron_too_few": {"width_offset": -1}, "bound_eps2_over_100": {"bound_factor": 0.01}},
 )
 def check_cdgkm_end_to_end_faithful(params):
     good, details = _recovery_runs(params, _cdgkm_fit(params))
@@ -223,7 +224,8 @@ _CN_FAITHFUL_PARAMS = {"n": 8000, "delta": 0.1, "eps": 0.25, "R": 3.0, "xi": 0.2
     kind="end-to-end",
     tiers={"quick": {"configs": _CN_FAITHFUL, "runs": 60, "seed": 4211, **_CN_FAITHFUL_PARAMS, **_KNOBS},
            "full": {"configs": _CN_FAITHFUL, "runs": 200, "seed": 4212, **_CN_FAITHFUL_PARAMS, **_KNOBS}},
-    mutations={"labels_with_noise": {"noise_rel": 0.5}, "one_neuron_too_few": {"width_offset": -1}},
+    # labels_with_noise (noise_rel = 0.5) also fails it (15/60 good) but takes ~2 min: the search is exhaustive
+    mutations={"one_neuron_too_few": {"width_offset": -1}, "bound_eps2_over_10": {"bound_factor": 0.1}},
 )
 def check_cn_end_to_end_faithful(params):
     good, details = _recovery_runs(params, _netlearn_fit(params))
