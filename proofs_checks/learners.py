@@ -223,7 +223,7 @@ _CN_FAITHFUL_PARAMS = {"n": 8000, "delta": 0.1, "eps": 0.25, "R": 3.0, "xi": 0.2
     ),
     kind="end-to-end",
     tiers={"quick": {"configs": _CN_FAITHFUL, "runs": 60, "seed": 4211, **_CN_FAITHFUL_PARAMS, **_KNOBS},
-           "full": {"configs": _CN_FAITHFUL, "runs": 200, "seed": 4212, **_CN_FAITHFUL_PARAMS, **_KNOBS}},
+           "full": {"configs": _CN_FAITHFUL, "runs": 120, "seed": 4212, **_CN_FAITHFUL_PARAMS, **_KNOBS}},
     # labels_with_noise (noise_rel = 0.5) also fails it (15/60 good) but takes ~2 min: the search is exhaustive
     mutations={"one_neuron_too_few": {"width_offset": -1}, "bound_eps2_over_10": {"bound_factor": 0.1}},
 )
