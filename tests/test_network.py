@@ -343,3 +343,16 @@ def test_more_bad_input(call, exc, match):
     F = ReLUNetwork([[1.0, 0.0]], [1.0])
     with pytest.raises(exc, match=match):
         call(F)
+
+
+def test_saved_files_get_the_mode_open_would_give(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    net = ReLUNetwork([[1.0, 0.0]], [1.0])
+    for name in ("net.json", "net.npz"):
+        path = tmp_path / name
+        net.save(path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

@@ -11,6 +11,15 @@ from pathlib import Path
 __all__ = ["atomic_path", "atomic_write_text", "parse_json"]
 
 
+def _read_umask():
+    mask = os.umask(0o022)  # read once, at import (os.umask can only be read by setting it)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path next to ``path``; move it into place only on success."""
@@ -24,6 +33,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode open() would
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
