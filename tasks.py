@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-EXTRAS = {"demo": "", "test": "test"}
+EXTRAS = {"demo": "plot", "test": "test"}  # the demo writes a report with figures
 
 
 def _venv_python() -> Path:
