@@ -22,7 +22,6 @@ is missing; 2 bad usage or bad input (one line on stderr, no traceback); 130 int
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import sys
@@ -31,7 +30,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_path, parse_json
+from ._cli_audit import audit_table
+from ._cli_util import (
+    UsageError,
+    _check_out_parent,
+    _emit_json,
+    _err,
+    _load_data,
+    _load_network,
+    _load_relu,
+    _parse_assignments,
+    _Printer,
+    _read_json,
+    _write_texts,
+    mpmath_str,
+)
 from ._version import __version__
 
 __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main"]
@@ -43,131 +56,6 @@ DEMO_DEFAULTS = {
 }
 
 
-class UsageError(ValueError):
-    """Bad input found by the command line itself (exit code 2)."""
-
-
-class _Printer:
-    def __init__(self, quiet):
-        self.quiet = quiet
-
-    def __call__(self, *args):
-        if not self.quiet:
-            print(*args)
-
-
-def _err(args, *msg):
-    """A progress or warning line on stderr (silenced by ``--quiet``)."""
-    if not getattr(args, "quiet", False):
-        print(*msg, file=sys.stderr, flush=True)
-
-
-def _emit_json(args, payload):
-    if args.json:
-        from .learners.result import jsonable
-
-        print(json.dumps(jsonable(payload), indent=1))
-
-
-def mpmath_str(value, digits=30):
-    import mpmath
-
-    return mpmath.nstr(value, digits)
-
-
-# ----------------------------------------------------------------------------- file helpers
-def _require_file(path, what):
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"{what} {str(path)!r}: no such file")
-    if path.is_dir():
-        raise UsageError(f"{what} {str(path)!r}: is a directory, expected a file")
-    return path
-
-
-def _read_json(path, what):
-    path = _require_file(path, what)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{what} {str(path)!r}: not a UTF-8 text file ({exc.reason})") from None
-    if not text.strip():
-        raise UsageError(f"{what} {str(path)!r}: empty file")
-    return parse_json(text, f"{what} {str(path)!r}")
-
-
-def _load_network(path, what="network"):
-    """A ReLUNetwork (.json or .npz), DK's HermitePredictor, or the network of a result.json."""
-    from .learners.result import LearnResult, _network_from_dict
-    from .network import ReLUNetwork
-
-    path = Path(path)
-    if path.suffix == ".npz":
-        _require_file(path, what)
-        return ReLUNetwork.load(path)
-    if path.suffix != ".json":
-        raise UsageError(f"{what} {str(path)!r}: expected a .json (or .npz) network file")
-    data = _read_json(path, what)
-    fmt = data.get("format") if isinstance(data, dict) else None
-    try:
-        if fmt == "verified_relu.LearnResult":
-            return LearnResult.from_dict(data).network
-        if fmt in ("verified_relu.ReLUNetwork", "verified_relu.HermitePredictor"):
-            return _network_from_dict(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"{what} {str(path)!r}: malformed ({exc})") from None
-    raise UsageError(f"{what} {str(path)!r}: not a network or learning result (its 'format' is {fmt!r})")
-
-
-def _load_relu(path, what):
-    from .network import ReLUNetwork
-
-    net = _load_network(path, what)
-    if not isinstance(net, ReLUNetwork):
-        raise UsageError(f"{what} {str(path)!r}: must be a ReLU network, got a {type(net).__name__}")
-    return net
-
-
-def _load_data(path, args, target=None):
-    from .data import gaussianity_warnings, load_dataset
-
-    X, y = load_dataset(path, target=target)
-    warnings = gaussianity_warnings(X)
-    for w in warnings:
-        _err(args, f"warning: {w}")
-    return X, y, warnings
-
-
-def _check_out_parent(path):
-    parent = Path(path).parent
-    if not parent.is_dir():
-        raise UsageError(f"output directory {str(parent)!r} does not exist")
-
-
-def _write_texts(files):
-    """Write ``{path: text}`` all or nothing: every temp file first, then the renames."""
-    with contextlib.ExitStack() as stack:
-        for path, text in files.items():
-            tmp = stack.enter_context(atomic_path(path))
-            tmp.write_text(text, encoding="utf-8")
-    return list(files)
-
-
-def _parse_assignments(items, what):
-    """``NAME=VALUE`` pairs; values as JSON (numbers, true/false, lists), else strings."""
-    out = {}
-    for item in items or ():
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"{what} must look like NAME=VALUE, got {item!r}")
-        try:
-            out[name.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[name.strip()] = value
-    return out
-
-
-# ----------------------------------------------------------------------------- demo
 def _demo(args):
     from . import instances
     from .moments import moment_contraction
@@ -465,90 +353,6 @@ def _chunked_mse(net, X, y, chunk=1 << 16):
 
 
 # ----------------------------------------------------------------------------- audit
-def audit_table(d, k, eps, R, delta=0.1, *, dps=30):
-    """The three papers' parameter chains and bounds at ``(d, k, eps, R, delta)``, exactly.
-
-    Returns ``{paper: [(name, mpf or int, meaning), ...]}``; every value is computed in mpmath
-    (``dps`` digits) by ``CDGKMParams.from_theory``, ``NetlearnParams.from_theory`` and
-    ``DKParams.from_theory``.  The time rows are operation counts under our accounting (stated
-    in each row, every constant 1), not measured times.
-    """
-    import mpmath
-
-    from .learners import CDGKMParams, DKParams, NetlearnParams
-
-    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-        raise UsageError(f"--d must be an int >= 1, got {d!r}")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= d:
-        raise UsageError(f"--k must be an int with 1 <= k <= d = {d}, got {k!r}")
-    if k > 64:
-        raise UsageError(f"--k must be <= 64 (the chains' exponents grow like k^(log2 k)^2), got {k}")
-    for name, value, ok in (("eps", eps, 0 < eps < math.inf), ("R", R, 1 <= R < math.inf),
-                            ("delta", delta, 0 < delta < 1)):
-        if not ok:
-            need = {"eps": "> 0", "R": ">= 1", "delta": "in (0, 1)"}[name]
-            raise UsageError(f"--{name} must be finite and {need}, got {value!r}")
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
-    D, K = ctx.mpf(d), ctx.mpf(k)
-
-    c = CDGKMParams.from_theory(d, k, eps, R, delta, dps=dps)
-    n_total = K * c.N_per_round + c.n_val
-    cd_time = K * c.N_per_round * D**2 + c.paths * c.n_val * K * D
-    cdgkm = [
-        ("xi0", c.xi0, "initial accuracy (eps/(R d))^(k^(L^2)), L = max(1, log2 k)"),
-        ("eps'", c.eps_prime, "Case-1 width eps/(d k R)"),
-        ("Lambda", c.Lambda, "detectability threshold"),
-        ("gamma_min", c.gamma_min, "smallest scale"),
-        ("xi'", c.xi_prime, "residual-moment accuracy"),
-        ("omega", c.omega, "Case-1 threshold"),
-        ("upsilon", c.upsilon, "net and weight-grid granularity"),
-        ("N per round", c.N_per_round, "moment samples per round (Lemma 8)"),
-        ("N_val", c.n_val, "validation samples (Lemma 20)"),
-        ("net size", c.net_size, "(1 + 2/upsilon)^(k(k+1))"),
-        ("grid size", c.grid_size, "2R/upsilon + 1"),
-        ("paths", c.paths, "computation paths (candidates per round)^k"),
-        ("samples", n_total, "k N + N_val"),
-        ("time", cd_time, "k N d^2 (moments) + paths N_val k d (validation), operations"),
-    ]
-
-    p = NetlearnParams.from_theory(d, k, eps, R, delta, dps=dps)
-    net_size = (1 + 4 / ctx.mpf(p.xi)) ** K
-    grid = 2 * ctx.mpf(R) / ctx.mpf(p.xi) + 1
-    candidates = sum(ctx.binomial(net_size, m) * grid**m for m in range(k + 1))
-    cn_time = ctx.mpf(p.N) * D**2 * len(p.degrees) + candidates * ctx.mpf(p.N_val) * K * D
-    cn = [
-        ("tau", p.tau, "C eps / k (C = 0.1)"),
-        ("xi", p.xi, "net radius x2: C eps / (k R)"),
-        ("Delta", p.Delta, "cluster scale"),
-        ("eta'", p.eta_prime, "eigenvalue threshold (= nu)"),
-        ("eta", p.eta, "moment accuracy eta'^2"),
-        ("degrees", len(p.degrees), "contraction orders 2, 4, ..., 2k^2 + 2"),
-        ("N", p.N, "moment samples (kd)^(k^2) R^2 / eta^2"),
-        ("N_val", p.N_val, "validation samples (kR/eps)^4 log(kR/eps)"),
-        ("net size", net_size, "(1 + 4/xi)^k: volumetric bound, xi/2-net of the sphere of V"),
-        ("candidates", candidates, "sum_m C(net, m) grid^m, grid 2R/xi + 1"),
-        ("samples", ctx.mpf(p.N) + ctx.mpf(p.N_val), "N + N_val"),
-        ("time", cn_time, "N d^2 (#degrees) + candidates N_val k d, operations"),
-    ]
-
-    q = DKParams.from_theory(d, k, eps, R, delta, dps=dps)
-    n_coef = ctx.binomial(K + q.D, K)
-    moment_entries = sum(D**m for m in q.moment_degrees)
-    dk_time = ctx.mpf(q.n_samples) * (moment_entries + n_coef)
-    dk = [
-        ("n_samples", q.n_samples, "(d k / (eps/R))^(C k), C = 10"),
-        ("moment accuracy", q.moment_accuracy, "((eps/R) / k)^(C k)"),
-        ("D", q.D, "Hermite degree ceil(C (eps/R)^(-4/3))"),
-        ("coefficient accuracy", q.coefficient_accuracy, "(eps/R)^2 / (D C)"),
-        ("moment degrees", len(q.moment_degrees), "m = 1..4k"),
-        ("coefficients", n_coef, "C(k + D, k) Hermite coefficients"),
-        ("samples", q.n_samples, "n_samples"),
-        ("time", dk_time, "n (sum_m d^m + C(k + D, k)), operations"),
-    ]
-    return {"CDGKM": cdgkm, "CN": cn, "DK": dk}
-
-
 def _audit(args):
     out = _Printer(args.quiet or args.json)
     if not 15 <= args.dps <= 1000:
