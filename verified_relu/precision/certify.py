@@ -28,6 +28,7 @@ from .steps import (
     check_mp_size,
     gauge_complement,
     jacobian,
+    mp_str,
     refine,
     to_float,
     to_mp,
@@ -119,10 +120,11 @@ class CertifyReport:
 
     def to_dict(self):
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "refined"}
+        W, mu, a = self.refined
         out["refined_network"] = {
-            "weights": [[str(v) for v in row] for row in self.refined[0].tolist()],
-            "coefficients": [str(v) for v in self.refined[1].tolist()],
-            "linear": [str(v) for v in self.refined[2].tolist()],
+            "weights": [[mp_str(v, self.dps) for v in row] for row in W.tolist()],
+            "coefficients": [mp_str(v, self.dps) for v in mu.tolist()],
+            "linear": [mp_str(v, self.dps) for v in a.tolist()],
         }
         return out
 

@@ -50,6 +50,7 @@ from .steps import (
     gauge_complement,
     jacobian,
     least_squares,
+    mp_str,
     refine,
     symmetric_eig,
     to_float,
@@ -92,7 +93,7 @@ def _row(step, quantity, f, m, condition, dps, note="", rel=None):
         "step": step,
         "quantity": quantity,
         "float64": float(fa[j]) if len(fa) else None,
-        "mp": _mp.rounder(dps)(ma[j]) if len(ma) else None,
+        "mp": mp_str(ma[j], dps) if len(ma) else None,
         "rel_diff": rel,
         "condition": float(condition),
         "digits_lost": lost,
@@ -101,7 +102,7 @@ def _row(step, quantity, f, m, condition, dps, note="", rel=None):
         "within_prediction": bool(lost <= pred + SLACK_DIGITS),
         "note": note,
         "float64_values": fa.tolist(),
-        "mp_values": [str(v) for v in ma.tolist()],
+        "mp_values": [mp_str(v, dps) for v in ma.tolist()],
     }
 
 
@@ -109,7 +110,7 @@ def _row(step, quantity, f, m, condition, dps, note="", rel=None):
 def _moment_row(step, X, y, l, g, dps):
     rep = rounding_error(X, y, l, g, dps=dps)
     cond = rep.envelope / rep.scale if rep.scale > 0 else math.inf
-    q = "E[y x]" if l == 1 else f"E[y S_{l}(x)][g^{l - 2}, :, :]"
+    q = "E[y x]" if l == 1 else "E[y S_2(x)]" if l == 2 else f"E[y S_{l}(x)][g^{l - 2}, :, :]"
     row = _row(step, q, rep.estimate, rep.reference, cond, dps, note="condition = envelope / scale",
                rel=rep.max_abs_error / rep.scale if rep.scale > 0 else 0.0)
     return row, np.asarray(rep.reference, dtype=object)
@@ -302,9 +303,9 @@ def stability_report(X, y, k, *, method="fast", dps=50, degrees=tuple(range(2, 4
         rows += _eig_rows(f"subspace fit: eigendecomposition (degree {2 * k + 2})", Mh, r_k, dps)
         sweep_labels = r
     else:
-        row, _ = _moment_row("Case 1: A = 2 E[y x] (shown: E[y x])", X, y, 1, None, dps)
+        row, _ = _moment_row("Case 1: A = 2 E[y x]", X, y, 1, None, dps)
         rows.append(row)
-        row, B = _moment_row("Case 1: B ~ E[y S_2] (B = sqrt(4 pi) E[y S_2])", X, y, 2, g, dps)
+        row, B = _moment_row("Case 1: B = sqrt(4 pi) E[y S_2]", X, y, 2, g, dps)
         rows.append(row)
         rows += _eig_rows("Case 1: top eigenpair of B", B, 1, dps)
         for l in range(2, 2 * k + 3, 2):

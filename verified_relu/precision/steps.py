@@ -79,6 +79,15 @@ def to_float(arr):
     return np.array([float(v) for v in a.ravel().tolist()], dtype=np.float64).reshape(a.shape)
 
 
+def mp_str(value, dps):
+    """``value`` (an mpf of any context) as a decimal string of ``dps`` significant digits.
+
+    (``str`` of an mpf prints at mpmath's *global* precision, 15 digits by default.)
+    """
+    ctx = _mp.context(dps, guard=0)
+    return ctx.nstr(ctx.mpf(value), dps)
+
+
 def _round_out(arr, dps):
     rnd = _mp.rounder(dps)
     a = np.asarray(arr, dtype=object)
@@ -275,7 +284,9 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
     ``u cond(J Q)`` (``u = 2^-53``), so a well-conditioned zero-residual problem gains ~16 - log10
     cond digits per iteration.  For a non-zero residual the fixed point satisfies
     ``J_float^T r = 0``, off the mp stationary point by about ``u cond^2 |r|`` (reported as
-    ``gradient_norm`` at ``N`` digits).
+    ``gradient_norm`` at ``N`` digits).  Stops when the step is below ``10^-(N+2)``, when no
+    backtracked step lowers the loss, after three iterations that do not halve the loss
+    (``"stalled"``: linear convergence, not the zero-residual regime), or after ``max_iter``.
 
     ``y`` may be float64 (taken as exact binary numbers) or an object array of mpf (exact
     labels at high precision, e.g. from :func:`verified_relu.precision.certify.noiseless_labels`).
@@ -299,7 +310,7 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
     Wm, mum = _normalize_mp(ctx, Wm, mum)
     act, R, r = _mp_state(ctx, Xm, Wm, mum, am, ym)
     loss = ctx.fsum(v * v for v in r) / n
-    steps, reason, it = [], "max_iter", 0
+    steps, reason, it, stalled = [], "max_iter", 0, 0
     target = ctx.mpf(10) ** (-(dps + 2))
     for it in range(1, max_iter + 1):
         Wf, muf = to_float(Wm), to_float(mum)
@@ -323,7 +334,11 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
         if loss_n > loss > 0:
             reason = "no_decrease"
             break
+        stalled = stalled + 1 if loss_n > loss / 2 else 0
         Wm, mum, am, act, R, r, loss = Wn, mun, an, act_n, R_n, r_n, loss_n
+        if stalled >= 3:
+            reason = "stalled"  # three iterations without halving the loss: not a zero-residual basin
+            break
         scale = max(1.0, float(np.max(np.abs(to_float(mum)))))
         if loss == 0 or size <= float(target) * scale:
             reason = "converged"
