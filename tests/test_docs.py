@@ -1,6 +1,11 @@
-"""Every Python code block in the README and docs/ runs."""
+"""Every Python code block in the README and docs/ runs, and so does every ``verified-relu``
+command line of their ``console`` blocks (in order, one scratch directory per page, so a page's
+commands may use the files its earlier commands wrote)."""
 
+import contextlib
+import io
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -21,3 +26,39 @@ def test_code_block_runs(code):
 
 def test_there_are_examples():
     assert BLOCKS
+
+
+def _console_commands(path):
+    lines = []
+    for block in re.findall(r"```console\n(.*?)```", path.read_text(encoding="utf-8"), re.S):
+        for line in block.splitlines():
+            line = line.strip()
+            line = line[2:] if line.startswith("$ ") else line
+            if line.startswith("verified-relu "):
+                lines.append(line)
+    return lines
+
+
+CONSOLE = [pytest.param(path, id=path.name) for path in DOCS if _console_commands(path)]
+
+
+@pytest.mark.parametrize("path", CONSOLE)
+def test_console_commands_run(path, tmp_path, monkeypatch):
+    from verified_relu.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for line in _console_commands(path):
+        argv = shlex.split(line, comments=True)[1:]
+        argv = [a for a in argv if a != ">"]
+        if ">" in shlex.split(line, comments=True):  # "cmd > file": capture stdout into the file
+            words = shlex.split(line, comments=True)
+            target = words[words.index(">") + 1]
+            argv = words[1 : words.index(">")]
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                code = main(argv)
+            Path(target).write_text(buf.getvalue())
+        else:
+            with contextlib.redirect_stdout(io.StringIO()):
+                code = main(argv)
+        assert code == 0, f"{path.name}: `{line}` exited with {code}"
