@@ -299,3 +299,29 @@ def test_certify_needs_labels_or_teacher():
         certify(net, X)
     with pytest.raises(TypeError, match="ReLUNetwork"):
         certify("net", X, np.zeros(50))
+
+
+def test_certify_names_a_pair_no_sample_separates():
+    """close_pair at theta = 1e-3 with n = 3000: no sample falls between the two hyperplanes, so the
+    pair's parameters are not determined by the samples: exact interpolation, few correct digits,
+    and the report says why (rank deficiency, 0 separating samples, cancelling coefficients)."""
+    from verified_relu.network import ReLUNetwork
+
+    net = instances.make("close_pair", 6, 3, rng=0, theta=1e-3)
+    X, _ = net.sample(3000, rng=1)
+    Z = X @ net.weights.T
+    pair = [i for i in range(3) for j in range(3) if i != j and net.weights[i] @ net.weights[j] > 0.99]
+    assert len(pair) == 2 and np.sum((Z[:, pair[0]] > 0) != (Z[:, pair[1]] > 0)) == 0  # independent count
+    gen = np.random.default_rng(3)
+    near = ReLUNetwork(net.weights + 1e-6 * gen.standard_normal((3, 6)), net.coefficients * (1 + 1e-6 * gen.standard_normal(3)))
+    rep = certify(near, X, teacher=net, dps=50)
+    assert rep.loss < 1e-90  # the samples are interpolated exactly ...
+    assert rep.correct_digits < 10 and rep.rank_deficiency > 0  # ... yet the pair is not recovered
+    bad = {p["parameter"] for p in rep.ill_determined}
+    assert bad == {f"neuron {i} {part}" for i in pair for part in ("direction", "coefficient")}
+    entry = next(p for p in rep.ill_determined if p["parameter"] == f"neuron {pair[0]} direction")
+    assert entry["predicted_digits"] == 0.0
+    assert entry["nearby_neurons"][0]["separating_samples"] == 0
+    assert abs(entry["coefficient_sum_with_nearby"]) < 1e-6  # near-cancelling
+    other = ({0, 1, 2} - set(pair)).pop()
+    assert rep.neurons[other]["direction_digits"] >= 25

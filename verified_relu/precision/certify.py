@@ -24,6 +24,7 @@ from scipy.optimize import linear_sum_assignment
 from .. import _mp
 from ..network import ReLUNetwork
 from .steps import (
+    RANK_RTOL,
     UNIT_ROUNDOFF,
     check_mp_size,
     gauge_complement,
@@ -87,6 +88,9 @@ class CertifyReport:
     singular_values : list of float
         Of the gauge-fixed Jacobian ``J Q / sqrt(n)`` at the refined parameters.
     condition : float
+    rank_deficiency : int
+        Number of singular values below ``RANK_RTOL * sigma_max`` (directions the samples do
+        not determine, as far as float64 can tell).
     neurons : list of dict
         Per learned neuron: matched teacher neuron, digits of direction and coefficient
         agreement (``None`` without teacher) and the digits predicted by the sensitivity.
@@ -110,6 +114,7 @@ class CertifyReport:
     reason: str
     singular_values: list
     condition: float
+    rank_deficiency: int
     neurons: list
     linear: dict
     correct_digits: object
@@ -148,7 +153,7 @@ class CertifyReport:
         return "\n".join(lines)
 
 
-def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear=True, min_digits=25, max_iter=40):
+def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_digits=25, max_iter=40):
     """Refine ``model`` at ``dps`` digits on ``(X, y)`` and report identifiability in digits.
 
     Parameters
@@ -165,8 +170,10 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear=True, min_digi
         Ground truth, used to label (when ``y`` is None) and to count correct digits; never used
         by the refinement itself.
     dps : int
-    fit_linear : bool
-        Refine a linear term ``<a, x>`` too.
+    fit_linear : bool or "auto"
+        Refine a linear term ``<a, x>`` too; ``"auto"``: when ``model`` has a non-zero one.
+        (With a linear term, an antipodal pair ``relu(z), relu(-z)`` is not identifiable:
+        ``relu(z) - relu(-z) = z``.)
     min_digits : float
         Parameters predicted or measured below this many digits are listed as ill-determined.
 
@@ -175,6 +182,10 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear=True, min_digi
     CertifyReport
     """
     net = _network(model)
+    if isinstance(fit_linear, str):
+        if fit_linear != "auto":
+            raise ValueError(f"certify: fit_linear must be True, False or 'auto', got {fit_linear!r}")
+        fit_linear = bool(np.any(net.linear != 0))
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
     check_mp_size(n, d, "certify")
@@ -203,7 +214,10 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear=True, min_digi
     Q = gauge_complement(Wf, muf, fit_linear)
     JQ = jacobian(X, Wf, muf, fit_linear) @ Q
     _, s, Vt = np.linalg.svd(JQ, full_matrices=False)
-    sens = Q @ (Vt.T / s)  # row p: parameter p's response to a unit (2-norm) label perturbation
+    rank = int(np.sum(s > RANK_RTOL * s[0]))
+    sens = Q @ (Vt[:rank].T / s[:rank])  # row p: parameter p's response to a unit (2-norm) label perturbation
+    null = Q @ Vt[rank:].T  # directions no sample determines (numerically)
+    undetermined = np.linalg.norm(null, axis=1) > 1e-3 if rank < len(s) else np.zeros(len(Q), dtype=bool)
     eta = max(label_rel, 10.0**-dps) * float(np.linalg.norm(to_float(y)))
     sv = (s / math.sqrt(n)).tolist()
     cond = float(s[0] / s[-1])
@@ -225,6 +239,10 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear=True, min_digi
     for i in range(k):
         pd_dir = pred_digits(np.linalg.norm(sens[i * d : (i + 1) * d]) * eta, 1.0)
         pd_coef = pred_digits(np.linalg.norm(sens[k * d + i]) * eta, abs(muf[i]) or 1.0)
+        if undetermined[i * d : (i + 1) * d].any():
+            pd_dir = 0.0
+        if undetermined[k * d + i]:
+            pd_coef = 0.0
         row = {"index": i, "teacher_index": match.get(i), "direction": Wf[i].tolist(), "coefficient": float(muf[i]),
                "direction_digits": None, "coefficient_digits": None,
                "predicted_direction_digits": pd_dir, "predicted_coefficient_digits": pd_coef}
@@ -243,7 +261,8 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear=True, min_digi
     scale = max(float(np.max(np.abs(muf))), float(np.linalg.norm(net.linear)), 1e-300)
     lin = {"value": to_float(out.a).tolist(), "digits": None, "predicted_digits": None}
     if fit_linear:
-        lin["predicted_digits"] = pred_digits(np.linalg.norm(sens[k * d + k :]) * eta, scale)
+        lin["predicted_digits"] = 0.0 if undetermined[k * d + k :].any() else pred_digits(
+            np.linalg.norm(sens[k * d + k :]) * eta, scale)
         pred_all.append(lin["predicted_digits"])
     if teacher is not None:
         am, at = to_mp(ctx, out.a), to_mp(ctx, teacher.linear)
@@ -254,15 +273,19 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear=True, min_digi
         for part in ("direction", "coefficient"):
             got, pred = row[f"{part}_digits"], row[f"predicted_{part}_digits"]
             if pred < min_digits or (got is not None and got < min_digits):
+                i = row["index"]
                 near = [
-                    {"neuron": j, "angle": float(np.arccos(np.clip(Wf[row["index"]] @ Wf[j], -1, 1))),
-                     "coefficient": float(muf[j])}
-                    for j in range(k) if j != row["index"] and abs(Wf[row["index"]] @ Wf[j]) > math.cos(0.2)
+                    {"neuron": j, "angle": float(np.arccos(np.clip(Wf[i] @ Wf[j], -1, 1))),
+                     "coefficient": float(muf[j]),
+                     # samples on which the two neurons' activations differ: the only ones that tell them apart
+                     "separating_samples": int(np.sum((X @ Wf[i] > 0) != (X @ Wf[j] > 0)))}
+                    for j in range(k) if j != i and abs(Wf[i] @ Wf[j]) > math.cos(0.2)
                 ]
                 ill.append({"parameter": f"neuron {row['index']} {part}", "digits": got, "predicted_digits": pred,
                             "nearby_neurons": near,
                             "coefficient_sum_with_nearby": float(muf[row["index"]] + sum(c["coefficient"] for c in near))})
     correct = min(digits_all) if digits_all else None
+    null_dim = len(s) - rank
     predicted = min(pred_all)
     if correct is None:
         msg = f"refined at dps={dps}; predicted agreement with the sample-level minimiser >= {predicted:.1f} digits"
@@ -276,9 +299,12 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear=True, min_digi
     else:
         msg = (f"not certified to {min_digits} digits: worst parameter {correct:.1f} digits (predicted {predicted:.1f}); "
                f"ill-determined: {', '.join(p['parameter'] for p in ill) or 'none predicted'}; cond(J) = {cond:.2e}")
+    if null_dim:
+        msg += (f"; the gauge-fixed Jacobian is numerically rank deficient by {null_dim} (singular values below "
+                f"{RANK_RTOL:g} sigma_max): the parameters with predicted 0 digits are not determined by these samples")
     return CertifyReport(
         dps=dps, label_source=source, label_precision=label_rel, loss=float(out.loss),
         gradient_norm=float(out.gradient_norm), iterations=out.iterations, reason=out.reason, singular_values=sv,
-        condition=cond, neurons=neurons, linear=lin, correct_digits=correct, predicted_digits=predicted,
+        condition=cond, rank_deficiency=null_dim, neurons=neurons, linear=lin, correct_digits=correct, predicted_digits=predicted,
         ill_determined=ill, message=msg, refined=(out.W, out.mu, out.a),
     )

@@ -5,7 +5,9 @@ largest-magnitude entry; the JSON has every entry), the normwise relative differ
 condition estimate, the digits float64 lost (``log10(rel_diff / 2^-53)``, at least 0) and the
 digits the condition estimate predicts it loses (``log10(condition)``).  A row is **flagged**
 when float64 lost at least :data:`FLAG_DIGITS_LOST` digits, i.e. kept fewer than about half
-of its 16.
+of its 16.  The refinement row is marked ``comparable: False`` (never flagged) when the mp
+Gauss-Newton did not converge: two optimisers started outside a basin end at different points,
+which says nothing about rounding.
 
 Steps are compared **locally**: both precisions receive the same float64 input (the samples,
 and for later steps the float64 rounding of the mp result of the earlier step, or the float64
@@ -100,6 +102,7 @@ def _row(step, quantity, f, m, condition, dps, note="", rel=None):
         "predicted_digits_lost": pred,
         "flagged": bool(lost >= FLAG_DIGITS_LOST),
         "within_prediction": bool(lost <= pred + SLACK_DIGITS),
+        "comparable": True,
         "note": note,
         "float64_values": fa.tolist(),
         "mp_values": [mp_str(v, dps) for v in ma.tolist()],
@@ -168,16 +171,23 @@ def _lstsq_row(X, y, net, dps):
 
 def _refine_rows(X, y, net, dps, max_iter):
     W, mu, a = net.weights, net.coefficients, net.linear
-    f = refine(X, y, W, mu, a, max_iter=max_iter)
-    m = refine(X, y, W, mu, a, dps=dps)
-    Q = gauge_complement(to_float(m.W), to_float(m.mu))
-    s = np.linalg.svd(jacobian(X, to_float(m.W), to_float(m.mu)) @ Q, compute_uv=False)
+    lin = bool(np.any(a != 0))
+    f = refine(X, y, W, mu, a, max_iter=max_iter, fit_linear=lin)
+    m = refine(X, y, W, mu, a, dps=dps, fit_linear=lin)
+    Q = gauge_complement(to_float(m.W), to_float(m.mu), lin)
+    s = np.linalg.svd(jacobian(X, to_float(m.W), to_float(m.mu), lin) @ Q, compute_uv=False)
     cond = float(s[0] / s[-1]) if s[-1] > 0 else math.inf
     fv = np.concatenate([f.W.ravel(), f.mu, f.a])
     mv = np.concatenate([np.asarray(m.W, dtype=object).ravel(), m.mu, m.a])
     note = (f"float64 Levenberg-Marquardt ({f.iterations} it., loss {float(f.loss):.2e}) vs mp Gauss-Newton "
-            f"({m.iterations} it., loss {float(m.loss):.2e}) on the same labels; condition = cond(J Q)")
-    return [_row("refinement", "parameters (unit W rows, mu, a)", fv, mv, cond, dps, note=note)]
+            f"({m.iterations} it., {m.reason}, loss {float(m.loss):.2e}) on the same labels; condition = cond(J Q)")
+    row = _row("refinement", "parameters (unit W rows, mu, a)", fv, mv, cond, dps, note=note)
+    if m.reason != "converged":
+        # the two optimisers, started outside a basin where either converges, end at different points:
+        # their difference says nothing about float64 rounding
+        row.update(flagged=False, within_prediction=None, comparable=False,
+                   note=note + "; NOT COMPARABLE: the mp refinement did not converge (start outside a basin)")
+    return [row]
 
 
 # ------------------------------------------------------------------------------------ probes
@@ -339,11 +349,15 @@ def format_stability(report):
         if len(name) > 70:
             name = name[:67] + "..."
         mp = float(r["mp"]) if r["mp"] is not None else float("nan")
+        mark = "!!" if r["flagged"] else "" if r.get("comparable", True) else "--"
         lines.append(
-            f"{'!!' if r['flagged'] else '':2} {name:<70} {r['float64']:>12.5g} {mp:>12.5g} {r['rel_diff']:>9.1e} "
+            f"{mark:2} {name:<70} {r['float64']:>12.5g} {mp:>12.5g} {r['rel_diff']:>9.1e} "
             f"{r['condition']:>9.1e} {r['digits_lost']:>5.1f} {r['predicted_digits_lost']:>5.1f}"
         )
     flagged = [r for r in rows if r["flagged"]]
+    incomparable = [r for r in rows if not r.get("comparable", True)]
+    if incomparable:
+        lines.append("not comparable (mp refinement did not converge): " + "; ".join(r["step"] for r in incomparable))
     lines.append(f"{len(flagged)} flagged row(s)" + (": " + "; ".join(r["step"] for r in flagged) if flagged else ""))
     return "\n".join(lines)
 

@@ -50,6 +50,10 @@ __all__ = [
 MAX_MP_SAMPLES = 5000
 #: Largest input dimension the mpmath path accepts.
 MAX_MP_DIMENSION = 12
+#: Above this condition number of the gauge-fixed Jacobian, :func:`refine` solves its steps in mpmath.
+MIXED_COND_LIMIT = 1e8
+#: Singular values below this fraction of the largest count as zero (float64 cannot resolve them).
+RANK_RTOL = 1e-13
 #: Unit roundoff of float64.
 UNIT_ROUNDOFF = 2.0**-53
 
@@ -276,17 +280,25 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
 
     ``dps=N``: Gauss-Newton in mixed precision (iterative refinement).  Each iteration computes
     the activation pattern, the residual ``r`` and the gradient ``J^T r`` in mpmath at ``N`` (+
-    guard) digits from the exact mp parameters and labels, solves for the step from the float64
-    Jacobian restricted to the complement of the rescaling gauge
-    (``min ||J Q s + r||``, ``delta = Q s``), and applies it at ``N`` digits; rows are then
-    rescaled to unit norm at ``N`` digits.  Because the residual is exact to ``N`` digits, the
-    fixed point is the mp minimiser; each step multiplies the error by about
-    ``u cond(J Q)`` (``u = 2^-53``), so a well-conditioned zero-residual problem gains ~16 - log10
-    cond digits per iteration.  For a non-zero residual the fixed point satisfies
-    ``J_float^T r = 0``, off the mp stationary point by about ``u cond^2 |r|`` (reported as
-    ``gradient_norm`` at ``N`` digits).  Stops when the step is below ``10^-(N+2)``, when no
-    backtracked step lowers the loss, after three iterations that do not halve the loss
-    (``"stalled"``: linear convergence, not the zero-residual regime), or after ``max_iter``.
+    guard) digits from the exact mp parameters and labels, solves for the step on the Jacobian
+    restricted to the complement of the rescaling gauge (``min ||J Q s + r||``,
+    ``delta = Q s``), and applies it at ``N`` digits; rows are then rescaled to unit norm at
+    ``N`` digits.  The step solve is float64 (mixed precision) while ``cond(J Q) <``
+    :data:`MIXED_COND_LIMIT`: because the residual is exact to ``N`` digits the fixed point is
+    the mp minimiser, and each step multiplies the error by about ``u cond(J Q)``
+    (``u = 2^-53``), so a zero-residual problem gains ~16 - log10 cond digits per iteration.
+    Beyond that limit the Jacobian is formed and the step solved by Householder QR at ``N``
+    digits (a full mp Gauss-Newton step; ~n P^2 multiprecision operations).  When float64 sees
+    ``J Q`` as numerically rank deficient (singular values below :data:`RANK_RTOL` times the
+    largest: e.g. two neurons that no sample separates), the step is the truncated minimum-norm
+    one and only the identifiable directions converge.  For a non-zero residual the fixed point satisfies
+    ``J_float^T r = 0``, off the mp stationary point by about ``u cond |r| / sigma_min`` (the
+    iteration counts as converged once its step is below that floor; the remaining stationarity
+    error is reported as ``gradient_norm`` at ``N`` digits).  Stops when the step is below ``10^-(N+2)`` or no backtracked
+    step lowers the loss although the full step is below ``10^-(N/2)`` (``"converged"``), when no
+    backtracked step lowers the loss otherwise (``"no_decrease"``), after three iterations that neither halve the loss nor shrink
+    the step tenfold (``"stalled"``: slow progress, outside any basin where Gauss-Newton
+    converges fast), or after ``max_iter``.
 
     ``y`` may be float64 (taken as exact binary numbers) or an object array of mpf (exact
     labels at high precision, e.g. from :func:`verified_relu.precision.certify.noiseless_labels`).
@@ -310,16 +322,26 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
     Wm, mum = _normalize_mp(ctx, Wm, mum)
     act, R, r = _mp_state(ctx, Xm, Wm, mum, am, ym)
     loss = ctx.fsum(v * v for v in r) / n
-    steps, reason, it, stalled = [], "max_iter", 0, 0
+    steps, reason, it, stalled, prev_size = [], "max_iter", 0, 0, math.inf
     target = ctx.mpf(10) ** (-(dps + 2))
     for it in range(1, max_iter + 1):
         Wf, muf = to_float(Wm), to_float(mum)
         J = jacobian(Xf, Wf, muf, fit_linear)
         Q = gauge_complement(Wf, muf, fit_linear)
-        rf = to_float(r)
-        s = np.linalg.lstsq(J @ Q, -rf, rcond=None)[0]
+        JQ = J @ Q
+        sv = np.linalg.svd(JQ, compute_uv=False)
+        rank = int(np.sum(sv > RANK_RTOL * sv[0]))
+        mp_solve = rank == len(sv) and sv[0] / sv[-1] >= MIXED_COND_LIMIT
+        if rank < len(sv):  # numerically singular in float64: truncated (minimum-norm) step
+            step = to_mp(ctx, Q @ np.linalg.lstsq(JQ, -to_float(r), rcond=RANK_RTOL)[0])
+        elif mp_solve:  # float64 steps would not contract the error (u cond >~ 1): solve at dps
+            Qm = to_mp(ctx, Q)
+            step = Qm @ np.array(_householder_solve(ctx, _jacobian_mp(ctx, Xm, act, R, mum, fit_linear) @ Qm, -r),
+                                 dtype=object)
+        else:
+            step = to_mp(ctx, Q @ np.linalg.lstsq(JQ, -to_float(r), rcond=None)[0])
         for halvings in range(12):  # backtracking: a full Gauss-Newton step first
-            delta = to_mp(ctx, Q @ s) / 2**halvings
+            delta = step / 2**halvings
             Wn = Wm + delta[: k * d].reshape(k, d)
             mun = mum + delta[k * d : k * d + k]
             an = am + delta[k * d + k :] if fit_linear else am
@@ -328,19 +350,25 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
             loss_n = ctx.fsum(v * v for v in r_n) / n
             if loss_n <= loss:
                 break
-        size = float(np.linalg.norm(Q @ s)) / 2**halvings
+        size = float(np.linalg.norm(to_float(step))) / 2**halvings
         steps.append({"iteration": it, "loss": float(loss_n), "step": size, "halvings": halvings,
-                      "pattern_changes": int(np.sum(act_n != act))})
+                      "mp_solve": mp_solve, "rank": rank, "pattern_changes": int(np.sum(act_n != act))})
         if loss_n > loss > 0:
-            reason = "no_decrease"
+            full = size * 2**halvings
+            scale = max(1.0, float(np.max(np.abs(to_float(mum)))))
+            # a full step below half the working digits changes the loss only at rounding level
+            reason = "converged" if full <= 10.0 ** (-dps / 2) * scale else "no_decrease"
             break
-        stalled = stalled + 1 if loss_n > loss / 2 else 0
+        slow = loss_n > loss / 2 and size > prev_size / 10  # neither the loss nor the step contracts fast
+        stalled, prev_size = (stalled + 1 if slow else 0), size
         Wm, mum, am, act, R, r, loss = Wn, mun, an, act_n, R_n, r_n, loss_n
         if stalled >= 3:
             reason = "stalled"  # three iterations without halving the loss: not a zero-residual basin
             break
         scale = max(1.0, float(np.max(np.abs(to_float(mum)))))
-        if loss == 0 or size <= float(target) * scale:
+        # a float64 step solve is exact only up to ~ u cond |r| / sigma_min (the rounded J's own minimiser)
+        floor = 0.0 if mp_solve else 10 * UNIT_ROUNDOFF * (sv[0] / sv[rank - 1]) * float(np.linalg.norm(to_float(r))) / sv[rank - 1]
+        if loss == 0 or size <= max(float(target) * scale, floor):
             reason = "converged"
             break
     grad = _gradient_mp(ctx, Xm, act, R, r, mum, fit_linear)
@@ -349,6 +377,15 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
         _round_out(Wm, dps), _round_out(mum, dps), _round_out(am, dps), _round_out([loss], dps)[0],
         _round_out([gnorm], dps)[0], it, reason, tuple(steps),
     )
+
+
+def _jacobian_mp(ctx, Xm, act, R, mu, fit_linear):
+    """The Jacobian at the context's precision (object array ``(n, P)``, columns as :func:`jacobian`)."""
+    zero = ctx.mpf(0)
+    cols = [np.where(act[:, i : i + 1], Xm * mu[i], zero) for i in range(len(mu))] + [R]
+    if fit_linear:
+        cols.append(Xm)
+    return np.concatenate(cols, axis=1)
 
 
 def _normalize_mp(ctx, W, mu):
