@@ -217,9 +217,12 @@ def test_stability_main_on_a_dataset(tmp_path):
 
     buf = io.StringIO()
     assert stability_main([str(path), "--k", "1", "--dps", "30", "--degrees", "2,4", "--sweep-samples", "50",
-                           "--no-probes", "--json", "-"], out=buf) == 0
+                           "--no-probes", "--json", "--out", str(tmp_path / "r.json")], out=buf) == 0
     d = json.loads(buf.getvalue())
     assert d["settings"]["dps"] == 30 and not any(r["flagged"] for r in d["rows"])
+    assert json.loads((tmp_path / "r.json").read_text()) == d
+    with pytest.raises(ValueError, match="--k is required"):
+        stability_main([str(path)])
 
 
 # ---------------------------------------------------------------------------- size guards

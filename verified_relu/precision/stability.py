@@ -372,8 +372,9 @@ def _degrees(text):
         raise argparse.ArgumentTypeError(f"degrees must be LO:HI:STEP or a comma list of ints, got {text!r}") from None
 
 
-def add_arguments(parser):
-    """The ``verified-relu stability`` arguments (for wiring into the CLI)."""
+def add_arguments(parser, *, common=True):
+    """The ``verified-relu stability`` arguments.  ``common=False`` leaves out ``--json`` and
+    ``--quiet`` (the CLI's shared ``_common`` adds them with the same meaning)."""
     parser.add_argument("source", metavar="RESULT_OR_DATA",
                         help="a dataset (.npz/.npy/.csv), or a result.json of a learning run (then give --data)")
     parser.add_argument("--data", help="the dataset the RESULT was learned from")
@@ -386,12 +387,17 @@ def add_arguments(parser):
     parser.add_argument("--sweep-samples", type=int, default=500, help="samples used by the sweep (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the contraction direction (and learner)")
     parser.add_argument("--no-probes", action="store_true", help="leave out the known-bad probes")
-    parser.add_argument("--json", metavar="PATH", help="also write the report as JSON ('-' for stdout only)")
+    parser.add_argument("--out", metavar="PATH", help="also write the report as JSON to PATH")
+    if common:
+        parser.add_argument("--quiet", action="store_true", help="print nothing on stdout")
+        parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     return parser
 
 
 def run(args, out=None):
-    """Run the command for parsed ``args``; prints the table (or JSON with ``--json -``); returns 0."""
+    """Run the command for parsed ``args``: the text table on stdout (the JSON document with
+    ``--json``; nothing with ``--quiet``), JSON to ``--out``.  Returns 0; bad input raises
+    ``ValueError`` naming it."""
     from ..data import load_dataset
     from ..learners import LearnResult
 
@@ -401,25 +407,27 @@ def run(args, out=None):
         with open(args.source, encoding="utf-8") as fh:
             result = LearnResult.from_json(fh.read())
         if not args.data:
-            raise SystemExit("stability: RESULT given: --data (the samples it was learned from) is required")
+            raise ValueError("stability: RESULT given: --data (the samples it was learned from) is required")
         X, y = load_dataset(args.data, target=args.target)
         k = args.k or result.network.k
         method = args.method or (result.method if result.method in METHODS else "fast")
     else:
         X, y = load_dataset(args.source, target=args.target)
         if not args.k:
-            raise SystemExit("stability: DATA given: --k is required")
+            raise ValueError("stability: DATA given: --k is required")
         k, method = args.k, args.method or "fast"
     rep = stability_report(np.asarray(X), np.asarray(y), k, method=method, dps=args.dps, degrees=args.degrees,
                            result=result, rng=args.seed, sweep_samples=args.sweep_samples,
                            include_probes=not args.no_probes)
-    if args.json == "-":
-        out.write(json.dumps(rep.to_dict(), indent=2) + "\n")
-        return 0
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
             json.dump(rep.to_dict(), fh, indent=2)
-    out.write(format_stability(rep) + "\n")
+    if getattr(args, "quiet", False):
+        return 0
+    if getattr(args, "json", False):
+        out.write(json.dumps(rep.to_dict(), indent=2) + "\n")
+    else:
+        out.write(format_stability(rep) + "\n")
     return 0
 
 
