@@ -328,3 +328,27 @@ def test_certify_names_a_pair_no_sample_separates():
     assert abs(entry["coefficient_sum_with_nearby"]) < 1e-6  # near-cancelling
     other = ({0, 1, 2} - set(pair)).pop()
     assert rep.neurons[other]["direction_digits"] >= 25
+
+
+def test_certify_compares_in_canonical_form_across_the_relu_symmetry():
+    """dk_cancel: sum_i mu_i w_i = 0, so the network with every w_i negated is the same function
+    (relu(-z) = relu(z) - z); the learner may return that representation.  Certification then
+    counts digits in the canonical form, and the refined network equals the teacher as a function
+    (checked exactly at fresh points)."""
+    net = instances.make("dk_cancel", 6, 3, rng=0, theta=0.1)
+    X, _ = net.sample(3000, rng=1)
+    y = noiseless_labels(net, X, dps=50)
+    res = learn(X, np.array([float(v) for v in y]), 3, rng=2, noiseless=True)
+    rep = certify(res, X, y, teacher=net, dps=50)
+    assert rep.canonical is not None and rep.canonical["digits"] >= 25
+    assert rep.correct_digits >= 25 and not rep.ill_determined
+    W, mu, a = rep.refined
+    Xt = np.random.default_rng(9).standard_normal((20, 6))
+    Wq = [[frac(v) for v in row] for row in W.tolist()]
+    muq, aq = [frac(v) for v in mu], [frac(v) for v in a]
+    for x in Xt.tolist():
+        xq = [Fraction(v) for v in x]
+        got = sum(m * max(sum(p * q for p, q in zip(row, xq)), 0) for m, row in zip(muq, Wq)) + sum(p * q for p, q in zip(aq, xq))
+        want = sum(Fraction(m) * max(sum(Fraction(p) * q for p, q in zip(row, xq)), 0)
+                   for m, row in zip(net.coefficients.tolist(), net.weights.tolist()))
+        assert abs(got - want) <= Fraction(1, 10**25) * max(abs(want), 1)

@@ -64,6 +64,42 @@ def noiseless_labels(network, X, dps=50):
     return np.array([rnd(v) for v in y.tolist()], dtype=object)
 
 
+def _canonical_digits(ctx, W, mu, a, teacher, dps):
+    """Digits of agreement in the canonical form ``<c, x> + sum_i lambda_i |<u_i, x>|``
+    (``lambda = mu |w| / 2``, ``c = a + sum mu w / 2``; unique for directions pairwise
+    non-parallel), which identifies networks that differ by ``relu(z) = relu(-z) + z``.
+    ``None`` when either network has (anti)parallel directions (the form would merge them)."""
+    def form(Wr, mur, ar):
+        norms = [ctx.sqrt(ctx.fsum(v * v for v in row)) for row in Wr]
+        U = [row / nv for row, nv in zip(Wr, norms)]
+        lam = [m * nv / 2 for m, nv in zip(mur, norms)]
+        lin = ar + sum((m * row / 2 for m, row in zip(mur, Wr)), start=np.zeros(len(ar), dtype=object))
+        return U, lam, lin
+
+    Ul, laml, linl = form(W, mu, a)
+    Ut, lamt, lint = form(to_mp(ctx, teacher.weights), to_mp(ctx, teacher.coefficients), to_mp(ctx, teacher.linear))
+    for U in (Ul, Ut):
+        C = np.abs(to_float(np.array([[ctx.fdot(p, q) for q in U] for p in U], dtype=object)))
+        np.fill_diagonal(C, 0)
+        if C.max(initial=0) > 1 - 1e-9:
+            return None
+    C = to_float(np.array([[ctx.fdot(p, q) for q in Ut] for p in Ul], dtype=object))
+    rows, cols = linear_sum_assignment(-np.abs(C))
+    scale = max(float(max(abs(v) for v in lamt)), 1e-300)
+    out = {"neurons": [], "digits": None}
+    worst = float(dps)
+    for i, j in zip(rows, cols):
+        sgn = 1 if C[i, j] > 0 else -1
+        dd = _digits(ctx.sqrt(ctx.fsum((p - sgn * q) ** 2 for p, q in zip(Ul[i], Ut[j]))), 1.0, dps)
+        dl = _digits(abs(laml[i] - lamt[j]), abs(float(lamt[j])) or scale, dps)
+        out["neurons"].append({"index": int(i), "teacher_index": int(j), "direction_digits": dd, "lambda_digits": dl})
+        worst = min(worst, dd, dl)
+    lin_scale = max(float(ctx.sqrt(ctx.fsum(v * v for v in lint))), scale)
+    out["linear_digits"] = _digits(ctx.sqrt(ctx.fsum((p - q) ** 2 for p, q in zip(linl, lint))), lin_scale, dps)
+    out["digits"] = min(worst, out["linear_digits"])
+    return out
+
+
 def _digits(err, scale, cap):
     if err == 0:
         return float(cap)
@@ -91,6 +127,10 @@ class CertifyReport:
     rank_deficiency : int
         Number of singular values below ``RANK_RTOL * sigma_max`` (directions the samples do
         not determine, as far as float64 can tell).
+    canonical : dict or None
+        Digits of agreement in the canonical form ``<c,x> + sum lambda_i |<u_i,x>|`` (directions
+        up to sign), which is what the function determines; ``correct_digits`` uses it when it reaches
+        ``min_digits`` and the relu-form comparison does not (networks differing by ``relu(z) = relu(-z) + z``).
     neurons : list of dict
         Per learned neuron: matched teacher neuron, digits of direction and coefficient
         agreement (``None`` without teacher) and the digits predicted by the sensitivity.
@@ -115,6 +155,7 @@ class CertifyReport:
     singular_values: list
     condition: float
     rank_deficiency: int
+    canonical: object
     neurons: list
     linear: dict
     correct_digits: object
@@ -269,9 +310,15 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_di
         lin_scale = max(float(np.linalg.norm(teacher.linear)), float(np.max(np.abs(teacher_coefs))))
         lin["digits"] = _digits(ctx.sqrt(ctx.fsum((p - q) ** 2 for p, q in zip(am, at))), lin_scale, dps)
         digits_all.append(lin["digits"])
+    canonical = None if teacher is None else _canonical_digits(ctx, Wm, mum, to_mp(ctx, out.a), teacher, dps)
+    relu_correct = min(digits_all) if digits_all else None
+    use_canonical = (canonical is not None and relu_correct is not None
+                     and canonical["digits"] >= min_digits > relu_correct)
     for row in neurons:
         for part in ("direction", "coefficient"):
             got, pred = row[f"{part}_digits"], row[f"predicted_{part}_digits"]
+            if use_canonical:
+                got = None  # the relu-form mismatch is the relu(z) = relu(-z) + z symmetry, not an error
             if pred < min_digits or (got is not None and got < min_digits):
                 i = row["index"]
                 near = [
@@ -284,7 +331,7 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_di
                 ill.append({"parameter": f"neuron {row['index']} {part}", "digits": got, "predicted_digits": pred,
                             "nearby_neurons": near,
                             "coefficient_sum_with_nearby": float(muf[row["index"]] + sum(c["coefficient"] for c in near))})
-    correct = min(digits_all) if digits_all else None
+    correct = canonical["digits"] if use_canonical else relu_correct
     null_dim = len(s) - rank
     predicted = min(pred_all)
     if correct is None:
@@ -292,6 +339,9 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_di
     elif correct >= min_digits:
         msg = (f"certified: every parameter agrees with the teacher to >= {correct:.1f} digits at dps={dps} "
                f"(predicted >= {predicted:.1f} from cond {cond:.2e} and label precision {label_rel:.0e})")
+        if use_canonical:
+            msg += (f"; compared in canonical form <c,x> + sum lambda |<u,x>| (the relu-form parameters differ by "
+                    f"relu(z) = relu(-z) + z: {relu_correct:.1f} digits as relu neurons)")
     elif source == "teacher at dps" and float(out.loss) > (10.0 ** (-dps / 2) * float(np.linalg.norm(to_float(y)))) ** 2 / n:
         msg = (f"not certified: the refinement ends at loss {float(out.loss):.2e}, not a zero-residual fit, so the start "
                f"is not in the truth's basin (a different local minimiser or representation); worst parameter "
@@ -305,6 +355,6 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_di
     return CertifyReport(
         dps=dps, label_source=source, label_precision=label_rel, loss=float(out.loss),
         gradient_norm=float(out.gradient_norm), iterations=out.iterations, reason=out.reason, singular_values=sv,
-        condition=cond, rank_deficiency=null_dim, neurons=neurons, linear=lin, correct_digits=correct, predicted_digits=predicted,
+        condition=cond, rank_deficiency=null_dim, canonical=canonical, neurons=neurons, linear=lin, correct_digits=correct, predicted_digits=predicted,
         ill_determined=ill, message=msg, refined=(out.W, out.mu, out.a),
     )

@@ -56,13 +56,15 @@ def survey(cases=CASES, n=3000, dps=50, seed=0, sweep_samples=300):
         cert_near = certify(near, X, y_mp, teacher=net, dps=dps)
         rep = stability_report(X, y, k, dps=dps, result=res, rng=seed, sweep_samples=sweep_samples,
                                include_probes=False)
-        learner_rows = [r for r in rep.rows if not r["step"].startswith("moment sweep")]
+        learner_rows = [r for r in rep.rows if not r["step"].startswith("moment sweep") and r["comparable"]]
         sweep_rows = [r for r in rep.rows if r["step"].startswith("moment sweep")]
         rows.append({
             "instance": name,
             "learn_success": bool(res.success),
             "learn_rel_sq_error": rel,
             "certified_digits": None if cert is None else cert.correct_digits,
+            "canonical_form": cert is not None and cert.canonical is not None and "canonical form" in cert.message,
+            "not_comparable": [r["step"] for r in rep.rows if not r["comparable"]],
             "predicted_digits": None if cert is None else cert.predicted_digits,
             "jacobian_cond": None if cert is None else cert.condition,
             "refine_reason": None if cert is None else cert.reason,
