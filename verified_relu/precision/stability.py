@@ -56,6 +56,7 @@ from .steps import (
     refine,
     symmetric_eig,
     to_float,
+    to_mp,
     vandermonde_condition,
     vandermonde_solve,
 )
@@ -147,8 +148,6 @@ def _eig_rows(step, M_mp, r, dps):
     # subspace distance: || P_f - P_mp ||_2 (sin of the largest principal angle), at dps
     Pm_cols = Vm[:, top_m]
     Pf_cols = Vf[:, top_f]
-    from .steps import to_mp
-
     A = ctx.matrix(to_mp(ctx, Pf_cols).tolist())
     B = ctx.matrix(np.asarray(Pm_cols, dtype=object).tolist())
     D = A * A.T - B * B.T
