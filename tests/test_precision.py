@@ -178,9 +178,29 @@ def test_flags_known_bad_and_not_good(fast_report):
     assert bad_v["flagged"] and bad_v["digits_lost"] >= 8
     assert bad_h["flagged"] and bad_h["digits_lost"] >= 15
     assert not good_v["flagged"] and not good_h["flagged"]
-    assert {r["step"] for r in rep.flagged} == {bad_v["step"], bad_h["step"]}
+    bad_p = next(r for s, r in by.items() if "power basis" in s)
+    good_p = next(r for s, r in by.items() if "product form" in s)
+    assert bad_p["flagged"] and not good_p["flagged"]
+    assert {r["step"] for r in rep.flagged} == {bad_v["step"], bad_h["step"], bad_p["step"]}
     text = format_stability(rep)
-    assert "!!" in text and "2 flagged row(s)" in text
+    assert "!!" in text and "3 flagged row(s)" in text
+
+
+def test_isolating_polynomial_probe_against_proofs_checks():
+    """The probe's exact value against proofs_checks.cn.isolating_polynomial (an independent
+    implementation), and the float64 Horner error against the exact coefficients' condition."""
+    from proofs_checks.cn import isolating_polynomial, poly_eval
+
+    nodes = [0.5 + 0.01 * j for j in range(8)]
+    coef = isolating_polynomial([Fraction(v) for v in nodes], [0])
+    exact = poly_eval(coef, Fraction(0.505))
+    bad, good = stab._probe_isolating(nodes, [0], 0.505, 40)
+    assert digits(abs(frac(bad["mp_values"][0]) - exact), abs(exact)) >= 38
+    assert bad["rel_diff"] == pytest.approx(float(abs(Fraction(bad["float64"]) - exact) / abs(exact)), rel=1e-6)
+    cond = sum(abs(c) * Fraction(0.505) ** m for m, c in enumerate(coef)) / abs(exact)
+    assert bad["condition"] == pytest.approx(float(cond), rel=1e-10)
+    assert bad["digits_lost"] >= 8 and bad["within_prediction"]
+    assert good["digits_lost"] <= 1.0
 
 
 def test_hermite_probe_against_exact_integer_value():

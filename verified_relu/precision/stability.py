@@ -26,10 +26,11 @@ Condition estimates:
   polynomial in the power basis; the recurrence's envelope ratio for the normalized Hermite value.
 
 Known-bad probes (clearly labelled, computed here only to show the failure; no library
-computation uses them): the CDGKM Lemma 5 Vandermonde solve with 8 nodes 0.01 apart, and the
-unnormalized ``He_200(3)`` summed from its power-basis coefficients in float64.  Their
-well-conditioned counterparts (Chebyshev nodes; the library's normalized recurrence) are not
-flagged.
+computation uses them): the CDGKM Lemma 5 Vandermonde solve with 8 nodes 0.01 apart, the
+unnormalized ``He_200(3)`` summed from its power-basis coefficients in float64, and CN24
+Lemma 7's isolating polynomial by Horner on its power-basis coefficients.  Their
+well-conditioned counterparts (Chebyshev nodes; the library's normalized recurrence; the
+product form) are not flagged.
 """
 
 from __future__ import annotations
@@ -223,6 +224,61 @@ def _probe_hermite(n, x, dps):
     return [bad, good]
 
 
+def _isolating_coefficients(nodes, block):
+    """Exact power-basis coefficients (lowest first, Fractions) of CN24 Lemma 7's
+    ``p(x) = prod_{j not in I} (1 - prod_{i in I} (x - x_i) / (x_j - x_i))``."""
+    from fractions import Fraction
+
+    xs = [Fraction(v) for v in nodes]
+
+    def mul(a, b):
+        out = [Fraction(0)] * (len(a) + len(b) - 1)
+        for i, u in enumerate(a):
+            for j, v in enumerate(b):
+                out[i + j] += u * v
+        return out
+
+    p = [Fraction(1)]
+    for j, xj in enumerate(xs):
+        if j in block:
+            continue
+        q = [Fraction(1)]
+        for i in block:
+            q = mul(q, [-xs[i] / (xj - xs[i]), 1 / (xj - xs[i])])
+        p = mul(p, [1 - q[0]] + [-c for c in q[1:]])
+    return p
+
+
+def _probe_isolating(nodes, block, x, dps):
+    """CN24's isolating polynomial at ``x``: float64 Horner on its (exactly computed, then rounded)
+    power-basis coefficients vs float64 product form, both against the exact rational value."""
+    from fractions import Fraction
+
+    coef = _isolating_coefficients(nodes, block)
+    horner = 0.0
+    for c in reversed(coef):
+        horner = horner * x + float(c)
+    prod = 1.0
+    for j, xj in enumerate(nodes):
+        if j not in block:
+            q = 1.0
+            for i in block:
+                q *= (x - nodes[i]) / (xj - nodes[i])
+            prod *= 1.0 - q
+    xq = Fraction(x)
+    exact = sum(c * xq**m for m, c in enumerate(coef))
+    absolute = sum(abs(c) * abs(xq) ** m for m, c in enumerate(coef))
+    ctx = _mp.context(dps)
+    ref = ctx.mpf(exact.numerator) / exact.denominator
+    label = f"CN24 Lemma 7 isolating polynomial, {len(nodes)} nodes 0.01 apart, I = {sorted(block)}, at x = {x:g}"
+    return [
+        _row(f"probe: {label}, power basis + Horner (KNOWN BAD)", "p(x)", [horner], [ref], float(absolute / abs(exact)),
+             dps, note="condition = sum |c_m x^m| / |p(x)|"),
+        _row(f"probe: {label}, product form", "p(x)", [prod], [ref], 10.0 * len(nodes) ** 2, dps,
+             note="condition: a product of 2 (k - |I|) |I| well-conditioned factors (bound 10 k^2)"),
+    ]
+
+
 def probes(dps=50):
     """The known-bad probes and their well-conditioned counterparts (rows)."""
     close = [0.5 + 0.01 * j for j in range(8)]
@@ -231,6 +287,7 @@ def probes(dps=50):
         _probe_vandermonde(close, "k = 8 nodes 0.01 apart (KNOWN BAD)", dps),
         _probe_vandermonde(cheb, "k = 8 Chebyshev nodes (well conditioned)", dps),
         *_probe_hermite(200, 3.0, dps),
+        *_probe_isolating(close, [0], 0.505, dps),
     ]
 
 
