@@ -263,3 +263,21 @@ def test_eval_mse_is_chunked_exactly(tmp_path):
     Xm, ym = load_dataset(tmp_path / "pair")
     expected = float(np.mean((net(X) - y) ** 2))
     assert _chunked_mse(net, Xm, ym, chunk=7) == pytest.approx(expected, rel=1e-13)
+
+
+def test_stability_command(tmp_path, capsys):
+    import json
+
+    from verified_relu.cli import main
+
+    data = tmp_path / "d.npz"
+    assert main(["sample", "--family", "random", "--d", "4", "--k", "2", "--n", "800", "--out", str(data), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["stability", str(data), "--k", "2", "--dps", "30", "--degrees", "2,4", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rows = doc["rows"]
+    learner_rows = [r for r in rows if not r["step"].startswith("probe")]
+    assert learner_rows and not any(r["flagged"] for r in learner_rows)  # a well-conditioned instance
+    assert any(r["flagged"] for r in rows if "KNOWN BAD" in r["step"])  # the planted ill-conditioned probe
+    assert main(["stability", str(tmp_path / "missing.npz"), "--k", "2"]) == 2
+    assert "error" in capsys.readouterr().err

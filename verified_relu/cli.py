@@ -10,6 +10,7 @@ Commands
 ``report``  an HTML/Markdown report of a learning result (:mod:`verified_relu.report`)
 ``bench``   the fast learner against the baselines (:mod:`verified_relu.bench`)
 ``check``   the papers' claims as executable checks (:mod:`proofs_checks`)
+``stability`` float64 against mpmath, step by step (:mod:`verified_relu.precision`)
 
 Every command takes ``--quiet`` (nothing on stdout) and ``--json`` (one JSON document on
 stdout); progress and warnings go to stderr.  Output files are written atomically: they
@@ -597,6 +598,18 @@ def _build_parser():
 
     _check_arguments(check)
     check.set_defaults(func=_check)
+
+    st = _add(sub, "stability", "float64 against mpmath, step by step, on small data",
+              "Run the learner's steps in float64 and at --dps digits on the same samples; per step the quantity, "
+              "both values, the relative difference, a condition estimate and the digits lost (flagged when float64 "
+              "loses 8 or more); then the moment estimators up to degree 40 and known ill-conditioned probes.",
+              "verified-relu stability data.npz --k 3 --dps 50")
+    from .precision.stability import add_arguments as _stability_arguments
+    from .precision.stability import run as _stability_run
+
+    _stability_arguments(st, common=False)
+    _common(st)
+    st.set_defaults(func=_stability_run)
     return parser
 
 
