@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from . import _mp
 from ._cli_util import UsageError
 
 __all__ = ["audit_table"]
@@ -17,7 +18,6 @@ def audit_table(d, k, eps, R, delta=0.1, *, dps=30):
     ``DKParams.from_theory``.  The time rows are operation counts under our accounting (stated
     in each row, every constant 1), not measured times.
     """
-    import mpmath
 
     from .learners import CDGKMParams, DKParams, NetlearnParams
 
@@ -32,8 +32,7 @@ def audit_table(d, k, eps, R, delta=0.1, *, dps=30):
         if not ok:
             need = {"eps": "> 0", "R": ">= 1", "delta": "in (0, 1)"}[name]
             raise UsageError(f"--{name} must be finite and {need}, got {value!r}")
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
+    ctx = _mp.context(dps, guard=0)
     D, K = ctx.mpf(d), ctx.mpf(k)
 
     c = CDGKMParams.from_theory(d, k, eps, R, delta, dps=dps)

@@ -32,6 +32,17 @@ def context(dps, guard=GUARD_DIGITS):
     return ctx
 
 
+def decimal_mpf(ctx, x):
+    """``x`` as an mpf of ``ctx``, exactly as typed: ints and Fractions exactly, strings and mpf
+    as given, floats by their shortest decimal ``repr`` (``0.1`` means 1/10, not the nearest
+    binary double).  Used by the theory profiles, whose inputs are decimals a user typed."""
+    if isinstance(x, numbers.Rational):
+        return ctx.mpf(int(x.numerator)) / ctx.mpf(int(x.denominator))
+    if isinstance(x, str) or hasattr(x, "_mpf_"):
+        return ctx.mpf(x)
+    return ctx.mpf(repr(float(x)))
+
+
 def rounder(dps):
     """A function that rounds an mpf (of any context) to ``dps`` digits, as a plain ``mpmath.mpf``.
 

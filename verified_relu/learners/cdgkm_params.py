@@ -33,6 +33,8 @@ import math
 
 import mpmath
 
+from .. import _mp
+
 __all__ = ["DEPARTURES", "CDGKMParams"]
 
 #: name -> what it changes relative to the paper (all off in ``from_theory``; the practical
@@ -51,9 +53,7 @@ DEPARTURES = {
 
 
 def _ctx(dps):
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
-    return ctx
+    return _mp.context(dps, guard=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,7 +232,7 @@ class CDGKMParams:
                 f"CDGKMParams.from_theory: k must be <= d, got k={k}, d={d}"
             )
         ctx = _ctx(dps)
-        eps, R, delta = (ctx.mpf(repr(v)) if isinstance(v, float) else ctx.mpf(v) for v in (eps, R, delta))  # 0.1 means 1/10
+        eps, R, delta = (_mp.decimal_mpf(ctx, v) for v in (eps, R, delta))  # 0.1 means 1/10
         if not (eps > 0 and R >= 1 and 0 < delta < 1):
             raise ValueError(
                 "CDGKMParams.from_theory: need eps > 0, R >= 1 and 0 < delta < 1"

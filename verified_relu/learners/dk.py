@@ -42,6 +42,7 @@ import numbers
 import mpmath
 import numpy as np
 
+from .. import _mp
 from ..moments import hermite_moment
 from ._paper import Tracer
 from .dk_predictor import (
@@ -83,19 +84,10 @@ _CHUNK = 4096
 
 
 def _ctx(dps=50):
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
-    return ctx
+    return _mp.context(dps, guard=0)
 
 
-def _mpf(ctx, x):
-    """``x`` in ``ctx``: ints and Fractions exactly, floats by their shortest decimal ``repr``
-    (so ``eps=0.1`` means 1/10, the number typed, not the nearest binary double)."""
-    if isinstance(x, numbers.Rational):
-        return ctx.mpf(int(x.numerator)) / ctx.mpf(int(x.denominator))
-    if hasattr(x, "_mpf_"):
-        return ctx.mpf(x)
-    return ctx.mpf(repr(float(x)))
+_mpf = _mp.decimal_mpf
 
 
 def _ceil(ctx, x):

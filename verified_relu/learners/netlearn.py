@@ -66,6 +66,7 @@ import math
 
 import numpy as np
 
+from .. import _mp
 from ..network import ReLUNetwork
 from ._lm import levenberg_marquardt
 from ._paper import (
@@ -175,10 +176,7 @@ class NetlearnParams:
         """Eq. (35) exactly (mpmath context at ``dps`` digits; every ``O(.)`` set to 1, the
         ``O(k^2)`` exponents set to ``k^2``), no departures, the random net of CN24 §4.5 with
         failure probability ``delta``.  ``C = 0.1`` as in ``proofs_checks.cn``."""
-        import mpmath
-
-        ctx = mpmath.MPContext()
-        ctx.dps = int(dps)
+        ctx = _mp.context(int(dps), guard=0)
         ch = theory_chain(ctx, d, k, eps, R, C, k * k, k * k)
         return cls(eps=float(eps), R=float(R), C=float(C), tau=ch["tau"], xi=ch["xi"], Delta=ch["Delta"],
                    eta_prime=ch["eta_prime"], nu=ch["nu"], eta=ch["eta"], N=ctx.ceil(ch["N"]),
@@ -283,14 +281,12 @@ def validate(params, n, d, k):
 # ----------------------------------------------------------------------------------------------
 def _resolve(params, d, k, y_mom):
     """Float values of the chain for this run (Eq. (35) with the profile's constants)."""
-    import mpmath
 
     eps = float(params.eps) if params.eps is not None else params.eps_rel * float(np.sqrt(np.mean(y_mom * y_mom)))
     R = None if params.R is None else float(params.R)
     out = {"eps": eps, "R": R}
     if R is not None:
-        ctx = mpmath.MPContext()
-        ctx.dps = 30
+        ctx = _mp.context(30, guard=0)
         ch = theory_chain(ctx, d, k, eps, R, params.C, params.delta_exponent, params.n_exponent)
         out.update({key: float(v) for key, v in ch.items()})
     else:
