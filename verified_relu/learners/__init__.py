@@ -103,6 +103,11 @@ def learn(X, y, k, method="fast", rng=None, **options):
         Randomness (SPEC 7).  The result records the seed entropy; passing it back as ``rng``
         repeats the run exactly.
     **options
+        ``dps=N`` (methods ``"fast"`` and ``"cdgkm"``, ``n <= 5000``, ``d <= 12``): after the
+        float64 run, every step of the learner is recomputed at ``N`` digits on the same samples
+        and compared (trace step ``"precision"``, see :mod:`verified_relu.precision`), and the
+        network is refined by Gauss-Newton at ``N`` digits; the returned network is that
+        refinement rounded to float64, its ``N``-digit parameters are in the trace.
         Method options: the fields of :class:`FastParams` (``"fast"``),
         :class:`GDPopulationParams` (``"gd_population"``, which requires ``teacher``),
         :class:`TensorParams` (``"tensor"``) or :class:`AdamParams` (``"adam"``).  An unknown
@@ -123,6 +128,11 @@ def learn(X, y, k, method="fast", rng=None, **options):
     """
     if method not in METHODS:
         raise ValueError(f"learn: method must be one of {METHODS}, got {method!r}")
+    dps = options.pop("dps", None)
+    if dps is not None:  # checked before any work, then the float64 run, then the N-digit pass
+        dps = _check_precision(method, dps, np.shape(X))
+        result = learn(X, y, k, method=method, rng=rng, **options)
+        return _at_precision(result, X, y, k, method, dps)
     X = as_matrix(X, "X", caller="learn")
     n, d = X.shape
     y = as_vector(y, "y", length=n, caller="learn")
@@ -153,3 +163,43 @@ def learn(X, y, k, method="fast", rng=None, **options):
     ss = _seed_sequence(rng)
     network, success, message, trace, diagnostics = fit_fast(X, y, k, np.random.default_rng(ss), params)
     return make_result(network, success, message, trace, diagnostics, params, ss.entropy, k)
+
+
+def _check_precision(method, dps, shape):
+    from .._mp import check_dps
+    from ..precision.steps import check_mp_size
+
+    if method not in ("fast", "cdgkm"):
+        raise ValueError(f"learn: dps= is available for methods 'fast' and 'cdgkm', not {method!r}")
+    dps = check_dps(dps, "dps")
+    if len(shape) == 2:
+        check_mp_size(shape[0], shape[1], "learn (dps=)")
+    return dps
+
+
+def _at_precision(result, X, y, k, method, dps):
+    """``learn(..., dps=N)``: the float64 run's steps recomputed at ``N`` digits, refinement at ``N``."""
+    from ..network import ReLUNetwork
+    from ..precision import steps
+    from ..precision.stability import stability_report
+    from .result import jsonable
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    net = result.network
+    report = stability_report(X, y, k, method=method, dps=dps, degrees=(), result=result, include_probes=False)
+    out = steps.refine(X, y, net.weights, net.coefficients, net.linear, dps=dps)
+    refined = ReLUNetwork(steps.to_float(out.W), steps.to_float(out.mu), steps.to_float(out.a))
+    data = {
+        "dps": dps,
+        "rows": report.to_dict()["rows"],
+        "flagged": [row["step"] for row in report.flagged],
+        "refine": {"iterations": out.iterations, "reason": out.reason, "loss": steps.mp_str(out.loss, dps),
+                   "gradient_norm": steps.mp_str(out.gradient_norm, dps)},
+        "W": [[steps.mp_str(v, dps) for v in row] for row in out.W],
+        "mu": [steps.mp_str(v, dps) for v in out.mu],
+        "a": [steps.mp_str(v, dps) for v in out.a],
+    }
+    trace = tuple(result.trace) + (TraceStep("precision", jsonable(data)),)
+    diagnostics = {**result.diagnostics, "dps": dps, "mp_refine_reason": out.reason, "mp_loss": data["refine"]["loss"]}
+    return dataclasses.replace(result, network=refined, trace=trace, diagnostics=diagnostics)

@@ -1,0 +1,47 @@
+"""learn(..., dps=N): the learner's steps at N digits and the refinement at N digits."""
+
+import mpmath
+import numpy as np
+import pytest
+
+from verified_relu import instances, learn
+from verified_relu.learners import LearnResult
+
+
+def test_fast_at_40_digits_agrees_with_float64_to_its_conditioning():
+    net = instances.make("random", 4, 2, rng=0)
+    X, y = net.sample(600, rng=1)
+    plain = learn(X, y, 2, rng=2)
+    high = learn(X, y, 2, rng=2, dps=40)
+    step = high.step("precision").data
+    assert step["dps"] == 40 and step["flagged"] == []  # a well-conditioned instance: no step loses 8 digits
+    assert high.diagnostics["mp_refine_reason"] == "converged"
+    # the 40-digit minimiser and the float64 one agree to the digits float64 can hold
+    mu_mp = np.array([float(mpmath.mpf(v)) for v in step["mu"]])
+    W_mp = np.array([[float(mpmath.mpf(v)) for v in row] for row in step["W"]])
+    assert np.allclose(mu_mp, plain.network.coefficients, rtol=1e-12, atol=0)
+    assert np.allclose(W_mp, plain.network.weights / np.linalg.norm(plain.network.weights, axis=1, keepdims=True), rtol=0, atol=1e-12)
+    # its loss on the samples, evaluated independently in float64, is no worse than the float64 fit's
+    loss = lambda f: float(np.mean((y - f(X)) ** 2))
+    assert loss(high.network) <= loss(plain.network) + 1e-30
+    assert LearnResult.from_json(high.to_json()).to_dict() == high.to_dict()
+
+
+def test_cdgkm_at_30_digits():
+    net = instances.make("random", 4, 2, rng=3)
+    X, y = net.sample(3000, rng=4)
+    res = learn(X, y, 2, method="cdgkm", rng=5, dps=30)
+    steps = {row["step"].split(":")[0] for row in res.step("precision").data["rows"]}
+    assert {"Case 1", "Case 2"} <= steps
+    assert res.success and net.squared_distance(res.network) <= 1e-20 * net.norm_squared()
+
+
+@pytest.mark.parametrize(
+    ("method", "n", "dps", "match"),
+    [("dk", 3000, 30, "dps= is available"), ("fast", 6000, 30, "n <= 5000"), ("fast", 600, 10, "dps must be between")],
+)
+def test_dps_bad_input(method, n, dps, match):
+    net = instances.make("random", 4, 2, rng=0)
+    X, y = net.sample(n, rng=1)
+    with pytest.raises(ValueError, match=match):
+        learn(X, y, 2, method=method, rng=2, dps=dps)
