@@ -361,7 +361,9 @@ def _build(result, teacher, X, y, fractions, mpl):
         b.append(("p", "No teacher given: the true neurons are unknown."))
     else:
         png, source, rows = _neurons_figure(result, teacher, mpl)
-        b.append(("p", f"Unit neuron directions projected on {source}; marker size grows with |lambda| = |mu| |w|."))
+        b.append(("p", f"Unit neuron directions projected on {source}; marker size grows with |lambda| = |mu| |w|. "
+                       "A learned neuron at -u is the same |.|-form neuron as one at u: relu(z) = relu(-z) + z, "
+                       "the difference carried by the linear term (neurons are matched up to sign in the table)."))
         b.append(("fig", "neurons", png, "Neurons projected on the learned subspace"))
         b.append(("table", ["network", "neuron", "lambda", "norm of projection", "sin angle to subspace"], rows))
         if isinstance(net, ReLUNetwork):
