@@ -22,13 +22,13 @@ import sys
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
-from verified_relu import ReLUNetwork, __version__, instances, learn  # noqa: E402
+from verified_relu import ReLUNetwork, __version__, instances, learn
 
 FAMILIES = [("random", {}), ("orthonormal", {}), ("close_pair", {"theta": 0.1}), ("dkkz", {})]
 
