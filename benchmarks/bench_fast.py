@@ -2,7 +2,7 @@
 
     python3 benchmarks/bench_fast.py [--d 20] [--k 4] [--seeds 10] [--samples-per-param 50]
 
-Noiseless labels, n = samples_per_param * d * k samples (the issue's "50 d k"), instance seed
+Noiseless labels, n = samples_per_param * d * k samples (the target's "50 d k"), instance seed
 s and sample seed 1000 + s for s < seeds, learner seed s, ``noiseless=True``.  Success means
 the exact relative squared error ``squared_distance / norm_squared`` is at most 1e-10 (computed
 in closed form from the true network, not reported by the learner).  "false success" counts
