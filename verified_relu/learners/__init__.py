@@ -186,9 +186,8 @@ def _at_precision(result, X, y, k, method, dps):
 
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    net = result.network
     report = stability_report(X, y, k, method=method, dps=dps, degrees=(), result=result, include_probes=False)
-    out = steps.refine(X, y, net.weights, net.coefficients, net.linear, dps=dps)
+    out = report.refined  # the report's own N-digit refinement of the float64 network
     refined = ReLUNetwork(steps.to_float(out.W), steps.to_float(out.mu), steps.to_float(out.a))
     data = {
         "dps": dps,

@@ -170,6 +170,7 @@ def _lstsq_row(X, y, net, dps):
 
 
 def _refine_rows(X, y, net, dps, max_iter):
+    """The refinement row, and the mp :class:`RefineOutcome` it compared."""
     W, mu, a = net.weights, net.coefficients, net.linear
     lin = bool(np.any(a != 0))
     f = refine(X, y, W, mu, a, max_iter=max_iter, fit_linear=lin)
@@ -187,7 +188,7 @@ def _refine_rows(X, y, net, dps, max_iter):
         # their difference says nothing about float64 rounding
         row.update(flagged=False, within_prediction=None, comparable=False,
                    note=note + "; NOT COMPARABLE: the mp refinement did not converge (start outside a basin)")
-    return [row]
+    return [row], m
 
 
 # ------------------------------------------------------------------------------------ probes
@@ -298,6 +299,7 @@ class StabilityReport:
 
     rows: tuple
     settings: dict
+    refined: object = None  # the mp refinement's RefineOutcome (parameters at dps digits); not serialised
 
     def to_dict(self):
         return {"format": "verified_relu.StabilityReport", "settings": dict(self.settings), "rows": [dict(r) for r in self.rows]}
@@ -380,7 +382,8 @@ def stability_report(X, y, k, *, method="fast", dps=50, degrees=tuple(range(2, 4
             rows += _eig_rows(f"Case 2: top-{r_k} subspace of M_{l}", M, r_k, dps)
         sweep_labels = y
     rows.append(_lstsq_row(X, y, net, dps))
-    rows += _refine_rows(X, y, net, dps, refine_iterations)
+    refine_rows, refined = _refine_rows(X, y, net, dps, refine_iterations)
+    rows += refine_rows
     m = min(n, sweep_samples)
     for l in degrees:
         row, _ = _moment_row(f"moment sweep (first {m} samples)", X[:m], sweep_labels[:m], l, g, dps)
@@ -390,7 +393,7 @@ def stability_report(X, y, k, *, method="fast", dps=50, degrees=tuple(range(2, 4
     settings = {"n": n, "d": d, "k": k, "method": method, "dps": dps, "degrees": list(degrees),
                 "sweep_samples": m, "rng": rng if isinstance(rng, int) else None,
                 "flag_digits_lost": FLAG_DIGITS_LOST, "slack_digits": SLACK_DIGITS}
-    return StabilityReport(tuple(rows), settings)
+    return StabilityReport(tuple(rows), settings, refined)
 
 
 def format_stability(report):
