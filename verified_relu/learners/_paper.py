@@ -111,6 +111,7 @@ def draw_direction(d, k, rng, *, teacher=None, max_draws=100):
     flagged if none does).  Returns ``(g, record)``.
     """
     draws = []
+    U = None if teacher is None else teacher_directions(teacher)[0]
     for _ in range(max_draws):
         h = rng.standard_normal(d)
         g = h / np.linalg.norm(h)
@@ -120,7 +121,6 @@ def draw_direction(d, k, rng, *, teacher=None, max_draws=100):
                 "draws": 1,
                 "note": "no ground truth: Lemmas 3-4 hold with probability >= 7/10",
             }
-        U, _ = teacher_directions(teacher)
         margins = anticoncentration(g, U, k)
         draws.append(margins)
         if margins["holds"]:
@@ -131,8 +131,7 @@ def draw_direction(d, k, rng, *, teacher=None, max_draws=100):
         "margins": draws[-1],
         "holds": draws[-1]["holds"],
     }
-    if teacher is not None:
-        record["projections"] = (teacher_directions(teacher)[0] @ g).tolist()
+    record["projections"] = (U @ g).tolist()
     return g, record
 
 

@@ -39,6 +39,7 @@ import math
 import mpmath
 import numpy as np
 
+from ..hermite.numeric import relu_coefficients
 from ..moments import Residual, moment_contraction
 from ..network import ReLUNetwork
 from . import _paper
@@ -245,19 +246,14 @@ class _Search:
     def _round(self, fitted, depth, path):
         p, d, k = self.params, self.d, self.k
         transform = Residual(fitted) if fitted is not None else None
-        A = 2 * moment_contraction(self.X, self.y, 1, transform=transform)
-        B = (
-            2
-            * math.sqrt(math.pi)
-            * moment_contraction(self.X, self.y, 2, self.g, transform=transform)
-        )
-        case1, case1_rec = _case1(A, B, self.g, p)
         contractions = {
-            l: _paper.normalized_contraction(
-                self.X, self.y, l, self.g, transform=transform
-            )
+            l: _paper.normalized_contraction(self.X, self.y, l, self.g, transform=transform)
             for l in range(2, 2 * k + 3, 2)
         }
+        A = 2 * moment_contraction(self.X, self.y, 1, transform=transform)
+        # B = sqrt(2 pi) E[r (x x^T - I)] = 2 sqrt(pi) E[r S_2] = 2 M_hat_2 (M_hat_2 = E[r S_2] / (2 c_2), c_2 = 1/(2 sqrt(pi)))
+        B = 4 * math.sqrt(math.pi) * relu_coefficients(2)[2] * contractions[2][0]
+        case1, case1_rec = _case1(A, B, self.g, p)
         V, v_rec = _subspace(contractions, k, p, d)
         children = []
         rv = self.yv - _predict(fitted, self.Xv)

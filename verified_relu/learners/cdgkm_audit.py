@@ -186,10 +186,8 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
     out["clumps"] = clumps
     # Lemma 13: distance of detectable neurons to V, with the bound from Lemma 12's constants
     resid = residual_network(teacher, fitted)
-    by_degree = {}
-    for l, M_hat in contractions.items():
-        scale = 1.0 / (2.0 * relu_coefficients(l)[l])
-        by_degree[str(l)] = float(np.linalg.norm(resid.moment_contraction(l, g) * scale - M_hat, 2))
+    exact = {l: resid.moment_contraction(l, g) / (2.0 * relu_coefficients(l)[l]) for l in contractions}
+    by_degree = {str(l): float(np.linalg.norm(exact[l] - M_hat, 2)) for l, M_hat in contractions.items()}
     eta = max(by_degree.values())
     out["eta"] = eta
     out["eta_by_degree"] = by_degree
@@ -206,17 +204,7 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
         r = U[i] - P @ U[i]
         C1, C2 = _lemma12_constants(params, gamma, d, k)
         bound = math.sqrt(2 * eta / C1) + (C2 / C1) ** 0.25 if C1 > 0 else math.inf
-        weyl = {
-            str(l): [
-                float(
-                    r
-                    @ (resid.moment_contraction(l, g) / (2.0 * relu_coefficients(l)[l]))
-                    @ r
-                ),
-                2 * eta * float(r @ r),
-            ]
-            for l in contractions
-        }
+        weyl = {str(l): [float(r @ exact[l] @ r), 2 * eta * float(r @ r)] for l in contractions}
         rows.append(
             {
                 "neuron": i,
