@@ -101,7 +101,7 @@ def test_result_json_round_trip():
     assert again.network == res.network
     assert again.to_dict() == json.loads(res.to_json())
     assert [s.name for s in again.trace] == [
-        "linear_term", "subspace", "subspace_fit", "refine", "reseed", "consolidate", "proper_form", "validation"
+        "linear_term", "subspace", "subspace_fit", "refine", "resubspace", "reseed", "consolidate", "proper_form", "validation"
     ]
     assert again.params["k"] == 2 and again.method == "fast"
 

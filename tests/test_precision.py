@@ -14,7 +14,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from verified_relu import instances, learn
+from verified_relu import ReLUNetwork, instances, learn
 from verified_relu.data import save_dataset
 from verified_relu.precision import (
     MAX_MP_DIMENSION,
@@ -304,10 +304,12 @@ def test_certify_float64_labels_are_a_noise_floor():
 
 def test_certify_reports_a_start_outside_the_basin():
     net = instances.make("close_pair", 8, 4, rng=0, theta=1e-2)
-    X, y = net.sample(3000, rng=1)
-    res = learn(X, y, 4, rng=2, noiseless=True)  # this seed ends in a different representation
-    assert not res.success
-    rep = certify(res, X, teacher=net, dps=40)
+    X, _ = net.sample(3000, rng=1)
+    # a start in another representation: the close pair replaced by an antipodal pair
+    W = np.vstack([net.weights[0], -net.weights[0], net.weights[2:]])
+    start = ReLUNetwork(W, net.coefficients)
+    assert net.squared_distance(start) > 1e-4 * net.norm_squared()
+    rep = certify(start, X, teacher=net, dps=40)
     assert rep.correct_digits < 5
     assert "not a zero-residual fit" in rep.message
     assert rep.ill_determined

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["LMOutcome", "levenberg_marquardt", "predict"]
+__all__ = ["LMOutcome", "expanding_subspace_lm", "levenberg_marquardt", "predict"]
 
 
 def predict(X, W, mu, a):
@@ -94,3 +94,53 @@ def levenberg_marquardt(X, y, W, mu, a, *, fit_linear=True, max_iter=200, rtol=1
             reason = "converged"
             break
     return LMOutcome(W, mu, a, loss, it, reason)
+
+
+def expanding_subspace_lm(X, y, W, mu, a, *, fit_linear=True, rounds=25, sub_iter=30, polish_iter=15, full_iter=150,
+                          atol=0.0):
+    """Levenberg-Marquardt in the full space at the cost of a low-dimensional one.
+
+    A full-space step costs ``O(n (k d)^2)``; this routine takes rounds of Levenberg-Marquardt
+    inside ``span(rows of W, a, the full-space gradients of the rows of W and of a)`` (dimension
+    at most ``2k + 2``), then a few full-space steps (``polish_iter``) for the last digits.
+
+    Why the span of the gradients suffices: the Gauss-Newton matrix of the rows of ``W`` has
+    ``(i, j)`` block ``mu_i mu_j E[x x^T 1[<w_i,x> > 0] 1[<w_j,x> > 0]]``, which for Gaussian
+    ``x`` is a multiple ``A_ij`` of the identity on the complement of ``span(W)``.  So on that
+    complement the Gauss-Newton step is ``-(A^{-1} (x) I) g``, a combination of the gradients;
+    the subspace contains it up to the sampling fluctuation of the empirical second moments.
+    Rounds stop when the loss is ``<= atol`` or a round lowers it by less than a factor
+    ``1 - 1e-3``.  When ``d <= 2k + 2`` the subspace would be the whole space, and plain
+    Levenberg-Marquardt runs instead, for up to ``full_iter`` steps.  Returns an
+    :class:`LMOutcome` (``iterations`` counts subspace and full steps).
+    """
+    n, d = X.shape
+    k = W.shape[0]
+    W, mu, a = np.array(W, dtype=float), np.array(mu, dtype=float), np.array(a, dtype=float)
+    steps = 0
+    if d > 2 * k + 2:
+        for _ in range(rounds):
+            r = predict(X, W, mu, a) - y
+            loss0 = float(r @ r) / n
+            if loss0 <= atol:
+                break
+            act = (X @ W.T) > 0
+            G = ((act * mu) * r[:, None]).T @ X
+            cols = [W.T, G.T] + ([a[:, None], (X.T @ r)[:, None]] if fit_linear else [])
+            Q, sv, _ = np.linalg.svd(np.hstack(cols), full_matrices=False)
+            V = Q[:, sv > 1e-12 * sv[0]]
+            a_in = a @ V
+            out = levenberg_marquardt(X @ V, y - (0.0 if fit_linear else X @ a), W @ V, mu,
+                                      a_in if fit_linear else np.zeros(V.shape[1]), fit_linear=fit_linear,
+                                      max_iter=sub_iter, atol=atol)
+            steps += out.iterations
+            W, mu = out.W @ V.T, out.mu
+            if fit_linear:
+                a = out.a @ V.T
+            if out.loss > loss0 * (1.0 - 1e-3):
+                break
+    else:
+        polish_iter = full_iter
+    out = levenberg_marquardt(X, y, W, mu, a, fit_linear=fit_linear, max_iter=polish_iter, atol=atol)
+    out.iterations += steps
+    return out

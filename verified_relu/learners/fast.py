@@ -8,12 +8,21 @@ Pipeline (each stage is a trace step):
    centred ``r^2`` and ``|r|`` (which see directions whose coefficients cancel in ``E[r S_2]``);
    eigenvalues above ``subspace_sigma`` times each matrix's operator-norm standard error
    (estimated from the same samples) are kept, so the rank comes from the data, capped at
-   ``k + 1`` (the neurons' span plus the linear term).
+   ``k + 1`` (the neurons' span plus the linear term); below the cap the subspace is filled up
+   to ``k + 1`` with the strongest remaining directions.
 3. ``subspace_fit`` -- inside that ``r``-dimensional subspace, where high-degree random
    contractions are cheap, starts from the top eigenvectors of random contractions of degree
    ``2k + 2`` (which isolate single neurons or clumps, CDGKM's insight) alternate with random
    starts; each start gets least-squares coefficients and a Levenberg-Marquardt fit.
-4. ``refine`` -- Levenberg-Marquardt on all ``k (d + 1) + d`` parameters in the full space.
+4. ``refine`` -- Levenberg-Marquardt on all ``k (d + 1) + d`` parameters in the full space, at
+   the cost of a low-dimensional problem: rounds inside the span of the rows, the linear term
+   and their full-space gradients (which contains the Gauss-Newton step up to sampling
+   fluctuation, :func:`~verified_relu.learners._lm.expanding_subspace_lm`), then a few
+   full-space steps.
+4b. ``resubspace`` -- if the fit is not exact, the multi-start search of stage 3 again, inside the
+   span of the learned rows, the linear term and the residual's top moment eigenvectors (a
+   better subspace than the first one, which can miss a clump or an ill-conditioned row), each
+   round followed by stage 4.
 5. ``reseed`` -- if the fit is not exact, the two most parallel neurons are merged and the freed
    neuron is re-seeded from the top eigenvectors of the residual's degree-2 moment, then refined
    again (a few rounds).
@@ -23,7 +32,9 @@ Pipeline (each stage is a trace step):
 7. ``proper_form`` -- neuron signs (and antipodal partners) are chosen so that the linear term
    is absorbed, giving a proper network of width at most ``k`` when one exists; otherwise the
    linear term is kept.
-8. ``validation`` -- squared error on held-out samples decides ``success``.
+8. ``validation`` -- squared error on held-out samples decides ``success``; an exact fit is
+   still refused when the sample provably does not determine it (a second network that fits
+   every sample and differs in population, :func:`~verified_relu.identifiability.ambiguous_pair`).
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ import numpy as np
 
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
-from ._lm import levenberg_marquardt, predict
+from ._lm import expanding_subspace_lm, levenberg_marquardt, predict
 from .result import LearnResult, TraceStep
 
 __all__ = ["FastParams", "fit_fast"]
@@ -48,7 +59,15 @@ class FastParams:
     validation_fraction : share of samples held out for selection and the success decision.
     subspace_sigma : eigenvalues above this many operator-norm standard errors (``op_se``) are signal.
     starts : number of starts inside the subspace.
-    subspace_iterations, refine_iterations : Levenberg-Marquardt step budgets.
+    subspace_iterations : Levenberg-Marquardt step budget of each fit inside a subspace.
+    refine_iterations : full-space Levenberg-Marquardt steps after the subspace rounds (each costs
+        ``O(n (k d)^2)``; see :func:`~verified_relu.learners._lm.expanding_subspace_lm`).
+    full_iterations : Levenberg-Marquardt budget when ``d <= 2k + 2`` (no smaller subspace exists).
+    expand_rounds, expand_iterations : rounds of the expanding-subspace refinement and the
+        Levenberg-Marquardt budget of each round.
+    resubspace_rounds, resubspace_extra : rounds of multi-start fitting inside the span of the
+        learned rows, the linear term and the top ``resubspace_extra`` eigenvectors of each
+        residual moment matrix, when the fit is not exact.
     reseed_rounds : rounds of merge-and-reseed when the fit is not exact.
     merge_cos : learned neurons with ``|cos angle| >= merge_cos`` are tried for consolidation.
     success_tol : relative held-out squared error below which a fit counts as exact.
@@ -64,7 +83,12 @@ class FastParams:
     subspace_sigma: float = 2.0
     starts: int = 12
     subspace_iterations: int = 80
-    refine_iterations: int = 150
+    refine_iterations: int = 15
+    resubspace_rounds: int = 3
+    resubspace_extra: int = 2
+    full_iterations: int = 150
+    expand_rounds: int = 25
+    expand_iterations: int = 30
     reseed_rounds: int = 3
     merge_cos: float = 0.99
     success_tol: float = 1e-10
@@ -85,7 +109,8 @@ def _subspace(X, r, k, sigma, rng):
     vanish, as for the DKKZ20 instance).  An eigenvalue is signal when it exceeds ``sigma``
     times the matrix's operator-norm standard error ``op_se`` (estimated from the same
     samples).  Erring towards a larger subspace is cheap: the full-space refinement follows.  The span of
-    the signal eigenvectors (rank capped at ``k + 1``) is returned; when nothing clears the
+    the signal eigenvectors (rank capped at ``k + 1``, and filled up to ``k + 1`` from the summed
+    squares below, since a missed direction costs more than a spare one) is returned; when nothing clears the
     noise floor, the top eigenvectors of the sum of squares of the normalized matrices are used
     and the trace says so.
     """
@@ -112,7 +137,16 @@ def _subspace(X, r, k, sigma, rng):
         return vecs[:, ::-1][:, :cap], rows, "no eigenvalue above the noise floor: top eigenvectors of the sum of squares"
     U, sv, _ = np.linalg.svd(stack, full_matrices=False)
     dim = int(min(cap, max(1, np.sum(sv > 0.5))))
-    return U[:, :dim], rows, "span of the signal eigenvectors"
+    V = U[:, :dim]
+    if dim == cap:
+        return V, rows, "span of the signal eigenvectors"
+    # Fewer signal directions than k + 1: a clump whose coefficients nearly cancel, or rows of an
+    # ill-conditioned weight matrix, sit below the noise floor.  Fill up to k + 1 with the top
+    # eigenvectors of the summed squares of the normalized matrices, off the signal span.
+    P = np.eye(d) - V @ V.T
+    _, vecs = np.linalg.eigh(P @ total @ P)
+    V = np.hstack([V, vecs[:, ::-1][:, : cap - dim]])
+    return V, rows, f"span of the {dim} signal eigenvectors, filled to {cap} from the summed squares"
 
 
 def _ls_coefficients(Z, y, U):
@@ -151,6 +185,50 @@ def _subspace_fit(Z, y, k, params, rng):
     return best, losses
 
 
+def _refine(X, y, W, mu, a, params, scale, fit_linear=True):
+    """Full-space refinement: expanding-subspace rounds, then a few full-space steps."""
+    return expanding_subspace_lm(X, y, W, mu, a, fit_linear=fit_linear, rounds=params.expand_rounds,
+                                 sub_iter=params.expand_iterations, polish_iter=params.refine_iterations,
+                                 full_iter=params.full_iterations, atol=1e-28 * scale)
+
+
+def _resubspace(X, y, out, k, params, scale, rng):
+    """Rounds of multi-start fitting inside the span of what has been learned plus what the residual shows.
+
+    The subspace estimated from the moments at the start can miss directions (a clump whose
+    coefficients nearly cancel, rows of an ill-conditioned weight matrix).  After a refinement
+    the learned rows are accurate; their span, the linear term and the top eigenvectors of the
+    residual's moment matrices (``r``, centred ``r^2`` and ``|r|``) give a better subspace, in
+    which the multi-start search of stage 3 is cheap.  A round is kept when it lowers the
+    training loss.
+    """
+    rounds = []
+    d = X.shape[1]
+    for _ in range(params.resubspace_rounds):
+        if out.loss <= 1e-26 * scale:
+            break
+        r = y - predict(X, out.W, out.mu, out.a)
+        cols = [out.W.T, out.a[:, None]]
+        for lab in (r, r * r - np.mean(r * r), np.abs(r) - np.mean(np.abs(r))):
+            vals, vecs = np.linalg.eigh(moment_contraction(X, lab, 2))
+            cols.append(vecs[:, np.argsort(-np.abs(vals))[: params.resubspace_extra]])
+        Q, sv, _ = np.linalg.svd(np.hstack(cols), full_matrices=False)
+        V = Q[:, sv > 1e-8 * sv[0]][:, : min(d, 2 * k + 2)]
+        Z = X @ V
+        best = levenberg_marquardt(Z, y, out.W @ V, out.mu, out.a @ V, max_iter=params.subspace_iterations,
+                                   atol=1e-28 * scale)
+        sub, _ = _subspace_fit(Z, y, k, params, rng)
+        if sub.loss < best.loss:
+            best = sub
+        cand = _refine(X, y, best.W @ V.T, best.mu, best.a @ V.T, params, scale)
+        rounds.append({"dimension": int(V.shape[1]), "subspace_loss": best.loss, "loss_before": out.loss,
+                       "loss_after": cand.loss})
+        if cand.loss >= out.loss:
+            break
+        out = cand
+    return out, rounds
+
+
 def _merge_and_reseed(X, y, out, params, scale):
     """Rounds of: free the most redundant neuron, seed it from the residual's degree-2 moment."""
     rounds = []
@@ -170,7 +248,7 @@ def _merge_and_reseed(X, y, out, params, scale):
                 W[j] = sign * vecs[:, idx]
                 A = np.hstack([np.maximum(X @ W.T, 0.0), X])
                 coef = np.linalg.lstsq(A, y, rcond=None)[0]
-                cand = levenberg_marquardt(X, y, W, coef[:k], coef[k:], max_iter=params.refine_iterations, atol=1e-28 * scale)
+                cand = _refine(X, y, W, coef[:k], coef[k:], params, scale)
                 if cand.loss < best.loss:
                     best = cand
         rounds.append({"freed_neuron": j, "loss_before": out.loss, "loss_after": best.loss})
@@ -205,10 +283,8 @@ def _consolidate(X, y, out, params, scale):
         pairs = [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(C) >= params.merge_cos))]
         pairs.sort(key=lambda ij: -C[ij])
         for i, j in pairs:
-            cand = levenberg_marquardt(
-                X, y, *_merge_pair(out.W, out.mu, out.a, i, j), max_iter=params.refine_iterations, atol=1e-28 * scale
-            )
-            if cand.loss <= max(2.0 * out.loss, 1e-28 * scale):
+            cand = _refine(X, y, *_merge_pair(out.W, out.mu, out.a, i, j), params, scale)
+            if cand.loss <= max(2.0 * out.loss, 1e-26 * scale):
                 merges.append({"kept": i, "merged": j, "loss_before": out.loss, "loss_after": cand.loss})
                 out = cand
                 break
@@ -230,6 +306,8 @@ def _proper_form(W, mu, a, k, tol=1e-8):
     can = ReLUNetwork(W, mu, a).canonical()
     lam, U, w = can.coefficients, can.directions, can.linear
     thr = tol * max(can.l1_norm, np.linalg.norm(w), 1e-300)
+    keep = np.abs(lam) > thr  # a neuron whose coefficient vanished (its slot was not needed) is dropped
+    lam, U = lam[keep], U[keep]
     B = (lam[:, None] * U).T
     if len(lam) <= 12:
         best = min(
@@ -283,6 +361,31 @@ def _residual_structure(X, resid, family_alpha=1e-3):
     return float(z.max(initial=0.0)), limit
 
 
+def _undetermined_pair(network, X, tol):
+    """A certificate that the sample does not determine the learned network, or ``None``.
+
+    For each pair of neurons whose *wedge* samples (exactly one of the two active) do not span
+    ``R^d``, :func:`~verified_relu.identifiability.ambiguous_pair` looks for a second network that
+    agrees with ``network`` on every row of ``X`` but differs in population by more than ``tol``
+    (relative); when one exists no learner can tell the two apart from these samples.
+    """
+    from ..identifiability import ambiguous_pair
+
+    Z = X @ network.weights.T > 0
+    d = X.shape[1]
+    for i, j in itertools.combinations(range(network.k), 2):
+        if network.coefficients[i] == 0 or network.coefficients[j] == 0:
+            continue
+        wedge = Z[:, i] != Z[:, j]
+        if wedge.sum() >= d and np.linalg.matrix_rank(X[wedge]) >= d:
+            continue
+        found = ambiguous_pair(network, X, i, j, directions=4)
+        if found.ambiguous and found.relative_distance > tol:
+            return {"neurons": [i, j], "wedge_samples": found.wedge_samples,
+                    "free_dimensions": found.free_dimensions, "relative_distance": found.relative_distance}
+    return None
+
+
 def fit_fast(X, y, k, rng, params):
     """Run the pipeline on validated inputs; returns a :class:`LearnResult`."""
     n, d = X.shape
@@ -304,10 +407,11 @@ def fit_fast(X, y, k, rng, params):
     sub, losses = _subspace_fit(Z, yt, k, params, rng)
     trace.append(TraceStep("subspace_fit", {"starts": losses, "best_loss": sub.loss}))
 
-    out = levenberg_marquardt(
-        Xt, yt, sub.W @ V.T, sub.mu, sub.a @ V.T, max_iter=params.refine_iterations, atol=1e-28 * scale
-    )
+    out = _refine(Xt, yt, sub.W @ V.T, sub.mu, sub.a @ V.T, params, scale)
     trace.append(TraceStep("refine", {"loss": out.loss, "iterations": out.iterations, "reason": out.reason}))
+
+    out, rounds = _resubspace(Xt, yt, out, k, params, scale, rng)
+    trace.append(TraceStep("resubspace", {"rounds": rounds, "loss": out.loss}))
 
     out, rounds = _merge_and_reseed(Xt, yt, out, params, scale)
     trace.append(TraceStep("reseed", {"rounds": rounds, "loss": out.loss}))
@@ -318,10 +422,8 @@ def fit_fast(X, y, k, rng, params):
     Wp, mup, lin = _proper_form(out.W, out.mu, out.a, k)
     proper = Wp is not None
     if proper:
-        polished = levenberg_marquardt(
-            Xt, yt, Wp, mup, np.zeros(d), fit_linear=False, max_iter=params.refine_iterations, atol=1e-28 * scale
-        )
-        if polished.loss <= max(out.loss * 1.0001, 1e-28 * scale):  # no worse (rounding level counts as exact)
+        polished = _refine(Xt, yt, Wp, mup, np.zeros(d), params, scale, fit_linear=False)
+        if polished.loss <= max(out.loss * 1.0001, 1e-26 * scale):  # no worse (rounding level counts as exact)
             network = ReLUNetwork(polished.W, polished.mu)
             train_loss = polished.loss
         else:
@@ -335,10 +437,20 @@ def fit_fast(X, y, k, rng, params):
     val_mse = float(np.mean(resid**2))
     val_rel = val_mse / (float(np.mean(yv * yv)) or 1.0)
     exact = val_rel <= params.success_tol
+    undetermined = _undetermined_pair(network, X, params.success_tol) if exact else None
     z_max, z_limit = _residual_structure(Xv, resid)
     noise_like = (not params.noiseless) and val_mse <= params.noise_factor * train_loss and z_max <= z_limit
-    success = bool(exact or noise_like)
-    if exact:
+    success = bool((exact and undetermined is None) or noise_like)
+    if undetermined is not None:
+        i, j = undetermined["neurons"]
+        message = (
+            f"not determined by the sample: the fit is exact on held-out samples (relative squared error "
+            f"{val_rel:.2e}), but a network that moves neurons {i} and {j} fits every sample as well and differs "
+            f"from it by {undetermined['relative_distance']:.2e} relative squared L2 (only "
+            f"{undetermined['wedge_samples']} samples separate the two neurons; their span misses "
+            f"{undetermined['free_dimensions']} of {d} dimensions); more samples are needed"
+        )
+    elif exact:
         message = f"held-out relative squared error {val_rel:.2e} <= success_tol {params.success_tol:.0e}"
     elif noise_like:
         message = (
@@ -360,7 +472,7 @@ def fit_fast(X, y, k, rng, params):
         TraceStep(
             "validation",
             {"n_validation": int(n_val), "mse": val_mse, "relative": val_rel, "train_mse": train_loss,
-             "residual_max_z": z_max, "residual_z_limit": z_limit},
+             "residual_max_z": z_max, "residual_z_limit": z_limit, "undetermined": undetermined},
         )
     )
     diagnostics = {
@@ -369,6 +481,7 @@ def fit_fast(X, y, k, rng, params):
         "train_mse": train_loss,
         "subspace_dimension": V.shape[1],
         "proper": proper,
+        "undetermined": undetermined,
         "n_train": int(len(tr)),
         "n_validation": int(n_val),
     }
