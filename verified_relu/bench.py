@@ -64,22 +64,34 @@ def _machine():
     }
 
 
-def run_suite(name="quick", *, progress=sys.stderr):
+def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds=None):
     """Run a suite; returns the JSON-ready results dict (``rows`` plus provenance).
 
     Parameters
     ----------
     name : str
-        A key of :data:`SUITES`.
+        A key of :data:`SUITES`, or ``"full"`` (:mod:`verified_relu.bench_full`).
     progress : file-like or None
         Where a line per run is written (None: silent).
+    workers : int
+        Processes for the full suite (the quick suite runs in this process).
+    parts : iterable of str or None
+        The parts of the full suite to run (default all).
+    seeds : int or None
+        Seeds per cell for every part of the full suite (default: those of ``bench_full.FULL``).
     """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"bench: workers must be an int >= 1, got {workers!r}")
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise ValueError(f"bench: seeds must be an int >= 1, got {seeds!r}")
     from . import instances
     from .learners import learn
     from .learners.result import _versions
 
+    if name == "full":
+        return _run_full(workers=workers, progress=progress, parts=parts, seeds=seeds)
     if name not in SUITES:
-        raise ValueError(f"bench: suite must be one of {sorted(SUITES)}, got {name!r}")
+        raise ValueError(f"bench: suite must be one of {sorted(SUITES) + ['full']}, got {name!r}")
     suite = SUITES[name]
     torch_ok = _have_torch()
     versions = _versions()
@@ -122,6 +134,41 @@ def run_suite(name="quick", *, progress=sys.stderr):
         "noise": 0.0,
         "versions": versions,
         "machine": _machine(),
+        "rows": rows,
+    }
+
+
+def _run_full(*, workers, progress, parts, seeds, config=None):
+    from . import bench_full
+    from .learners.result import _versions
+
+    torch_ok = _have_torch()
+    versions = _versions()
+    if torch_ok:
+        import torch
+
+        versions["torch"] = torch.__version__
+    if parts is not None:
+        unknown = sorted(set(parts) - set(bench_full.FULL))
+        if unknown:
+            raise ValueError(f"bench: parts must be among {sorted(bench_full.FULL)}, got {unknown}")
+    config = bench_full.FULL if config is None else config
+    if seeds is not None:
+        config = bench_full.with_seeds(config, seeds)
+    t0 = time.perf_counter()
+    rows = bench_full.run_full(workers=workers, progress=progress, parts=parts, have_torch=torch_ok, config=config)
+    return {
+        "suite": "full",
+        "config": config,
+        "parts": sorted(bench_full.FULL) if parts is None else sorted(parts),
+        "seeds": {"instance": "s", "samples": "1000 + s", "learner": "2000 + s", "adam": "3000 + s"},
+        "exact_threshold": EXACT,
+        "noise": 0.0,
+        "adam": "ran" if torch_ok else "skipped: torch is not installed",
+        "versions": versions,
+        "machine": _machine(),
+        "workers": workers,
+        "wall_seconds": time.perf_counter() - t0,
         "rows": rows,
     }
 
@@ -171,6 +218,19 @@ def write_results(results, out):
     if out.exists() and not out.is_dir():
         raise ValueError(f"bench: --out must be a directory, {str(out)!r} is a file")
     out.mkdir(parents=True, exist_ok=True)
+    if results["suite"] == "full":
+        from . import bench_full
+
+        bench_full.plot_full(results, out)
+        text = (
+            "# verified-relu benchmark: suite full\n\n"
+            f"Versions: {json.dumps(results['versions'])}\n\nMachine: {json.dumps(results['machine'])}, "
+            f"{results['workers']} worker(s), {results['wall_seconds']:.0f} s wall.  Adam: {results['adam']}.\n\n"
+            "![success rate against n](success_vs_n.png)\n\n![error against wall time](error_vs_time.png)\n\n"
+            + bench_full.markdown_full(jsonable(results))
+        )
+    else:
+        text = _markdown(results)
     json_path = atomic_write_text(out / "results.json", json.dumps(jsonable(results), indent=1) + "\n")
-    md_path = atomic_write_text(out / "results.md", _markdown(results))
+    md_path = atomic_write_text(out / "results.md", text)
     return json_path, md_path

@@ -432,7 +432,8 @@ def _report(args):
 def _bench(args):
     from .bench import run_suite, write_results
 
-    results = run_suite(args.suite, progress=None if args.quiet else sys.stderr)
+    results = run_suite(args.suite, progress=None if args.quiet else sys.stderr, workers=args.workers,
+                        parts=args.parts.split(",") if args.parts else None, seeds=args.seeds)
     json_path, md_path = write_results(results, args.out)
     _err(args, f"wrote {json_path} and {md_path}")
     _emit_json(args, {"files": {"json": str(json_path), "md": str(md_path)}})
@@ -585,7 +586,13 @@ def _build_parser():
                  "Run the fast learner and the baselines over a grid of instances, computing exact errors; "
                  "write results.json and results.md into --out (progress on stderr).",
                  "verified-relu bench --suite quick --out bench-results")
-    bench.add_argument("--suite", default="quick", choices=["quick"], help="grid to run (default %(default)s)")
+    bench.add_argument("--suite", default="quick", choices=["quick", "full"],
+                       help="grid to run (default %(default)s; full: several hours on 2 cores, see docs/benchmarks.md)")
+    bench.add_argument("--workers", type=int, default=1, help="processes for the full suite (default %(default)s)")
+    bench.add_argument("--seeds", type=int, default=None,
+                       help="seeds per cell for every part of the full suite (default: docs/benchmarks.md)")
+    bench.add_argument("--parts", default=None,
+                       help="comma-separated parts of the full suite (recovery, sample_size, width, speed, adam)")
     bench.add_argument("--out", required=True, help="output directory (created if missing)")
     _common(bench)
     bench.set_defaults(func=_bench)

@@ -1,0 +1,375 @@
+"""The full benchmark suite: exact recovery over a grid, sample size, width, speed, and Adam.
+
+``verified-relu bench --suite full --out DIR [--workers 2]`` runs :func:`run_full` and writes
+``results.json``, ``results.md`` and two figures (``success_vs_n.png``, ``error_vs_time.png``).
+Set ``OPENBLAS_NUM_THREADS=1`` when running with several workers.
+
+Parts (each row of ``results.json`` says which):
+
+* ``recovery`` -- noiseless, every family of :data:`FAMILIES` (those that accept ``(d, k)``),
+  ``d`` in ``{20, 50, 100}``, ``k`` in ``2..6``, ``n = 50 d k``; the number of seeds per ``d`` is
+  in :data:`FULL` (instance seed ``s``, sample seed ``1000 + s``, learner seed ``2000 + s``).
+* ``sample_size`` -- ``d = 20, k = 4``, ``n = m (d + 1) k`` for the multiples ``m`` of
+  :data:`FULL`; the smallest ``m`` at which at least 95% of seeds succeed, per family.
+* ``width`` -- the random and orthonormal families at ``k`` up to 20, ``n = 50 d k``.
+* ``speed`` -- ``d = 100, k = 5, n = 50 000``, random family.
+* ``adam`` -- on the same data as the fast learner, Adam at widths ``k`` and ``4 k`` for each
+  learning rate of its grid, each given ``adam_factor`` times the fast learner's wall time (the
+  number of epochs is set from a timed first epoch so that the cosine schedule ends within the
+  budget); the best learning rate by held-out error is kept.
+
+Errors are exact: ``squared_distance / norm_squared`` in closed form; exact recovery means
+``<= 1e-10``.  The recovery and sample-size rows also record whether the sample provably does
+not determine the true network (:func:`~verified_relu.identifiability.ambiguous_pair` on every
+pair of neurons of the true network, with all samples): then no learner can be exact on it with
+certainty, and the tables say how many runs that was.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["FAMILIES", "FULL", "markdown_full", "plot_full", "run_full"]
+
+EXACT = 1e-10
+
+#: (label, family, parameters) of the grid.
+FAMILIES = (
+    ("random", "random", {}),
+    ("close_pair 1e-1", "close_pair", {"theta": 0.1}),
+    ("close_pair 1e-2", "close_pair", {"theta": 0.01}),
+    ("clump", "clump", {}),
+    ("antipodal", "antipodal", {}),
+    ("ill_conditioned 1e3", "ill_conditioned", {"cond": 1e3}),
+    ("orthonormal", "orthonormal", {}),
+    ("dkkz", "dkkz", {}),
+)
+
+FULL = {
+    "recovery": {"d": (20, 50, 100), "k": (2, 3, 4, 5, 6), "seeds": {20: 10, 50: 3, 100: 2}, "per_dk": 50},
+    "sample_size": {"d": 20, "k": 4, "multiples": (5, 10, 20, 40, 80), "seeds": 5},
+    "width": {"families": ("random", "orthonormal"), "d": 20, "k": (8, 10), "seeds": 3, "per_dk": 50},
+    "speed": {"d": 100, "k": 5, "n": 50000, "seeds": 3},
+    "adam": {"d": 20, "k": 4, "seeds": 2, "per_dk": 50, "widths": (1, 4), "factor": 5.0,
+             "lr_grid": (1e-3, 3e-3, 1e-2), "batch_size": 128},
+}
+
+
+def _undetermined(net, X):
+    """Relative distance of a certified alternative to the true network that fits every sample, else 0.0.
+
+    Every pair of neurons whose wedge samples do not span ``R^d`` is tried
+    (:func:`~verified_relu.learners.fast._undetermined_pair`, the learner's own check).
+    """
+    from .learners.fast import _undetermined_pair
+
+    found = _undetermined_pair(net, X, EXACT)
+    return 0.0 if found is None else float(found["relative_distance"])
+
+
+def _task(task):
+    """Run one task (a dict); returns its row.  Top level so that a process pool can pickle it."""
+    from . import instances
+    from .learners import learn
+
+    part, family, params, d, k, n, seed = (task[key] for key in ("part", "family", "params", "d", "k", "n", "seed"))
+    net = instances.make(family, d, k, rng=seed, **params)
+    X, y = net.sample(n, rng=1000 + seed)
+    scale = net.norm_squared()
+    row = {key: task[key] for key in ("part", "label", "family", "params", "d", "k", "n", "seed")}
+    if "multiple" in task:
+        row["multiple"] = task["multiple"]
+    t0 = time.perf_counter()
+    res = learn(X, y, k, method="fast", rng=2000 + seed, noiseless=True)
+    seconds = time.perf_counter() - t0
+    rel = float(net.squared_distance(res.network) / scale)
+    row.update(method="fast", relative_error=rel, exact=rel <= EXACT, success=bool(res.success), seconds=seconds,
+               false_success=bool(res.success and rel > 1e-8), message=res.message)
+    if part in ("recovery", "sample_size"):
+        row["undetermined"] = _undetermined(net, X)
+    rows = [row]
+    if part == "adam":
+        rows += _adam_rows(task, X, y, net, scale, seconds)
+    return rows
+
+
+def _adam_rows(task, X, y, net, scale, fast_seconds):
+    from .learners import learn
+
+    opts = task["adam"]
+    rows = []
+    k = task["k"]
+    budget_per_lr = opts["factor"] * fast_seconds
+    for mult in opts["widths"]:
+        width = mult * k
+        # time one epoch to set the epoch budget (so the cosine schedule ends within the time budget)
+        t0 = time.perf_counter()
+        learn(X, y, k, method="adam", rng=3000 + task["seed"], width=width, epochs=1, lr_grid=(opts["lr_grid"][0],),
+              batch_size=opts["batch_size"])
+        epoch_seconds = time.perf_counter() - t0
+        epochs = max(1, int(0.9 * budget_per_lr / max(epoch_seconds, 1e-3)))
+        t0 = time.perf_counter()
+        res = learn(X, y, k, method="adam", rng=3000 + task["seed"], width=width, epochs=epochs,
+                    lr_grid=tuple(opts["lr_grid"]), batch_size=opts["batch_size"],
+                    time_budget=budget_per_lr * len(opts["lr_grid"]))
+        seconds = time.perf_counter() - t0
+        rel = float(net.squared_distance(res.network) / scale)
+        row = {key: task[key] for key in ("part", "label", "family", "params", "d", "k", "n", "seed")}
+        row.update(method=f"adam width {mult}k", width=width, epochs=epochs, relative_error=rel, exact=rel <= EXACT,
+                   success=bool(res.success), seconds=seconds, budget_seconds=budget_per_lr * len(opts["lr_grid"]),
+                   false_success=bool(res.success and rel > 1e-8), message=res.message)
+        rows.append(row)
+    return rows
+
+
+def _tasks(config):
+    from . import instances
+
+    tasks = []
+
+    def add(part, label, family, params, d, k, n, seed, **extra):
+        if instances.supports(family, d, k):
+            tasks.append(dict(part=part, label=label, family=family, params=params, d=d, k=k, n=n, seed=seed,
+                              **extra))
+
+    rec = config["recovery"]
+    for d in rec["d"]:
+        for label, family, params in FAMILIES:
+            for k in rec["k"]:
+                for s in range(rec["seeds"][d]):
+                    add("recovery", label, family, params, d, k, rec["per_dk"] * d * k, s)
+    ss = config["sample_size"]
+    for label, family, params in FAMILIES:
+        for m in ss["multiples"]:
+            for s in range(ss["seeds"]):
+                add("sample_size", label, family, params, ss["d"], ss["k"], m * (ss["d"] + 1) * ss["k"], s,
+                    multiple=m)
+    wd = config["width"]
+    for family in wd["families"]:
+        for k in wd["k"]:
+            for s in range(wd["seeds"]):
+                add("width", family, family, {}, wd["d"], k, wd["per_dk"] * wd["d"] * k, s)
+    sp = config["speed"]
+    for s in range(sp["seeds"]):
+        add("speed", "random", "random", {}, sp["d"], sp["k"], sp["n"], s)
+    ad = config["adam"]
+    for label, family, params in FAMILIES:
+        for s in range(ad["seeds"]):
+            add("adam", label, family, params, ad["d"], ad["k"], ad["per_dk"] * ad["d"] * ad["k"], s, adam=ad)
+    return tasks
+
+
+def with_seeds(config, seeds):
+    """A copy of ``config`` with every part's number of seeds set to ``seeds``."""
+    import copy
+
+    config = copy.deepcopy(config)
+    for part in config.values():
+        part["seeds"] = {d: seeds for d in part["seeds"]} if isinstance(part["seeds"], dict) else seeds
+    return config
+
+
+def run_full(*, workers=1, progress=sys.stderr, config=None, parts=None, have_torch=True):
+    """Run the full suite; returns ``rows`` (a list of dicts), in task order.
+
+    ``parts`` restricts the run to some of the parts; ``have_torch=False`` drops the ``adam`` part.
+    """
+    config = FULL if config is None else config
+    tasks = [t for t in _tasks(config) if (parts is None or t["part"] in parts) and (have_torch or t["part"] != "adam")]
+    for i, t in enumerate(tasks):
+        t["index"] = i
+    results = [None] * len(tasks)
+    start = time.perf_counter()
+
+    def report(i, rows, done):
+        results[i] = rows
+        if progress is not None:
+            r = rows[0]
+            elapsed = time.perf_counter() - start
+            eta = elapsed / done * (len(tasks) - done)
+            print(f"[{done}/{len(tasks)} {elapsed:6.0f}s eta {eta:5.0f}s] {r['part']} {r['label']} d={r['d']} "
+                  f"k={r['k']} n={r['n']} seed={r['seed']}: error {r['relative_error']:.1e} ({r['seconds']:.1f}s)",
+                  file=progress, flush=True)
+
+    if workers <= 1:
+        for done, t in enumerate(tasks, 1):
+            report(t["index"], _task(t), done)
+    else:
+        import multiprocessing as mp
+
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        with mp.get_context("spawn").Pool(workers) as pool:
+            for done, (i, rows) in enumerate(pool.imap_unordered(_indexed_task, tasks), 1):
+                report(i, rows, done)
+    return [row for rows in results for row in rows]
+
+
+def _indexed_task(task):
+    return task["index"], _task(task)
+
+
+def _rate(rows):
+    return sum(r["exact"] for r in rows), len(rows)
+
+
+def smallest_multiple(rows, label):
+    """Smallest sample-size multiple at which >= 95% of the runs of ``label`` are exact, or None."""
+    sel = [r for r in rows if r["part"] == "sample_size" and r["label"] == label]
+    for m in sorted({r["multiple"] for r in sel}):
+        ok, tot = _rate([r for r in sel if r["multiple"] == m])
+        if tot and ok >= 0.95 * tot:
+            return m
+    return None
+
+
+def markdown_full(results):
+    """The Markdown tables of a full-suite result dict."""
+    rows = results["rows"]
+    cfg = results["config"]
+    out = []
+    rec = [r for r in rows if r["part"] == "recovery"]
+    if rec:
+        out += ["## Exact recovery, n = 50 d k, noiseless", "",
+                ("Cell: exact recoveries / runs (exact: relative squared L2 error <= 1e-10, computed in closed form "
+                 "from the true network); in brackets, runs whose sample provably does not determine the true "
+                 "network (a certified alternative fits every sample).  A dash: the family does not exist at that k."),
+                ""]
+        for d in cfg["recovery"]["d"]:
+            ks = cfg["recovery"]["k"]
+            out += [f"### d = {d} ({cfg['recovery']['seeds'][str(d)] if str(d) in cfg['recovery']['seeds'] else cfg['recovery']['seeds'][d]} seeds)", "",
+                    "| family | " + " | ".join(f"k = {k}" for k in ks) + " | median s | false success |",
+                    "|---|" + "---:|" * (len(ks) + 2)]
+            for label, _, _ in FAMILIES:
+                cells, times, false = [], [], 0
+                for k in ks:
+                    sel = [r for r in rec if r["label"] == label and r["d"] == d and r["k"] == k]
+                    if not sel:
+                        cells.append("-")
+                        continue
+                    ok, tot = _rate(sel)
+                    und = sum(r.get("undetermined", 0.0) > 0 for r in sel)
+                    cells.append(f"{ok}/{tot}" + (f" [{und}]" if und else ""))
+                    times += [r["seconds"] for r in sel]
+                    false += sum(r["false_success"] for r in sel)
+                med = f"{np.median(times):.2f}" if times else "-"
+                out.append(f"| {label} | " + " | ".join(cells) + f" | {med} | {false} |")
+            out.append("")
+    ss = [r for r in rows if r["part"] == "sample_size"]
+    if ss:
+        c = cfg["sample_size"]
+        mults = sorted({r["multiple"] for r in ss})
+        out += ["## Sample size", "",
+                (f"d = {c['d']}, k = {c['k']}, n = m (d + 1) k, {c['seeds']} seeds.  Cell: exact / runs "
+                 "[runs whose sample provably does not determine the network]."), "",
+                "| family | " + " | ".join(f"m = {m}" for m in mults) + " | smallest m with >= 95% |",
+                "|---|" + "---:|" * (len(mults) + 1)]
+        for label, _, _ in FAMILIES:
+            cells = []
+            for m in mults:
+                sel = [r for r in ss if r["label"] == label and r["multiple"] == m]
+                ok, tot = _rate(sel)
+                und = sum(r.get("undetermined", 0.0) > 0 for r in sel)
+                cells.append(f"{ok}/{tot}" + (f" [{und}]" if und else "") if tot else "-")
+            m95 = smallest_multiple(rows, label)
+            out.append(f"| {label} | " + " | ".join(cells) + f" | {m95 if m95 is not None else '> ' + str(mults[-1])} |")
+        out.append("")
+    wd = [r for r in rows if r["part"] == "width"]
+    if wd:
+        out += ["## Width", "", f"d = {cfg['width']['d']}, n = 50 d k.", "",
+                "| family | k | exact / runs | median error | median s |", "|---|---:|---:|---:|---:|"]
+        for family in cfg["width"]["families"]:
+            for k in cfg["width"]["k"]:
+                sel = [r for r in wd if r["family"] == family and r["k"] == k]
+                if sel:
+                    ok, tot = _rate(sel)
+                    out.append(f"| {family} | {k} | {ok}/{tot} | {np.median([r['relative_error'] for r in sel]):.1e} | "
+                               f"{np.median([r['seconds'] for r in sel]):.1f} |")
+        out.append("")
+    sp = [r for r in rows if r["part"] == "speed"]
+    if sp:
+        c = cfg["speed"]
+        out += ["## Speed", "", (f"random family, d = {c['d']}, k = {c['k']}, n = {c['n']}, {len(sp)} seeds: "
+                                 f"median wall time {np.median([r['seconds'] for r in sp]):.2f} s, exact "
+                                 f"{_rate(sp)[0]}/{len(sp)}."), ""]
+    ad = [r for r in rows if r["part"] == "adam"]
+    if ad:
+        c = cfg["adam"]
+        methods = ["fast"] + [f"adam width {m}k" for m in c["widths"]]
+        out += ["## Against Adam", "",
+                (f"d = {c['d']}, k = {c['k']}, n = 50 d k, {c['seeds']} seeds.  Adam gets {c['factor']:g}x the fast "
+                 f"learner's wall time per learning rate of {list(c['lr_grid'])} (best by held-out error), batch "
+                 f"{c['batch_size']}, float64.  Cell: exact / runs, median relative error."), "",
+                "| family | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
+        for label, _, _ in FAMILIES:
+            cells = []
+            for m in methods:
+                sel = [r for r in ad if r["label"] == label and r["method"] == m]
+                if not sel:
+                    cells.append("-")
+                    continue
+                ok, tot = _rate(sel)
+                cells.append(f"{ok}/{tot}, {np.median([r['relative_error'] for r in sel]):.1e}")
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def plot_full(results, out):
+    """Write ``success_vs_n.png`` and ``error_vs_time.png`` into the directory ``out``; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._io import atomic_path
+
+    rows = results["rows"]
+    paths = []
+    ss = [r for r in rows if r["part"] == "sample_size"]
+    if ss:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for label, _, _ in FAMILIES:
+            sel = [r for r in ss if r["label"] == label]
+            if not sel:
+                continue
+            mults = sorted({r["multiple"] for r in sel})
+            rate = [np.mean([r["exact"] for r in sel if r["multiple"] == m]) for m in mults]
+            ax.plot(mults, rate, marker="o", label=label)
+        ax.axhline(0.95, color="grey", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_xlabel("samples / parameter count  (n / ((d+1) k))")
+        ax.set_ylabel("exact recovery rate")
+        ax.set_title("fast learner, d = 20, k = 4, noiseless")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        path = os.path.join(out, "success_vs_n.png")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    timed = [r for r in rows if r["part"] in ("adam", "recovery") and (r["part"] == "adam" or r["d"] == 20)]
+    if timed:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for method, marker in (("fast", "o"), ("adam width 1k", "s"), ("adam width 4k", "^")):
+            sel = [r for r in timed if r["method"] == method]
+            if sel:
+                ax.scatter([r["seconds"] for r in sel], [max(r["relative_error"], 1e-33) for r in sel], s=12,
+                           marker=marker, alpha=0.6, label=method)
+        ax.axhline(EXACT, color="grey", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("wall time (s)")
+        ax.set_ylabel("relative squared L2 error (exact, floored at 1e-33)")
+        ax.set_title("error against wall time, d = 20")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = os.path.join(out, "error_vs_time.png")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
