@@ -97,7 +97,7 @@ def levenberg_marquardt(X, y, W, mu, a, *, fit_linear=True, max_iter=200, rtol=1
 
 
 def expanding_subspace_lm(X, y, W, mu, a, *, fit_linear=True, rounds=25, sub_iter=30, polish_iter=15, full_iter=150,
-                          atol=0.0):
+                          atol=0.0, min_decrease=1e-3):
     """Levenberg-Marquardt in the full space at the cost of a low-dimensional one.
 
     A full-space step costs ``O(n (k d)^2)``; this routine takes rounds of Levenberg-Marquardt
@@ -110,7 +110,8 @@ def expanding_subspace_lm(X, y, W, mu, a, *, fit_linear=True, rounds=25, sub_ite
     complement the Gauss-Newton step is ``-(A^{-1} (x) I) g``, a combination of the gradients;
     the subspace contains it up to the sampling fluctuation of the empirical second moments.
     Rounds stop when the loss is ``<= atol`` or a round lowers it by less than a factor
-    ``1 - 1e-3``.  When ``d <= 2k + 2`` the subspace would be the whole space, and plain
+    ``1 - min_decrease`` (near a solution a round divides the loss by far more; slow rounds mean
+    a valley of a spurious minimum, where more rounds cost time and rarely help).  When ``d <= 2k + 2`` the subspace would be the whole space, and plain
     Levenberg-Marquardt runs instead, for up to ``full_iter`` steps.  Returns an
     :class:`LMOutcome` (``iterations`` counts subspace and full steps).
     """
@@ -137,7 +138,7 @@ def expanding_subspace_lm(X, y, W, mu, a, *, fit_linear=True, rounds=25, sub_ite
             W, mu = out.W @ V.T, out.mu
             if fit_linear:
                 a = out.a @ V.T
-            if out.loss > loss0 * (1.0 - 1e-3):
+            if out.loss > loss0 * (1.0 - min_decrease):
                 break
     else:
         polish_iter = full_iter

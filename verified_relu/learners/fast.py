@@ -65,6 +65,7 @@ class FastParams:
     full_iterations : Levenberg-Marquardt budget when ``d <= 2k + 2`` (no smaller subspace exists).
     expand_rounds, expand_iterations : rounds of the expanding-subspace refinement and the
         Levenberg-Marquardt budget of each round.
+    expand_min_decrease : the rounds stop when one lowers the loss by less than this fraction.
     resubspace_rounds, resubspace_extra : rounds of multi-start fitting inside the span of the
         learned rows, the linear term and the top ``resubspace_extra`` eigenvectors of each
         residual moment matrix, when the fit is not exact.
@@ -89,6 +90,7 @@ class FastParams:
     full_iterations: int = 150
     expand_rounds: int = 25
     expand_iterations: int = 30
+    expand_min_decrease: float = 1e-3
     reseed_rounds: int = 3
     merge_cos: float = 0.99
     success_tol: float = 1e-10
@@ -185,11 +187,14 @@ def _subspace_fit(Z, y, k, params, rng):
     return best, losses
 
 
-def _refine(X, y, W, mu, a, params, scale, fit_linear=True):
-    """Full-space refinement: expanding-subspace rounds, then a few full-space steps."""
+def _refine(X, y, W, mu, a, params, scale, fit_linear=True, polish=None):
+    """Full-space refinement: expanding-subspace rounds, then a few full-space steps (``polish``,
+    default ``params.refine_iterations``; fewer for candidates that are only compared)."""
     return expanding_subspace_lm(X, y, W, mu, a, fit_linear=fit_linear, rounds=params.expand_rounds,
-                                 sub_iter=params.expand_iterations, polish_iter=params.refine_iterations,
-                                 full_iter=params.full_iterations, atol=1e-28 * scale)
+                                 sub_iter=params.expand_iterations,
+                                 polish_iter=params.refine_iterations if polish is None else polish,
+                                 full_iter=params.full_iterations, atol=1e-28 * scale,
+                                 min_decrease=params.expand_min_decrease)
 
 
 def _resubspace(X, y, out, k, params, scale, rng):
@@ -248,9 +253,12 @@ def _merge_and_reseed(X, y, out, params, scale):
                 W[j] = sign * vecs[:, idx]
                 A = np.hstack([np.maximum(X @ W.T, 0.0), X])
                 coef = np.linalg.lstsq(A, y, rcond=None)[0]
-                cand = _refine(X, y, W, coef[:k], coef[k:], params, scale)
+                # candidates are only compared: a short full-space polish; the chosen one gets the full one
+                cand = _refine(X, y, W, coef[:k], coef[k:], params, scale, polish=2)
                 if cand.loss < best.loss:
                     best = cand
+        if best is not out:
+            best = _refine(X, y, best.W, best.mu, best.a, params, scale)
         rounds.append({"freed_neuron": j, "loss_before": out.loss, "loss_after": best.loss})
         if best.loss >= out.loss:
             break
