@@ -1,0 +1,111 @@
+"""The benchmark suites end to end: the quick suite as shipped, and the full suite's code path on a
+tiny grid (the full grid itself takes hours; docs/benchmarks.md holds its results)."""
+
+import copy
+import json
+import os
+
+import numpy as np
+import pytest
+
+from verified_relu import bench, bench_full, instances, learn
+from verified_relu.cli import main
+from verified_relu.identifiability import ambiguous_pair
+
+
+def test_quick_suite_runs_end_to_end(tmp_path):
+    results = bench.run_suite("quick", progress=None)
+    suite = bench.SUITES["quick"]
+    n_grid = len(suite["families"]) * len(suite["k"]) * len(suite["seeds"])
+    assert len(results["rows"]) == n_grid * len(suite["methods"])
+    ran = [r for r in results["rows"] if r["status"] == "ran"]
+    # the fast learner is exact on this easy grid (closed-form error, recomputed here for one row)
+    fast = [r for r in ran if r["method"] == "fast"]
+    assert len(fast) == n_grid and all(r["exact"] for r in fast)
+    r = fast[0]
+    net = instances.make(r["family"], suite["d"], r["k"], rng=r["seed"])
+    X, y = net.sample(suite["n"], rng=1000 + r["seed"])
+    res = learn(X, y, r["k"], rng=2000 + r["seed"], **suite["methods"]["fast"])
+    assert r["relative_error"] == net.squared_distance(res.network) / net.norm_squared()
+    json_path, md_path = bench.write_results(results, tmp_path)
+    assert json.loads(json_path.read_text(encoding="utf-8"))["suite"] == "quick"
+    assert "| fast | random |" in md_path.read_text(encoding="utf-8")
+
+
+def _tiny():
+    cfg = copy.deepcopy(bench_full.FULL)
+    cfg["recovery"].update(d=(6,), k=(2,), seeds={6: 1})
+    cfg["sample_size"].update(d=6, k=2, multiples=(5, 60), seeds=1)
+    cfg["width"].update(d=6, k=(3,), seeds=1)
+    cfg["speed"].update(d=6, k=2, n=1500, seeds=1)
+    cfg["adam"].update(d=6, k=2, seeds=1, factor=1.0)
+    return cfg
+
+
+def test_full_suite_code_path_on_a_tiny_grid(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench_full, "FULL", _tiny())
+    out = tmp_path / "full"
+    assert main(["bench", "--suite", "full", "--out", str(out), "--parts", "recovery,sample_size,width,speed"]) == 0
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    parts = {r["part"] for r in data["rows"]}
+    assert parts == {"recovery", "sample_size", "width", "speed"}
+    # one recovery row per supported (family, d, k, seed) cell; dkkz needs even k, every family exists at k = 2
+    assert len([r for r in data["rows"] if r["part"] == "recovery"]) == len(bench_full.FAMILIES)
+    for r in data["rows"]:
+        net = instances.make(r["family"], r["d"], r["k"], rng=r["seed"], **r["params"])
+        assert 0.0 <= r["relative_error"] and r["exact"] == (r["relative_error"] <= 1e-10)
+        assert not r["false_success"]
+        if r["part"] in ("recovery", "sample_size") and r["undetermined"] > 0:
+            # the recorded certificate is real: recompute it on the same sample
+            X, _ = net.sample(r["n"], rng=1000 + r["seed"])
+            found = [ambiguous_pair(net, X, i, j, directions=4) for i in range(net.k) for j in range(i + 1, net.k)]
+            assert any(f.ambiguous and f.relative_distance > 1e-10 for f in found)
+    md = (out / "results.md").read_text(encoding="utf-8")
+    assert "## Exact recovery" in md and "## Sample size" in md and "## Width" in md and "## Speed" in md
+    for png in ("success_vs_n.png", "error_vs_time.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    err = capsys.readouterr().err
+    assert "eta" in err
+
+
+def test_smallest_multiple_is_the_first_with_95_percent():
+    rows = [{"part": "sample_size", "label": "x", "multiple": m, "exact": e}
+            for m, es in ((5, [False] * 20), (10, [True] * 18 + [False] * 2), (20, [True] * 19 + [False]))
+            for e in es]
+    assert bench_full.smallest_multiple(rows, "x") == 20  # 18/20 = 90% < 95% <= 19/20
+    assert bench_full.smallest_multiple(rows[:20], "x") is None
+
+
+def test_with_seeds_overrides_every_part():
+    cfg = bench_full.with_seeds(bench_full.FULL, 7)
+    assert set(cfg["recovery"]["seeds"].values()) == {7}
+    assert all(cfg[p]["seeds"] == 7 for p in cfg if p != "recovery")
+    assert bench_full.FULL["recovery"]["seeds"] != cfg["recovery"]["seeds"]  # a copy
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--workers", "0"], "workers must be"),
+        (["--seeds", "0"], "seeds must be"),
+        (["--parts", "recovery,nope"], "parts must be among"),
+    ],
+)
+def test_bad_bench_options_name_the_argument(tmp_path, argv, match, capsys):
+    out = tmp_path / "o"
+    assert main(["bench", "--suite", "full", "--out", str(out), *argv]) == 2
+    assert match in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_adam_row_gets_the_time_budget(tmp_path, monkeypatch):
+    if not os.environ.get("CI"):  # under CI torch is installed (test extra); a missing one fails
+        pytest.importorskip("torch")
+    cfg = _tiny()
+    rows = bench_full.run_full(progress=None, config=cfg, parts=["adam"])
+    fast = {r["seed"]: r for r in rows if r["method"] == "fast" and r["label"] == "random"}
+    for r in rows:
+        if r["method"].startswith("adam") and r["label"] == "random":
+            budget = cfg["adam"]["factor"] * fast[r["seed"]]["seconds"] * len(cfg["adam"]["lr_grid"])
+            assert np.isclose(r["budget_seconds"], budget)
+            assert r["width"] in (2, 8)
