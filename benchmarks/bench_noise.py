@@ -28,18 +28,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
-from verified_relu import ReLUNetwork, __version__, instances, learn
+from verified_relu import __version__, instances, learn
+from verified_relu.bench_full import oracle_fit
 
 FAMILIES = [("random", {}), ("orthonormal", {}), ("close_pair", {"theta": 0.1}), ("dkkz", {})]
-
-
-def oracle_fit(net, X, y):
-    """Least squares over ``(mu, a)`` with the true unit directions fixed."""
-    U = net.weights / np.linalg.norm(net.weights, axis=1, keepdims=True)
-    A = np.concatenate([np.maximum(X @ U.T, 0.0), X], axis=1)
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    k = U.shape[0]
-    return ReLUNetwork(U, coef[:k], coef[k:])
 
 
 def main():

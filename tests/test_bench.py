@@ -38,6 +38,7 @@ def _tiny():
     cfg["sample_size"].update(d=6, k=2, multiples=(5, 60), seeds=1)
     cfg["width"].update(d=6, k=(3,), seeds=1)
     cfg["speed"].update(d=6, k=2, n=1500, seeds=1)
+    cfg["noise"].update(d=6, k=2, n=2000, seeds=1, families=("random",))
     cfg["adam"].update(d=6, k=2, seeds=1, factor=1.0)
     return cfg
 
@@ -45,14 +46,19 @@ def _tiny():
 def test_full_suite_code_path_on_a_tiny_grid(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bench_full, "FULL", _tiny())
     out = tmp_path / "full"
-    assert main(["bench", "--suite", "full", "--out", str(out), "--parts", "recovery,sample_size,width,speed"]) == 0
+    assert main(["bench", "--suite", "full", "--out", str(out), "--parts", "recovery,sample_size,width,speed,noise"]) == 0
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     parts = {r["part"] for r in data["rows"]}
-    assert parts == {"recovery", "sample_size", "width", "speed"}
+    assert parts == {"recovery", "sample_size", "width", "speed", "noise"}
     # one recovery row per supported (family, d, k, seed) cell; dkkz needs even k, every family exists at k = 2
     assert len([r for r in data["rows"] if r["part"] == "recovery"]) == len(bench_full.FAMILIES)
     for r in data["rows"]:
         net = instances.make(r["family"], r["d"], r["k"], rng=r["seed"], **r["params"])
+        if r["part"] == "noise":  # excess risks, recomputed for the oracle
+            X, y = net.sample(r["n"], rng=1000 + r["seed"], noise=r["sigma"])
+            assert np.isclose(r["oracle_excess_risk"], net.squared_distance(bench_full.oracle_fit(net, X, y)))
+            assert np.isclose(r["ratio"], r["excess_risk"] / r["oracle_excess_risk"])
+            continue
         assert 0.0 <= r["relative_error"] and r["exact"] == (r["relative_error"] <= 1e-10)
         assert not r["false_success"]
         if r["part"] in ("recovery", "sample_size") and r["undetermined"] > 0:
@@ -62,10 +68,25 @@ def test_full_suite_code_path_on_a_tiny_grid(tmp_path, monkeypatch, capsys):
             assert any(f.ambiguous and f.relative_distance > 1e-10 for f in found)
     md = (out / "results.md").read_text(encoding="utf-8")
     assert "## Exact recovery" in md and "## Sample size" in md and "## Width" in md and "## Speed" in md
+    assert "## Noisy labels" in md
     for png in ("success_vs_n.png", "error_vs_time.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     err = capsys.readouterr().err
     assert "eta" in err
+
+
+def test_oracle_fit_excess_risk_is_the_parametric_rate():
+    """For least squares with p regressors and Gaussian noise, E||F - G||^2 ~ sigma^2 p / n.  Over 20
+    seeds the mean of (excess / (sigma^2 p / n)) ~ chi^2_p / p has standard deviation
+    sqrt(2 / p) / sqrt(20) = 0.1 for p = 10; the band [0.6, 1.4] is four standard deviations."""
+    d, k, n, sigma = 8, 2, 4000, 0.1
+    p = k + d
+    ratios = []
+    for s in range(20):
+        net = instances.make("random", d, k, rng=s)
+        X, y = net.sample(n, rng=100 + s, noise=sigma)
+        ratios.append(net.squared_distance(bench_full.oracle_fit(net, X, y)) / (sigma ** 2 * p / n))
+    assert 0.6 <= np.mean(ratios) <= 1.4
 
 
 def test_smallest_multiple_is_the_first_with_95_percent():

@@ -13,6 +13,10 @@ Parts (each row of ``results.json`` says which):
   :data:`FULL`; the smallest ``m`` at which at least 95% of seeds succeed, per family.
 * ``width`` -- the random and orthonormal families at ``k`` up to 20, ``n = 50 d k``.
 * ``speed`` -- ``d = 100, k = 5, n = 50 000``, random family.
+* ``noise`` -- labels ``F(x) + sigma N(0, 1)``, ``d = 20, k = 4, n = 20 000``, ``sigma`` in
+  ``{1e-3, 1e-1}``: the exact excess risk ``||F - G||^2`` of the fast learner against
+  :func:`oracle_fit` (least squares with the true directions given, ``k + d`` parameters against the
+  learner's ``k (d + 1) + d``).
 * ``adam`` -- on the same data as the fast learner, Adam at widths ``k`` and ``4 k`` for each
   learning rate of its grid, each given ``adam_factor`` times the fast learner's wall time (the
   number of epochs is set from a timed first epoch so that the cosine schedule ends within the
@@ -33,7 +37,7 @@ import time
 
 import numpy as np
 
-__all__ = ["FAMILIES", "FULL", "markdown_full", "plot_full", "run_full"]
+__all__ = ["FAMILIES", "FULL", "markdown_full", "oracle_fit", "plot_full", "run_full"]
 
 EXACT = 1e-10
 
@@ -54,6 +58,8 @@ FULL = {
     "sample_size": {"d": 20, "k": 4, "multiples": (5, 10, 20, 40, 80), "seeds": 5},
     "width": {"families": ("random", "orthonormal"), "d": 20, "k": (8, 10), "seeds": 3, "per_dk": 50},
     "speed": {"d": 100, "k": 5, "n": 50000, "seeds": 3},
+    "noise": {"families": ("random", "orthonormal", "close_pair 1e-1", "dkkz"), "d": 20, "k": 4, "n": 20000,
+              "sigmas": (1e-3, 1e-1), "seeds": 5},
     "adam": {"d": 20, "k": 4, "seeds": 2, "per_dk": 50, "widths": (1, 4), "factor": 5.0,
              "lr_grid": (1e-3, 3e-3, 1e-2), "batch_size": 128},
 }
@@ -71,6 +77,34 @@ def _undetermined(net, X):
     return 0.0 if found is None else float(found["relative_distance"])
 
 
+def oracle_fit(net, X, y):
+    """The least-squares fit of ``y`` over ``(mu, a)`` with the true unit directions of ``net`` given."""
+    from .network import ReLUNetwork
+
+    U = net.weights / np.linalg.norm(net.weights, axis=1, keepdims=True)
+    A = np.concatenate([np.maximum(X @ U.T, 0.0), X], axis=1)
+    coef = np.linalg.lstsq(A, y, rcond=None)[0]
+    k = U.shape[0]
+    return ReLUNetwork(U, coef[:k], coef[k:])
+
+
+def _noise_task(task, net):
+    from .learners import learn
+
+    n, seed, sigma = task["n"], task["seed"], task["sigma"]
+    X, y = net.sample(n, rng=1000 + seed, noise=sigma)
+    row = {key: task[key] for key in ("part", "label", "family", "params", "d", "k", "n", "seed", "sigma")}
+    t0 = time.perf_counter()
+    res = learn(X, y, task["k"], method="fast", rng=2000 + seed)
+    seconds = time.perf_counter() - t0
+    excess = float(net.squared_distance(res.network))
+    oracle = float(net.squared_distance(oracle_fit(net, X, y)))
+    row.update(method="fast", excess_risk=excess, oracle_excess_risk=oracle, ratio=excess / oracle,
+               relative_error=excess / float(net.norm_squared()), exact=False, success=bool(res.success),
+               seconds=seconds, false_success=False, message=res.message)
+    return [row]
+
+
 def _task(task):
     """Run one task (a dict); returns its row.  Top level so that a process pool can pickle it."""
     from . import instances
@@ -78,6 +112,8 @@ def _task(task):
 
     part, family, params, d, k, n, seed = (task[key] for key in ("part", "family", "params", "d", "k", "n", "seed"))
     net = instances.make(family, d, k, rng=seed, **params)
+    if part == "noise":
+        return _noise_task(task, net)
     X, y = net.sample(n, rng=1000 + seed)
     scale = net.norm_squared()
     row = {key: task[key] for key in ("part", "label", "family", "params", "d", "k", "n", "seed")}
@@ -156,6 +192,12 @@ def _tasks(config):
     sp = config["speed"]
     for s in range(sp["seeds"]):
         add("speed", "random", "random", {}, sp["d"], sp["k"], sp["n"], s)
+    nz = config["noise"]
+    for label, family, params in FAMILIES:
+        if label in nz["families"]:
+            for sigma in nz["sigmas"]:
+                for s in range(nz["seeds"]):
+                    add("noise", label, family, params, nz["d"], nz["k"], nz["n"], s, sigma=sigma)
     ad = config["adam"]
     for label, family, params in FAMILIES:
         for s in range(ad["seeds"]):
@@ -295,6 +337,26 @@ def markdown_full(results):
         out += ["## Speed", "", (f"random family, d = {c['d']}, k = {c['k']}, n = {c['n']}, {len(sp)} seeds: "
                                  f"median wall time {np.median([r['seconds'] for r in sp]):.2f} s, exact "
                                  f"{_rate(sp)[0]}/{len(sp)}."), ""]
+    nz = [r for r in rows if r["part"] == "noise"]
+    if nz:
+        c = cfg["noise"]
+        p = c["k"] * (c["d"] + 1) + c["d"]
+        out += ["## Noisy labels", "",
+                (f"d = {c['d']}, k = {c['k']}, n = {c['n']}, {c['seeds']} seeds, labels F(x) + sigma N(0, 1).  Excess "
+                 f"risk ||F - G||^2 (exact).  The oracle fits the output weights and the linear term by least "
+                 f"squares with the true directions given ({c['k'] + c['d']} parameters; the learner fits {p}); "
+                 f"the parametric rate sigma^2 p / n is given for the learner's p."), "",
+                "| family | sigma | learner (median) | oracle (median) | ratio (median) | ratio (max) | sigma^2 p / n |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for label, _, _ in FAMILIES:
+            for sigma in c["sigmas"]:
+                sel = [r for r in nz if r["label"] == label and r["sigma"] == sigma]
+                if sel:
+                    out.append(f"| {label} | {sigma:g} | {np.median([r['excess_risk'] for r in sel]):.2e} | "
+                               f"{np.median([r['oracle_excess_risk'] for r in sel]):.2e} | "
+                               f"{np.median([r['ratio'] for r in sel]):.2f} | {max(r['ratio'] for r in sel):.2f} | "
+                               f"{sigma ** 2 * p / c['n']:.1e} |")
+        out.append("")
     ad = [r for r in rows if r["part"] == "adam"]
     if ad:
         c = cfg["adam"]

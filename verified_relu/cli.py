@@ -592,7 +592,7 @@ def _build_parser():
     bench.add_argument("--seeds", type=int, default=None,
                        help="seeds per cell for every part of the full suite (default: docs/benchmarks.md)")
     bench.add_argument("--parts", default=None,
-                       help="comma-separated parts of the full suite (recovery, sample_size, width, speed, adam)")
+                       help="comma-separated parts of the full suite (recovery, sample_size, width, speed, noise, adam)")
     bench.add_argument("--out", required=True, help="output directory (created if missing)")
     _common(bench)
     bench.set_defaults(func=_bench)
