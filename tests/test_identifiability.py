@@ -60,6 +60,33 @@ def test_close_pair_is_ambiguous(close_pair_case):
     assert result.sample_max_abs_difference == pytest.approx(float(np.max(np.abs(y_alt - y))), abs=1e-15)
 
 
+def test_cancelling_pair_certificate_is_judged_on_the_rounding_scale():
+    """k = 2, mu = (1, -1), angle 0.01: max |F(X)| is about 0.01 of the terms mu_i <w_i, x> that are
+    summed to evaluate F, so a rounding-level disagreement can exceed 100 ulps of max |F(X)|.  The
+    certificate is accepted because, evaluated exactly in rational arithmetic, the two networks differ
+    on X by far less than 1e-12 of the terms' scale while their population distance is above 1e-4."""
+    from fractions import Fraction
+
+    net = make("close_pair", 20, 2, rng=0, theta=0.01)
+    X, y = net.sample(2000, rng=1000)
+    result = ambiguous_pair(net, X)
+    assert result.ambiguous and result.relative_distance > 1e-4
+    alt = result.alternative
+
+    def exact(W, mu, lin, x):
+        xq = [Fraction(v) for v in x]
+        total = sum(Fraction(m) * max(sum(Fraction(p) * q for p, q in zip(row, xq)), 0) for m, row in zip(mu, W))
+        return total + sum(Fraction(p) * q for p, q in zip(lin, xq))
+
+    Wt, mt, lt = net.weights.tolist(), net.coefficients.tolist(), net.linear.tolist()
+    Wa, ma, la = alt.weights.tolist(), alt.coefficients.tolist(), alt.linear.tolist()
+    diff = max(abs(exact(Wa, ma, la, x) - exact(Wt, mt, lt, x)) for x in X.tolist())
+    terms = float(np.max(np.abs(X @ net.weights.T) @ np.abs(net.coefficients)))
+    assert float(diff) <= 1e-12 * terms
+    # max |F(X)| is the wrong yardstick here: it is two orders of magnitude below the terms
+    assert np.max(np.abs(y)) < 0.05 * terms
+
+
 def test_result_is_deterministic_and_serialisable(close_pair_case):
     net, X, _, result = close_pair_case
     again = ambiguous_pair(net, X)

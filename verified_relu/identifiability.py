@@ -41,7 +41,10 @@ _CALLER = "ambiguous_pair"
 _MARGIN_SLACK = 1e-6
 #: The feasible step is multiplied by this factor before use.
 _SAFETY = 0.5
-#: ``ambiguous`` requires ``max |alt(X) - F(X)| <= _AGREE_ULPS * eps * max |F(X)|``.
+#: ``ambiguous`` requires ``max |alt(X) - F(X)| <= _AGREE_ULPS * eps * S`` with ``S`` the largest sum of
+#: absolute terms ``sum_i |mu_i <w_i, x>| + |<a, x>|`` over the samples and both networks (the scale of
+#: the rounding error of evaluating either network; ``max |F(X)|`` would be far smaller than it when
+#: neurons cancel, and would reject true certificates).
 _AGREE_ULPS = 1e2
 
 
@@ -63,7 +66,10 @@ class PairAmbiguity:
     relative_distance : float
         ``E[(alt - F)^2] / E[F^2]`` in closed form (``0.0`` when ``alternative`` is ``None``).
     ambiguous : bool
-        ``relative_distance > 0`` and ``sample_max_abs_difference <= 1e2 * eps * max_n |F(x_n)|``.
+        ``relative_distance > 0`` and ``sample_max_abs_difference <= 1e2 * eps * S``, with ``S`` the
+        largest sum of absolute terms ``sum_i |mu_i <w_i, x_n>| + |<a, x_n>|`` over the samples and
+        the two networks: the scale of the rounding error of evaluating them (not ``max |F(x_n)|``,
+        which cancellation can make far smaller).
     """
 
     alternative: ReLUNetwork | None
@@ -132,6 +138,12 @@ def _orthonormal_null(rows, d):
     tol = max(rows.shape) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
     rank = int(np.count_nonzero(s > tol))
     return vt[rank:].T.copy()
+
+
+def _term_scale(net, X):
+    """``max_n sum_i |mu_i <w_i, x_n>| + |<a, x_n>|``: the size of the terms summed to evaluate ``net``."""
+    terms = np.abs(X @ net.weights.T) @ np.abs(net.coefficients) + np.abs(X @ net.linear)
+    return float(np.max(terms))
 
 
 def _alternative(net, i, j, y):
@@ -271,8 +283,7 @@ def ambiguous_pair(net, X, i=0, j=1, *, directions=8, rng=0):
 
     if best is None:
         return absent(free)
-    out = net(X)
-    diff = float(np.max(np.abs(best(X) - out)))
-    scale = float(np.max(np.abs(out)))
+    diff = float(np.max(np.abs(best(X) - net(X))))
+    scale = max(_term_scale(net, X), _term_scale(best, X))
     ok = bool(best_rel > 0.0 and diff <= _AGREE_ULPS * np.finfo(np.float64).eps * scale)
     return PairAmbiguity(best, n_wedge, int(free), diff, best_rel, ok)
