@@ -2,7 +2,7 @@
 
 ``verified-relu bench --suite full --out DIR [--workers 2]`` runs :func:`run_full` and writes
 ``results.json``, ``results.md`` and two figures (``success_vs_n.png``, ``error_vs_time.png``).
-Set ``OPENBLAS_NUM_THREADS=1`` when running with several workers.
+With several workers each worker uses one BLAS and one OpenMP thread (unless the environment says otherwise).
 
 Parts (each row of ``results.json`` says which):
 
@@ -142,11 +142,14 @@ def _adam_rows(task, X, y, net, scale, fast_seconds):
     budget_per_lr = opts["factor"] * fast_seconds
     for mult in opts["widths"]:
         width = mult * k
-        # time one epoch to set the epoch budget (so the cosine schedule ends within the time budget)
+        # time epochs to set the epoch budget (so the cosine schedule ends within the time budget); an
+        # untimed first call takes the one-off costs (importing torch, first allocations), which would
+        # otherwise be counted as an epoch and leave Adam one or two epochs
+        short = dict(rng=3000 + task["seed"], width=width, lr_grid=(opts["lr_grid"][0],), batch_size=opts["batch_size"])
+        learn(X, y, k, method="adam", epochs=1, **short)
         t0 = time.perf_counter()
-        learn(X, y, k, method="adam", rng=3000 + task["seed"], width=width, epochs=1, lr_grid=(opts["lr_grid"][0],),
-              batch_size=opts["batch_size"])
-        epoch_seconds = time.perf_counter() - t0
+        learn(X, y, k, method="adam", epochs=3, **short)
+        epoch_seconds = (time.perf_counter() - t0) / 3
         epochs = max(1, int(0.9 * budget_per_lr / max(epoch_seconds, 1e-3)))
         t0 = time.perf_counter()
         res = learn(X, y, k, method="adam", rng=3000 + task["seed"], width=width, epochs=epochs,
@@ -243,7 +246,10 @@ def run_full(*, workers=1, progress=sys.stderr, config=None, parts=None, have_to
     else:
         import multiprocessing as mp
 
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        # one thread per worker for BLAS and for torch's OpenMP pool (inherited by the spawned
+        # workers): oversubscribed OpenMP threads spin-wait, and Adam's epochs were measured 100x slower
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
         with mp.get_context("spawn").Pool(workers) as pool:
             for done, (i, rows) in enumerate(pool.imap_unordered(_indexed_task, tasks), 1):
                 report(i, rows, done)
