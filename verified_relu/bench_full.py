@@ -11,7 +11,8 @@ Parts (each row of ``results.json`` says which):
   in :data:`FULL` (instance seed ``s``, sample seed ``1000 + s``, learner seed ``2000 + s``).
 * ``sample_size`` -- ``d = 20, k = 4``, ``n = m (d + 1) k`` for the multiples ``m`` of
   :data:`FULL`; the smallest ``m`` at which at least 95% of seeds succeed, per family.
-* ``width`` -- the random and orthonormal families at ``k`` up to 20, ``n = 50 d k``.
+* ``width`` -- the random and orthonormal families at larger ``k`` (8 and 10 at ``d = 20`` in
+  :data:`FULL`; ``k = 20`` takes longer than the whole suite), ``n = 50 d k``.
 * ``speed`` -- ``d = 100, k = 5, n = 50 000``, random family.
 * ``noise`` -- labels ``F(x) + sigma N(0, 1)``, ``d = 20, k = 4, n = 20 000``, ``sigma`` in
   ``{1e-3, 1e-1}``: the exact excess risk ``||F - G||^2`` of the fast learner against
@@ -19,8 +20,8 @@ Parts (each row of ``results.json`` says which):
   learner's ``k (d + 1) + d``).
 * ``adam`` -- on the same data as the fast learner, Adam at widths ``k`` and ``4 k`` for each
   learning rate of its grid, each given ``adam_factor`` times the fast learner's wall time (the
-  number of epochs is set from a timed first epoch so that the cosine schedule ends within the
-  budget); the best learning rate by held-out error is kept.
+  number of epochs is set from three timed epochs, after an untimed warm-up call, so that the
+  cosine schedule ends within the budget); the best learning rate by held-out error is kept.
 
 Errors are exact: ``squared_distance / norm_squared`` in closed form; exact recovery means
 ``<= 1e-10``.  The recovery and sample-size rows also record whether the sample provably does
