@@ -125,6 +125,14 @@ def test_trace_records_subspace_evidence():
         ({"starts": 3, "momentum": 0.9}, TypeError, "unknown option"),
         ({"validation_fraction": 1.5}, ValueError, "validation_fraction"),
         ({"rng": "seed"}, TypeError, "rng must be"),
+        ({"starts": 0}, ValueError, "starts must be >= 1"),
+        ({"starts": 2.5}, TypeError, "starts must be an int"),
+        ({"subspace_iterations": 0}, ValueError, "subspace_iterations must be >= 1"),
+        ({"reseed_rounds": -1}, ValueError, "reseed_rounds must be >= 0"),
+        ({"merge_cos": 1.5}, ValueError, "merge_cos must be <= 1"),
+        ({"success_tol": 0.0}, ValueError, "success_tol must be > 0"),
+        ({"expand_min_decrease": float("nan")}, ValueError, "expand_min_decrease must be finite"),
+        ({"noiseless": "yes"}, TypeError, "noiseless must be a bool"),
     ],
 )
 def test_bad_arguments(kwargs, exc, match):

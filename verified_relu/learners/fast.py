@@ -44,6 +44,7 @@ import itertools
 
 import numpy as np
 
+from .._validation import check_int, check_real
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
 from ._lm import expanding_subspace_lm, levenberg_marquardt, predict
@@ -58,7 +59,10 @@ class FastParams:
 
     validation_fraction : share of samples held out for selection and the success decision.
     subspace_sigma : eigenvalues above this many operator-norm standard errors (``op_se``) are signal.
-    starts : number of starts inside the subspace.
+    starts : number of starts inside the subspace; ``None`` (default) gives 12 up to ``k = 10`` and
+        ``round(12 (10 / k)^2)``, at least 4, beyond: a start's Levenberg-Marquardt steps cost
+        ``O(n (k m)^2)`` in a subspace of dimension ``m ~ k``, and 12 starts at ``k = 20`` took
+        longer than 14 minutes, where 4 recover the network in about a minute.
     subspace_iterations : Levenberg-Marquardt step budget of each fit inside a subspace.
     refine_iterations : full-space Levenberg-Marquardt steps after the subspace rounds (each costs
         ``O(n (k d)^2)``; see :func:`~verified_relu.learners._lm.expanding_subspace_lm`).
@@ -82,7 +86,7 @@ class FastParams:
 
     validation_fraction: float = 0.2
     subspace_sigma: float = 2.0
-    starts: int = 12
+    starts: int | None = None
     subspace_iterations: int = 80
     refine_iterations: int = 15
     resubspace_rounds: int = 3
@@ -163,7 +167,8 @@ def _subspace_fit(Z, y, k, params, rng):
     r_dim = Z.shape[1]
     scale = float(np.mean(y * y))
     best, losses = None, []
-    for s in range(params.starts):
+    starts = params.starts if params.starts is not None else max(4, min(12, round(12 * (10 / k) ** 2)))
+    for s in range(starts):
         if s % 2 == 0 and r_dim >= 1:
             g = _unit(rng, r_dim)
             M = moment_contraction(Z, y, 2 * k + 2, g)
@@ -394,8 +399,26 @@ def _undetermined_pair(network, X, tol):
     return None
 
 
+def _check_params(params):
+    """Every option of :class:`FastParams` in its range; the error names the option."""
+    caller = "learn (method='fast')"
+    if params.starts is not None:
+        check_int(params.starts, "starts", minimum=1, caller=caller)
+    for name in ("subspace_iterations", "refine_iterations", "full_iterations", "expand_rounds", "expand_iterations"):
+        check_int(getattr(params, name), name, minimum=1, caller=caller)
+    for name in ("resubspace_rounds", "resubspace_extra", "reseed_rounds"):
+        check_int(getattr(params, name), name, minimum=0, caller=caller)
+    for name in ("subspace_sigma", "success_tol", "noise_factor"):
+        check_real(getattr(params, name), name, minimum=0.0, strict_min=True, caller=caller)
+    check_real(params.expand_min_decrease, "expand_min_decrease", minimum=0.0, maximum=1.0, caller=caller)
+    check_real(params.merge_cos, "merge_cos", minimum=0.0, maximum=1.0, strict_min=True, caller=caller)
+    if not isinstance(params.noiseless, (bool, np.bool_)):
+        raise TypeError(f"{caller}: noiseless must be a bool, got {type(params.noiseless).__name__}")
+
+
 def fit_fast(X, y, k, rng, params):
     """Run the pipeline on validated inputs; returns a :class:`LearnResult`."""
+    _check_params(params)
     n, d = X.shape
     perm = rng.permutation(n)
     n_val = max(int(round(params.validation_fraction * n)), 1)
