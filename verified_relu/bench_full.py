@@ -11,8 +11,7 @@ Parts (each row of ``results.json`` says which):
   in :data:`FULL` (instance seed ``s``, sample seed ``1000 + s``, learner seed ``2000 + s``).
 * ``sample_size`` -- ``d = 20, k = 4``, ``n = m (d + 1) k`` for the multiples ``m`` of
   :data:`FULL`; the smallest ``m`` at which at least 95% of seeds succeed, per family.
-* ``width`` -- the random and orthonormal families at larger ``k`` (8 and 10 at ``d = 20`` in
-  :data:`FULL`; ``k = 20`` takes longer than the whole suite), ``n = 50 d k``.
+* ``width`` -- the random and orthonormal families at ``k`` 8, 10 and 20, ``d = 20``, ``n = 50 d k``.
 * ``speed`` -- ``d = 100, k = 5, n = 50 000``, random family.
 * ``noise`` -- labels ``F(x) + sigma N(0, 1)``, ``d = 20, k = 4, n = 20 000``, ``sigma`` in
   ``{1e-3, 1e-1}``: the exact excess risk ``||F - G||^2`` of the fast learner against
@@ -57,7 +56,7 @@ FAMILIES = (
 FULL = {
     "recovery": {"d": (20, 50, 100), "k": (2, 3, 4, 5, 6), "seeds": {20: 10, 50: 3, 100: 2}, "per_dk": 50},
     "sample_size": {"d": 20, "k": 4, "multiples": (5, 10, 20, 40, 80), "seeds": 5},
-    "width": {"families": ("random", "orthonormal"), "d": 20, "k": (8, 10), "seeds": 3, "per_dk": 50},
+    "width": {"families": ("random", "orthonormal"), "d": 20, "k": (8, 10, 20), "seeds": 3, "per_dk": 50},
     "speed": {"d": 100, "k": 5, "n": 50000, "seeds": 3},
     "noise": {"families": ("random", "orthonormal", "close_pair 1e-1", "dkkz"), "d": 20, "k": 4, "n": 20000,
               "sigmas": (1e-3, 1e-1), "seeds": 5},
