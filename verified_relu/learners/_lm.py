@@ -111,8 +111,9 @@ def expanding_subspace_lm(X, y, W, mu, a, *, fit_linear=True, rounds=25, sub_ite
     the subspace contains it up to the sampling fluctuation of the empirical second moments.
     Rounds stop when the loss is ``<= atol`` or a round lowers it by less than a factor
     ``1 - min_decrease`` (near a solution a round divides the loss by far more; slow rounds mean
-    a valley of a spurious minimum, where more rounds cost time and rarely help).  When ``d <= 2k + 2`` the subspace would be the whole space, and plain
-    Levenberg-Marquardt runs instead, for up to ``full_iter`` steps.  Returns an
+    a valley of a spurious minimum, where more rounds cost time and rarely help).  When
+    ``d <= 2k + 2`` the subspace would be the whole space, and plain Levenberg-Marquardt runs
+    instead, for up to ``full_iter`` steps.  Returns an
     :class:`LMOutcome` (``iterations`` counts subspace and full steps).
     """
     n, d = X.shape
