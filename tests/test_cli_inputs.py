@@ -97,6 +97,9 @@ def _setup(case, tmp, X, y):
     if case == "csv_unknown_target":
         save_dataset(tmp / "ok.csv", X, y)
         return ["learn", p("ok.csv"), "--k", "2", "--target", "label", *out]
+    if case == "csv_no_label_column":
+        (tmp / "nolabel.csv").write_text("a,b,c\n1.0,2.0,3.0\n4.0,5.0,6.0\n")
+        return ["learn", p("nolabel.csv"), "--k", "1", *out]
     if case == "npz_not_a_zip":
         (tmp / "bad.npz").write_bytes(b"this is not a zip archive")
         return ["learn", p("bad.npz"), "--k", "2", *out]
@@ -167,6 +170,7 @@ CASES = {
     "csv_no_header": "the first line must be a header",
     "csv_ragged": "line 3 has 2 fields, the header has 3",
     "csv_unknown_target": "no column named 'label'",
+    "csv_no_label_column": "columns are ['a', 'b', 'c']",
     "npz_not_a_zip": "not a readable .npz file",
     "unknown_method": "--method must be one of",
     "k_above_d": "--k must be in 1..d = 4 (the data's columns), got 9",
@@ -292,6 +296,72 @@ def test_csv_target_column(tmp_path):
     X, y = load_dataset(tmp_path / "t.csv", target="label")
     np.testing.assert_array_equal(X, [[2, 3], [5, 6]])
     np.testing.assert_array_equal(y, [1, 4])
+
+
+def test_csv_without_target_or_y_column_is_an_error_listing_the_columns(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("u,v,w\n1,2,3\n4,5,6\n")  # the old rule would have taken w as the label
+    with pytest.raises(DataError) as info:
+        load_dataset(path)
+    message = str(info.value)
+    assert info.value.path == str(path) and message.startswith(str(path))
+    assert "columns are ['u', 'v', 'w']" in message
+    assert "target=" in message and "--target NAME" in message
+    X, y = load_dataset(path, target="w")  # naming the column works
+    np.testing.assert_array_equal(X, [[1, 2], [4, 5]])
+    np.testing.assert_array_equal(y, [3, 6])
+
+
+@pytest.mark.parametrize("header", ["y,a,b", "a,y,b", "a,b,y"])
+def test_csv_column_named_y_is_the_default_label_wherever_it_is(tmp_path, header):
+    names = header.split(",")
+    rows = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    (tmp_path / "t.csv").write_text(header + "\n" + "".join(",".join(map(repr, r)) + "\n" for r in rows))
+    X, y = load_dataset(tmp_path / "t.csv")
+    j = names.index("y")
+    np.testing.assert_array_equal(y, [r[j] for r in rows])
+    np.testing.assert_array_equal(X, [[v for i, v in enumerate(r) if i != j] for r in rows])
+
+
+def _csv_of(path, header, X, y, label_at):
+    """Write ``X`` and ``y`` as a CSV whose label column (named ``header[label_at]``) sits at ``label_at``."""
+    table = np.insert(X, label_at, y, axis=1)
+    path.write_text(",".join(header) + "\n" + "".join(",".join(map(repr, map(float, r))) + "\n" for r in table))
+
+
+def test_cli_csv_without_label_column_exits_2_and_writes_nothing(ws, capsys):
+    tmp, X, y = ws
+    _csv_of(tmp / "f.csv", ["x0", "x1", "label", "x2", "x3"], X, y, 2)
+    before = _files(tmp)
+    for argv in (["learn", str(tmp / "f.csv"), "--k", "2", "--out", str(tmp / "out")],
+                 ["eval", str(tmp / "true.json"), str(tmp / "f.csv")]):
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1, captured.err
+        err = captured.err
+        assert err.startswith(f"verified-relu {argv[0]}: error: {tmp / 'f.csv'}: no label column"), err
+        assert "columns are ['x0', 'x1', 'label', 'x2', 'x3']" in err and "--target NAME" in err
+    assert _files(tmp) == before  # no out/ directory, no temp file
+
+
+def test_cli_csv_label_by_target_or_by_the_name_y(ws, capsys):
+    tmp, X, y = ws
+    net = ReLUNetwork.load(tmp / "true.json")
+    # labels y + 1 with y = F(x) noiseless: the MSE is 1 up to rounding; a wrong label or feature
+    # column would give an MSE of order E[x^2] + E[F^2], not 1
+    expected = float(np.mean((net(X) - (y + 1.0)) ** 2))
+    assert expected == pytest.approx(1.0, abs=1e-9)
+    _csv_of(tmp / "named.csv", ["x0", "x1", "label", "x2", "x3"], X, y + 1.0, 2)
+    _csv_of(tmp / "ycol.csv", ["y", "x0", "x1", "x2", "x3"], X, y + 1.0, 0)
+    for argv in (["eval", str(tmp / "true.json"), str(tmp / "named.csv"), "--target", "label", "--json"],
+                 ["eval", str(tmp / "true.json"), str(tmp / "ycol.csv"), "--json"]):
+        assert main(argv) == 0
+        payload = json.loads(capsys.readouterr().out)
+        assert payload["n"] == X.shape[0] and payload["d"] == 4
+        assert payload["mse"] == pytest.approx(expected, rel=1e-12)
+    assert main(["learn", str(tmp / "named.csv"), "--k", "2", "--target", "label", "--out", str(tmp / "run"),
+                 "--quiet"]) in (0, 1)
+    assert (tmp / "run" / "network.json").is_file() and (tmp / "run" / "result.json").is_file()
 
 
 def test_csv_quoting_bom_and_blank_lines(tmp_path):

@@ -460,6 +460,9 @@ def _common(p, *, json_flag=True):
         p.add_argument("--json", action="store_true", help="print one JSON document on stdout (machine-readable)")
 
 
+_TARGET_HELP = ("CSV only: the name of the label column (default: the column named y; a CSV without one "
+                "needs --target NAME, else exit status 2)")
+
 _EXITS = "exit status: 0 ok, 1 failure reported (or an optional dependency missing), 2 bad usage or input"
 
 
@@ -538,7 +541,7 @@ def _build_parser():
     learn.add_argument("--out", default="learned", help="output directory (default ./%(default)s/)")
     learn.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     learn.add_argument("--teacher", metavar="NET.json", help="true network, for the audit and the exact error")
-    learn.add_argument("--target", help="CSV only: the label column (default: the last)")
+    learn.add_argument("--target", help=_TARGET_HELP)
     learn.add_argument("--option", action="append", metavar="NAME=VALUE",
                        help="a learner option, e.g. noiseless=true (repeatable; values as JSON)")
     _common(learn)
@@ -551,7 +554,7 @@ def _build_parser():
     ev.add_argument("network", metavar="NETWORK", help="the network to evaluate")
     ev.add_argument("data", metavar="DATA", help="the (held-out) dataset")
     ev.add_argument("--true", metavar="NET.json", help="the true network: print the exact squared L2 error")
-    ev.add_argument("--target", help="CSV only: the label column (default: the last)")
+    ev.add_argument("--target", help=_TARGET_HELP)
     _common(ev)
     ev.set_defaults(func=_eval)
 
@@ -578,7 +581,7 @@ def _build_parser():
     rep.add_argument("--out", help="output directory (default: RESULT's directory)")
     rep.add_argument("--teacher", metavar="NET.json", help="the true network")
     rep.add_argument("--data", help="the dataset the result was learned from")
-    rep.add_argument("--target", help="CSV only: the label column (default: the last)")
+    rep.add_argument("--target", help=_TARGET_HELP)
     _common(rep)
     rep.set_defaults(func=_report)
 

@@ -10,8 +10,9 @@ Formats (chosen by the path):
     ``y.npy`` is the sibling file).  Memory-mapped read-only (``mmap_mode="r"``), so datasets
     larger than memory can be loaded; the finiteness check streams over them in chunks.
 ``.csv``
-    comma-separated with a header line; ``y`` is the last column, or the column named by
-    ``target``; every other column is a coordinate of ``x``.  Read in full.
+    comma-separated with a header line; the label ``y`` is the column named by ``target``,
+    or, without ``target``, the column named ``y``; every other column is a coordinate of
+    ``x``.  A CSV with neither is an error (the label column is never guessed).  Read in full.
 
 Saving writes the same formats atomically: each file appears complete or not at all (a temp
 file next to it, then ``os.replace``; a new ``.npy`` directory is assembled under a temporary
@@ -20,7 +21,8 @@ name and renamed into place).  A path with no suffix (or an existing directory) 
 
 Every failure raises :class:`DataError` (a ``ValueError``) whose message names the file and
 the problem: missing file, unknown extension, wrong keys, wrong shapes, NaN/inf, non-numeric
-CSV cells, empty file, or a ``y`` whose length differs from ``X``'s rows.
+CSV cells, empty file, a CSV without a label column (no ``target`` and no column named
+``y``), or a ``y`` whose length differs from ``X``'s rows.
 
 :func:`gaussianity_warnings` tests whether ``X`` looks like ``N(0, I_d)``, the input
 distribution every guarantee of the learners assumes.
@@ -186,8 +188,15 @@ def _check_header(path, header):
 
 
 def _target_column(path, header, target):
+    """The index of the label column: ``target``, else the column named ``y``; never a guess."""
     if target is None:
-        return len(header) - 1
+        if "y" in header:
+            return header.index("y")
+        raise DataError(
+            path,
+            f"no label column: no column is named 'y' and no target column was given; columns are {header}; "
+            "choose the label column with target='NAME' (Python) or --target NAME (command line)",
+        )
     if target in header:
         return header.index(target)
     raise DataError(path, f"no column named {target!r}; columns are {header}")
@@ -220,7 +229,8 @@ def load_dataset(path, *, target=None, mmap=True):
     path : str or Path
         The dataset.
     target : str, optional
-        CSV only: the name of the label column (default: the last column).
+        CSV only: the name of the label column (default: the column named ``y``; a CSV with
+        no column named ``y`` needs ``target``, else :class:`DataError` lists its columns).
     mmap : bool, default True
         Memory-map ``.npy`` pairs read-only.
 
