@@ -29,6 +29,8 @@ from .baselines import (
     check_fraction,
     check_positive_int,
     check_positive_real,
+    check_verdict_options,
+    judge,
     relative_holdout_error,
     split_holdout,
     xavier_init,
@@ -50,9 +52,13 @@ class AdamParams:
     epochs : epoch budget per learning rate.
     lr_grid : learning rates tried (non-empty tuple of positive numbers); the held-out error selects one.
     time_budget : wall-time budget in seconds for the whole grid (split evenly), or None.
-    validation_fraction : share of samples held out for the selection and the success decision.
+    validation_fraction : share of samples held out: half selects the learning rate, the other half
+        decides ``success``.
     fit_linear : train a linear term ``<a, x>`` as well.
     success_tol : relative held-out squared error at or below which a fit counts as exact.
+    noiseless : declare the labels noiseless: only an exact fit succeeds.
+    noise_factor : a noise-consistent fit's held-out error is at most this factor times its training error.
+    (``success`` is the shared verdict of :mod:`verified_relu.verdict`.)
     """
 
     width: int = None
@@ -63,6 +69,8 @@ class AdamParams:
     validation_fraction: float = 0.2
     fit_linear: bool = True
     success_tol: float = 1e-10
+    noiseless: bool = False
+    noise_factor: float = 1.5
 
 
 def import_torch():
@@ -81,7 +89,7 @@ def validate_adam(params, n, d, k):
     check_positive_int(params.epochs, "epochs", METHOD)
     check_positive_real(params.time_budget, "time_budget", METHOD, allow_none=True)
     check_fraction(params.validation_fraction, "validation_fraction", METHOD)
-    check_positive_real(params.success_tol, "success_tol", METHOD, allow_zero=True)
+    check_verdict_options(params, METHOD)
     grid = params.lr_grid
     if isinstance(grid, (str, bytes)) or not hasattr(grid, "__len__") or len(grid) == 0:
         raise ValueError(f"learn (method='adam'): lr_grid must be a non-empty sequence of learning rates, got {grid!r}")
@@ -146,6 +154,12 @@ def fit_adam(X, y, k, rng, params):
     n, d = X.shape
     val, tr = split_holdout(n, params.validation_fraction, rng)
     Xt, yt = np.ascontiguousarray(X[tr]), np.ascontiguousarray(y[tr])
+    # the learning rate is selected on one half of the held-out samples and the verdict is taken
+    # on the other, which the selection never saw
+    sel, val = val[: len(val) // 2], val[len(val) // 2 :]
+    if len(sel) == 0:
+        sel = val
+    Xs, ys = X[sel], y[sel]
     Xv, yv = X[val], y[val]
     W0, mu0 = xavier_init(rng, width, d)
     order_seeds = rng.spawn(len(grid))
@@ -154,7 +168,7 @@ def fit_adam(X, y, k, rng, params):
     for lr, order_rng in zip(grid, order_seeds):
         t0 = time.perf_counter()
         deadline = None if share is None else t0 + share
-        W, mu, a, val_mse, epochs, stopped_by = _train(torch, Xt, yt, Xv, yv, W0, mu0, lr, params, order_rng, deadline)
+        W, mu, a, val_mse, epochs, stopped_by = _train(torch, Xt, yt, Xs, ys, W0, mu0, lr, params, order_rng, deadline)
         runs.append({"lr": lr, "validation_mse": val_mse, "epochs": epochs, "stopped_by": stopped_by,
                      "seconds": time.perf_counter() - t0})
         if np.isfinite(val_mse) and (best is None or val_mse < best[0]):
@@ -165,16 +179,15 @@ def fit_adam(X, y, k, rng, params):
     network, dropped = _to_network(W, mu, a, params.fit_linear)
     val_mse, val_rel = relative_holdout_error(network, Xv, yv)
     train_mse, _ = relative_holdout_error(network, Xt, yt)
-    success = bool(val_rel <= params.success_tol)
-    message = (
-        f"selected lr = {lr:g} of {list(grid)}: held-out relative squared error {val_rel:.2e} "
-        f"{'<=' if success else '>'} success_tol {params.success_tol:.0e}"
-    )
+    v = judge(params, network(Xv), Xv, yv, train_mse=train_mse)
+    success = v.success
+    message = f"{v.message}; selected lr = {lr:g} of {list(grid)}"
     trace = [
         TraceStep("init", {"how": "xavier", "width": width}),
         TraceStep("grid", {"runs": runs}),
         TraceStep("validation", {"selected_lr": lr, "n_validation": len(val), "mse": val_mse,
-                                 "relative": val_rel, "train_mse": train_mse, "dropped_zero_neurons": dropped}),
+                                 "relative": val_rel, "train_mse": train_mse, "dropped_zero_neurons": dropped,
+                                 "verdict": v.to_dict()}),
     ]
     diagnostics = {
         "validation_mse": val_mse,
@@ -185,5 +198,6 @@ def fit_adam(X, y, k, rng, params):
         "torch": torch.__version__,
         "n_train": len(tr),
         "n_validation": len(val),
+        "verdict": v.to_dict(),
     }
     return network, success, message, trace, diagnostics

@@ -24,6 +24,8 @@ __all__ = [
     "check_fraction",
     "check_positive_int",
     "check_positive_real",
+    "check_verdict_options",
+    "judge",
     "make_result",
     "relative_holdout_error",
     "split_holdout",
@@ -104,3 +106,24 @@ def relative_holdout_error(network, X, y):
     resid = y - network(X)
     mse = float(np.mean(resid**2))
     return mse, mse / (float(np.mean(y * y)) or 1.0)
+
+
+def judge(params, predictions, X, y, *, train_mse=None, undetermined=None):
+    """The shared verdict (:func:`verified_relu.verdict.verdict`) with a learner's options.
+
+    ``params`` supplies ``success_tol``, ``noiseless`` and ``noise_factor`` (the defaults of
+    :data:`verified_relu.verdict.DEFAULTS` where a parameter class lacks one)."""
+    from ..verdict import DEFAULTS, verdict
+
+    return verdict(predictions, X, y, noiseless=bool(getattr(params, "noiseless", False)),
+                   success_tol=float(getattr(params, "success_tol", DEFAULTS["success_tol"])),
+                   noise_factor=float(getattr(params, "noise_factor", DEFAULTS["noise_factor"])),
+                   train_mse=train_mse, undetermined=undetermined)
+
+
+def check_verdict_options(params, method):
+    """``success_tol`` (>= 0), ``noise_factor`` (> 0) and ``noiseless`` (a bool) of a parameter set."""
+    check_positive_real(params.success_tol, "success_tol", method, allow_zero=True)
+    check_positive_real(params.noise_factor, "noise_factor", method)
+    if not isinstance(params.noiseless, (bool, np.bool_)):
+        raise TypeError(f"{_where(method)}: noiseless must be a bool, got {type(params.noiseless).__name__}")

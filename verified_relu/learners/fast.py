@@ -32,9 +32,14 @@ Pipeline (each stage is a trace step):
 7. ``proper_form`` -- neuron signs (and antipodal partners) are chosen so that the linear term
    is absorbed, giving a proper network of width at most ``k`` when one exists; otherwise the
    linear term is kept.
-8. ``validation`` -- squared error on held-out samples decides ``success``; an exact fit is
-   still refused when the sample provably does not determine it (a second network that fits
-   every sample and differs in population, :func:`~verified_relu.identifiability.ambiguous_pair`).
+8. ``validation`` -- the shared verdict (:func:`verified_relu.verdict.verdict`) on held-out
+   samples decides ``success``: exact, or noise-consistent, and never for labels that show no
+   dependence on ``x``; an exact fit is still refused when the sample provably does not
+   determine it (a second network that fits every sample and differs in population,
+   :func:`~verified_relu.identifiability.ambiguous_pair`).
+9. ``attempts`` -- when the verdict is a failure with structure left in the residual, stages
+   1-7 run again from fresh random draws, up to ``restarts`` more times (a stated budget); the
+   attempt with the lowest training loss is kept.
 """
 
 from __future__ import annotations
@@ -74,6 +79,9 @@ class FastParams:
         learned rows, the linear term and the top ``resubspace_extra`` eigenvectors of each
         residual moment matrix, when the fit is not exact.
     reseed_rounds : rounds of merge-and-reseed when the fit is not exact.
+    restarts : further attempts, each from fresh random draws (a new subspace and new starts),
+        when an attempt is neither exact nor noise-consistent on the held-out samples; a failing
+        run costs up to ``restarts + 1`` attempts.
     merge_cos : learned neurons with ``|cos angle| >= merge_cos`` are tried for consolidation.
     success_tol : relative held-out squared error below which a fit counts as exact.
     noise_factor : with ``noiseless=False``, a fit also succeeds when its held-out error is
@@ -96,6 +104,7 @@ class FastParams:
     expand_iterations: int = 30
     expand_min_decrease: float = 1e-3
     reseed_rounds: int = 3
+    restarts: int = 4
     merge_cos: float = 0.99
     success_tol: float = 1e-10
     noise_factor: float = 1.5
@@ -350,30 +359,6 @@ def _proper_form(W, mu, a, k, tol=1e-8):
     return np.array(rows), np.array(coefs), 0.0
 
 
-def _residual_structure(X, resid, family_alpha=1e-3):
-    """Largest |z|-score of the held-out residual's moments that independent noise would zero.
-
-    Entries of ``E[r x]``, ``E[r S_2]`` and ``E[(r^2 - mean r^2) S_2]`` (each with its standard
-    error); under "residual = label noise independent of x" all vanish.  The limit is the
-    Bonferroni two-sided normal quantile for a family-wise false-alarm rate ``family_alpha``.
-    """
-    from scipy.stats import norm
-
-    d = X.shape[1]
-    zs = []
-    for lab, l in ((resid, 1), (resid, 2), (resid * resid - np.mean(resid * resid), 2)):
-        est = moment_contraction(X, lab, l, return_se=True)
-        val, se = np.atleast_1d(est.value), np.atleast_1d(est.se)
-        if l == 2:
-            iu = np.triu_indices(d)
-            val, se = val[iu], se[iu]
-        ok = se > 0
-        zs.append(np.abs(val[ok] / se[ok]))
-    z = np.concatenate(zs)
-    limit = float(norm.isf(family_alpha / (2 * max(len(z), 1))))
-    return float(z.max(initial=0.0)), limit
-
-
 def _undetermined_pair(network, X, tol):
     """A certificate that the sample does not determine the learned network, or ``None``.
 
@@ -406,7 +391,7 @@ def _check_params(params):
         check_int(params.starts, "starts", minimum=1, caller=caller)
     for name in ("subspace_iterations", "refine_iterations", "full_iterations", "expand_rounds", "expand_iterations"):
         check_int(getattr(params, name), name, minimum=1, caller=caller)
-    for name in ("resubspace_rounds", "resubspace_extra", "reseed_rounds"):
+    for name in ("resubspace_rounds", "resubspace_extra", "reseed_rounds", "restarts"):
         check_int(getattr(params, name), name, minimum=0, caller=caller)
     for name in ("subspace_sigma", "success_tol", "noise_factor"):
         check_real(getattr(params, name), name, minimum=0.0, strict_min=True, caller=caller)
@@ -416,17 +401,12 @@ def _check_params(params):
         raise TypeError(f"{caller}: noiseless must be a bool, got {type(params.noiseless).__name__}")
 
 
-def fit_fast(X, y, k, rng, params):
-    """Run the pipeline on validated inputs; returns a :class:`LearnResult`."""
-    _check_params(params)
-    n, d = X.shape
-    perm = rng.permutation(n)
-    n_val = max(int(round(params.validation_fraction * n)), 1)
-    val, tr = perm[:n_val], perm[n_val:]
-    Xt, yt, Xv, yv = X[tr], y[tr], X[val], y[val]
-    scale = float(np.mean(yt * yt)) or 1.0
-    trace = []
+def _attempt(Xt, yt, k, params, rng, scale):
+    """Stages 1-7 on the training samples with the random draws of ``rng``.
 
+    Returns ``(network, train_loss, proper, trace steps, subspace dimension)``."""
+    d = Xt.shape[1]
+    trace = []
     w = moment_contraction(Xt, yt, 1)
     r = yt - Xt @ w
     trace.append(TraceStep("linear_term", {"w": w.tolist(), "norm": float(np.linalg.norm(w))}))
@@ -463,60 +443,84 @@ def fit_fast(X, y, k, rng, params):
         network = ReLUNetwork(out.W, out.mu, out.a)
         train_loss = out.loss
     trace.append(TraceStep("proper_form", {"proper": proper, "width": network.k, "linear_residual_norm": lin}))
+    return network, float(train_loss), proper, trace, int(V.shape[1])
 
-    resid = yv - network(Xv)
-    val_mse = float(np.mean(resid**2))
-    val_rel = val_mse / (float(np.mean(yv * yv)) or 1.0)
-    exact = val_rel <= params.success_tol
-    undetermined = _undetermined_pair(network, X, params.success_tol) if exact else None
-    z_max, z_limit = _residual_structure(Xv, resid)
-    noise_like = (not params.noiseless) and val_mse <= params.noise_factor * train_loss and z_max <= z_limit
-    success = bool((exact and undetermined is None) or noise_like)
+
+def _judge(network, train_loss, X, Xv, yv, params):
+    """The shared verdict (:func:`verified_relu.verdict.verdict`) of one attempt, with the
+    identifiability certificate of an exact fit."""
+    from ..verdict import verdict
+
+    pred = network(Xv)
+    resid = yv - pred
+    rel = float(np.mean(resid**2)) / (float(np.mean(yv * yv)) or 1.0)
+    undetermined, sentence = None, None
+    if rel <= params.success_tol:
+        undetermined = _undetermined_pair(network, X, params.success_tol)
     if undetermined is not None:
         i, j = undetermined["neurons"]
-        message = (
-            f"not determined by the sample: the fit is exact on held-out samples (relative squared error "
-            f"{val_rel:.2e}), but a network that moves neurons {i} and {j} fits every sample as well and differs "
-            f"from it by {undetermined['relative_distance']:.2e} relative squared L2 (only "
-            f"{undetermined['wedge_samples']} samples separate the two neurons; their span misses "
-            f"{undetermined['free_dimensions']} of {d} dimensions); more samples are needed"
+        sentence = (
+            f"the fit is exact on held-out samples (relative squared error {rel:.2e}), but a network that moves "
+            f"neurons {i} and {j} fits every sample as well and differs from it by "
+            f"{undetermined['relative_distance']:.2e} relative squared L2 (only {undetermined['wedge_samples']} "
+            f"samples separate the two neurons; their span misses {undetermined['free_dimensions']} of "
+            f"{X.shape[1]} dimensions); more samples are needed"
         )
-    elif exact:
-        message = f"held-out relative squared error {val_rel:.2e} <= success_tol {params.success_tol:.0e}"
-    elif noise_like:
-        message = (
-            f"held-out error {val_mse:.3e} within {params.noise_factor}x the training error {train_loss:.3e}, and the "
-            f"held-out residual shows no structure (max |z| {z_max:.2f} <= {z_limit:.2f}): consistent with label "
-            f"noise of standard deviation {np.sqrt(val_mse):.3g}; if the labels are noiseless this is an inexact fit"
-        )
-    else:
-        message = (
-            f"not recovered: held-out relative squared error {val_rel:.2e} > success_tol"
-            + (
-                " (labels declared noiseless)"
-                if params.noiseless
-                else f", and the residual is not noise-like (max |z| {z_max:.2f} vs {z_limit:.2f}, "
-                f"held-out/training error {val_mse / max(train_loss, 1e-300):.2f})"
-            )
-        )
+    v = verdict(pred, Xv, yv, noiseless=params.noiseless, success_tol=params.success_tol, train_mse=train_loss,
+                noise_factor=params.noise_factor, undetermined=sentence)
+    return v, undetermined
+
+
+def fit_fast(X, y, k, rng, params):
+    """Run the pipeline on validated inputs; returns ``(network, success, message, trace, diagnostics)``.
+
+    When an attempt (stages 1-7) is neither exact nor noise-consistent on the held-out samples
+    (the shared verdict), up to ``params.restarts`` further attempts run with fresh random draws
+    (other contraction directions, so another subspace, and other starts); the attempt with the
+    lowest training loss is kept, and the verdict is that of the kept attempt.
+    """
+    _check_params(params)
+    n, d = X.shape
+    perm = rng.permutation(n)
+    n_val = max(int(round(params.validation_fraction * n)), 1)
+    val, tr = perm[:n_val], perm[n_val:]
+    Xt, yt, Xv, yv = X[tr], y[tr], X[val], y[val]
+    scale = float(np.mean(yt * yt)) or 1.0
+
+    attempts, best = [], None
+    streams = rng.spawn(params.restarts + 1) if hasattr(rng, "spawn") else [rng] * (params.restarts + 1)
+    for a, stream in enumerate(streams):
+        network, train_loss, proper, steps, dim = _attempt(Xt, yt, k, params, stream, scale)
+        v, undetermined = _judge(network, train_loss, X, Xv, yv, params)
+        attempts.append({"attempt": a, "train_mse": train_loss, "validation_mse": v.mse, "verdict": v.reason})
+        if best is None or train_loss < best[1]:
+            best = (network, train_loss, proper, steps, dim, v, undetermined)
+        if v.success or v.reason in ("undetermined", "no-dependence"):
+            break  # more attempts cannot help: success, an undetermined sample, or labels without structure
+    network, train_loss, proper, steps, dim, v, undetermined = best
+    trace = list(steps)
+    trace.append(TraceStep("attempts", {"restarts_allowed": params.restarts, "attempts": attempts}))
     trace.append(
         TraceStep(
             "validation",
-            {"n_validation": int(n_val), "mse": val_mse, "relative": val_rel, "train_mse": train_loss,
-             "residual_max_z": z_max, "residual_z_limit": z_limit, "undetermined": undetermined},
+            {"n_validation": int(n_val), "mse": v.mse, "relative": v.relative, "train_mse": train_loss,
+             "residual_max_z": v.residual_max_z, "residual_z_limit": v.residual_z_limit,
+             "undetermined": undetermined, "verdict": v.to_dict()},
         )
     )
     diagnostics = {
-        "validation_mse": val_mse,
-        "validation_relative": val_rel,
+        "validation_mse": v.mse,
+        "validation_relative": v.relative,
         "train_mse": train_loss,
-        "subspace_dimension": V.shape[1],
+        "subspace_dimension": dim,
         "proper": proper,
         "undetermined": undetermined,
+        "attempts": len(attempts),
+        "verdict": v.to_dict(),
         "n_train": int(len(tr)),
         "n_validation": int(n_val),
     }
-    return network, success, message, tuple(trace), diagnostics
+    return network, v.success, v.message, tuple(trace), diagnostics
 
 
 def make_result(network, success, message, trace, diagnostics, params, seed_entropy, k):

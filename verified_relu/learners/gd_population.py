@@ -41,7 +41,8 @@ from ..network import ReLUNetwork
 from .baselines import (
     check_positive_int,
     check_positive_real,
-    relative_holdout_error,
+    check_verdict_options,
+    judge,
     xavier_init,
 )
 from .result import TraceStep
@@ -64,8 +65,13 @@ class GDPopulationParams:
     init : optional starting :class:`~verified_relu.network.ReLUNetwork` of width ``k`` (its
         linear term is used when ``fit_linear``); default Xavier/Glorot normal
         (``W`` entries with std ``sqrt(2 / (d + 1))``, ``mu`` with std ``sqrt(2 / (k + 1))``).
-    success_tol : relative population error ``L / E[T^2]`` at or below which the fit counts as
-        exact (``success``).
+    success_tol : relative squared error at or below which the fit counts as exact.
+    noiseless : declare the labels noiseless: only an exact fit succeeds.
+    noise_factor : unused (this baseline has no training samples); kept for the shared options.
+
+    ``success`` is the shared verdict of :mod:`verified_relu.verdict` on the given samples, all of
+    them held out (this oracle never fits them); the relative population error against the
+    teacher is in the diagnostics and the message.
     """
 
     teacher: object = None
@@ -75,6 +81,8 @@ class GDPopulationParams:
     fit_linear: bool = False
     init: object = None
     success_tol: float = 1e-10
+    noiseless: bool = False
+    noise_factor: float = 1.5
 
 
 def _cross_angles(A, B):
@@ -155,7 +163,7 @@ def validate_gd_population(params, n, d, k):
     check_positive_real(params.lr, "lr", METHOD)
     check_positive_int(params.max_iter, "max_iter", METHOD)
     check_positive_real(params.grad_tol, "grad_tol", METHOD, allow_zero=True)
-    check_positive_real(params.success_tol, "success_tol", METHOD, allow_zero=True)
+    check_verdict_options(params, METHOD)
     if not isinstance(params.fit_linear, (bool, np.bool_)):
         raise TypeError(f"learn (method='gd_population'): fit_linear must be a bool, got {type(params.fit_linear).__name__}")
     return teacher
@@ -206,19 +214,20 @@ def fit_gd_population(X, y, k, rng, params):
     network = ReLUNetwork(W, mu, a if params.fit_linear else None)
     exact = teacher.squared_distance(network)  # independent closed form (ReLUNetwork), not the loop's value
     rel = exact / scale
-    success = bool(np.isfinite(rel) and rel <= params.success_tol)
-    sample_mse, sample_rel = relative_holdout_error(network, X, y)
+    v = judge(params, network(X), X, y)
+    success = v.success
+    sample_mse, sample_rel = v.mse, v.relative
     words = {
         "grad_tol": f"gradient norm {gnorm:.2e} <= grad_tol {params.grad_tol:.0e} after {it} iterations",
         "max_iter": f"max_iter = {params.max_iter} iterations reached (gradient norm {gnorm:.2e})",
         "diverged": f"diverged at iteration {it}: lower lr (= {params.lr})",
         "collapsed": f"a neuron's weight vector reached zero at iteration {it}",
     }[reason]
-    verdict = (
-        "exact fit" if success
+    population = (
+        "population exact" if np.isfinite(rel) and rel <= params.success_tol
         else ("stalled at a stationary point that is not the teacher" if reason == "grad_tol" else "not converged")
     )
-    message = f"{verdict}: {words}; relative population error {rel:.2e} (success_tol {params.success_tol:.0e})"
+    message = f"{v.message}; {population}: {words}; relative population error {rel:.2e}"
     trace.append(TraceStep("population_error", {"squared_distance": exact, "relative": rel}))
     diagnostics = {
         "population_error": exact,
@@ -229,5 +238,6 @@ def fit_gd_population(X, y, k, rng, params):
         "sample_mse": sample_mse,
         "sample_relative": sample_rel,
         "oracle": True,
+        "verdict": v.to_dict(),
     }
     return network, success, message, trace, diagnostics

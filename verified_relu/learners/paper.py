@@ -8,7 +8,15 @@ Each learner module (``cdgkm``, ``netlearn``, ``dk``) provides
 * ``validate(params, n, d, k)`` -- raises ``ValueError`` naming the argument before any work
   (e.g. too few samples for the profile);
 * ``fit(X, y, k, gen, params, *, teacher, progress)`` returning
-  ``(network, success, message, trace, diagnostics)``.
+  ``(network, accepted, message, trace, diagnostics)``, where ``accepted`` is the paper's own
+  acceptance test (e.g. validation MSE ``<= eps^2 / 2``, CDGKM23 step 11).
+
+The result's ``success`` is the shared verdict (:mod:`verified_relu.verdict`; options
+``success_tol``, ``noiseless``, ``noise_factor``) on samples the paper's algorithm never sees:
+:data:`VERDICT_FRACTION` of the rows (at least :data:`VERDICT_MIN`), drawn before the learner
+runs.  The papers' learners select among candidates on their own validation samples, so a
+verdict on those would be biased; the paper's acceptance is kept in
+``diagnostics["paper_accepted"]`` and in the message.
 """
 
 from __future__ import annotations
@@ -19,9 +27,14 @@ import importlib
 import numpy as np
 
 from ..network import ReLUNetwork
-from .baselines import make_result
+from ..verdict import VerdictOptions
+from .baselines import check_verdict_options, judge, make_result
+from .result import TraceStep
 
-__all__ = ["LEARNERS", "learn", "params_class"]
+__all__ = ["LEARNERS", "VERDICT_FRACTION", "VERDICT_MIN", "learn", "params_class"]
+
+#: Share of the rows held out for the shared verdict, and the least number held out.
+VERDICT_FRACTION, VERDICT_MIN = 0.1, 100
 
 #: method name -> (module, parameter class name)
 LEARNERS = {
@@ -49,11 +62,14 @@ def learn(X, y, k, method, ss, options):
     params = options.pop("params", None)
     teacher = options.pop("teacher", None)
     progress = options.pop("progress", False)
+    vfields = {f.name for f in dataclasses.fields(VerdictOptions)}
+    vopts = VerdictOptions(**{name: options.pop(name) for name in list(options) if name in vfields})
+    check_verdict_options(vopts, method)
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(options) - fields)
     if unknown:
         raise TypeError(
-            f"learn: unknown option(s) {unknown} for method {method!r}; valid: params, teacher, progress, {sorted(fields)}"
+            f"learn: unknown option(s) {unknown} for method {method!r}; valid: params, teacher, progress, {sorted(vfields)}, {sorted(fields)}"
         )
     if params is None:
         params = cls.practical(d, k)
@@ -72,13 +88,22 @@ def learn(X, y, k, method, ss, options):
             raise ValueError(
                 f"learn: teacher has d = {teacher.d} but X has {d} columns"
             )
-    module.validate(params, n, d, k)
+    n_verdict = max(VERDICT_MIN, int(round(VERDICT_FRACTION * n)))
+    if n - n_verdict < 1:
+        raise ValueError(f"learn: n = {n} samples leave none for method {method!r} after holding out "
+                         f"{n_verdict} for the verdict")
+    module.validate(params, n - n_verdict, d, k)
     gen = np.random.default_rng(ss)
-    network, success, message, trace, diagnostics = module.fit(
-        X, y, k, gen, params, teacher=teacher, progress=progress
+    perm = gen.permutation(n)
+    held, used = np.sort(perm[:n_verdict]), np.sort(perm[n_verdict:])
+    network, accepted, paper_message, trace, diagnostics = module.fit(
+        X[used], y[used], k, gen, params, teacher=teacher, progress=progress
     )
+    v = judge(vopts, network(X[held]), X[held], y[held], train_mse=diagnostics.get("validation_mse"))
     diagnostics = dict(diagnostics)
     diagnostics["departures"] = list(params.departures())
-    return make_result(
-        method, network, success, message, trace, diagnostics, params, ss.entropy, k
-    )
+    diagnostics.update(paper_accepted=bool(accepted), verdict=v.to_dict(), n_verdict=n_verdict)
+    trace = tuple(trace) + (TraceStep("verdict", {**v.to_dict(), "paper_accepted": bool(accepted)}),)
+    message = f"{v.message}; paper's test: {'accepted' if accepted else 'not accepted'}: {paper_message}"
+    result = make_result(method, network, v.success, message, trace, diagnostics, params, ss.entropy, k)
+    return dataclasses.replace(result, params={**result.params, **dataclasses.asdict(vopts)})

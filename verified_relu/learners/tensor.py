@@ -38,7 +38,8 @@ from .baselines import (
     check_fraction,
     check_positive_int,
     check_positive_real,
-    relative_holdout_error,
+    check_verdict_options,
+    judge,
     split_holdout,
 )
 from .result import TraceStep
@@ -56,12 +57,17 @@ class TensorParams:
     pairs : number of random ``(g1, g2)`` pairs tried in Jennrich's algorithm.
     refine_iterations : Levenberg-Marquardt step budget (0: no refinement).
     success_tol : relative held-out squared error at or below which a fit counts as exact.
+    noiseless : declare the labels noiseless: only an exact fit succeeds.
+    noise_factor : a noise-consistent fit's held-out error is at most this factor times its training error.
+    (``success`` is the shared verdict of :mod:`verified_relu.verdict`.)
     """
 
     validation_fraction: float = 0.2
     pairs: int = 5
     refine_iterations: int = 200
     success_tol: float = 1e-10
+    noiseless: bool = False
+    noise_factor: float = 1.5
 
 
 def validate_tensor(params, n, d, k):
@@ -71,7 +77,7 @@ def validate_tensor(params, n, d, k):
     if isinstance(params.refine_iterations, bool) or not isinstance(params.refine_iterations, (int, np.integer)) \
             or params.refine_iterations < 0:
         raise ValueError(f"learn (method='tensor'): refine_iterations must be an int >= 0, got {params.refine_iterations!r}")
-    check_positive_real(params.success_tol, "success_tol", METHOD, allow_zero=True)
+    check_verdict_options(params, METHOD)
     n_params = k * (d + 1) + d
     needed = int(np.ceil(2 * n_params / (1 - vf)))
     if n < needed:
@@ -169,14 +175,10 @@ def fit_tensor(X, y, k, rng, params):
         trace.append(TraceStep("refine", {"loss": init_loss, "iterations": 0, "reason": "disabled"}))
 
     network = ReLUNetwork(W, mu, a)
-    val_mse, val_rel = relative_holdout_error(network, Xv, yv)
-    success = bool(val_rel <= params.success_tol)
-    message = (
-        f"held-out relative squared error {val_rel:.2e} {'<=' if success else '>'} success_tol {params.success_tol:.0e}"
-        + ("" if success else " (with noisy labels raise success_tol to the noise level)")
-    )
+    v = judge(params, network(Xv), Xv, yv, train_mse=train_loss)
+    val_mse, val_rel, success, message = v.mse, v.relative, v.success, v.message
     trace.append(TraceStep("validation", {"n_validation": len(val), "mse": val_mse, "relative": val_rel,
-                                          "train_mse": train_loss}))
+                                          "train_mse": train_loss, "verdict": v.to_dict()}))
     diagnostics = {
         "validation_mse": val_mse,
         "validation_relative": val_rel,
@@ -185,5 +187,6 @@ def fit_tensor(X, y, k, rng, params):
         "jennrich_separation": best[1],
         "n_train": len(tr),
         "n_validation": len(val),
+        "verdict": v.to_dict(),
     }
     return network, success, message, trace, diagnostics

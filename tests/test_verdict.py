@@ -1,0 +1,150 @@
+"""The shared verdict: one meaning of ``success`` for every method.
+
+Expected values come from independent computations: exhaustive enumeration of permutations for
+the p-values, closed forms for the criteria, and, for the structureless data sets, the fact that
+a predictor fitted on other samples has ``E[(y - F_hat)^2] >= Var(y)`` when ``y`` is independent
+of ``X`` (so ``R^2 > 0`` together with permutation ``p <= 1e-4`` has probability at most
+``1e-4`` per data set and method, a bound the test states rather than relies on by luck: the
+predictions' own variance makes the expected ``R^2`` negative).
+"""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from verified_relu import instances, learn
+from verified_relu.learners import METHODS
+from verified_relu.verdict import (
+    DEFAULTS,
+    exact_fit_log10_pvalue,
+    permutation_pvalue,
+    verdict,
+)
+
+NO_DEPENDENCE = "labels show no detectable dependence on X"
+
+
+@pytest.fixture(scope="module")
+def truth():
+    net = instances.make("random", 4, 2, rng=0)
+    X, y = net.sample(3000, rng=1)
+    return net, X, y
+
+
+def test_exact_fit_is_exact_for_every_noise_setting(truth):
+    net, X, y = truth
+    for noiseless in (True, False):
+        v = verdict(net(X), X, y, noiseless=noiseless)
+        assert v.success and v.criterion == "exact" and v.message.startswith("exact: ")
+        # the permutation bound is at least what the exactly tied labels (the rows where every
+        # neuron is off, y = 0) give on their own, prod(ties!) / n!, and far below alpha
+        _, counts = np.unique(y, return_counts=True)
+        ties = (sum(math.lgamma(c + 1) for c in counts) - math.lgamma(len(y) + 1)) / math.log(10)
+        assert ties - 1e-9 <= v.exact_fit_log10_p <= math.log10(DEFAULTS["alpha"])
+
+
+def test_noise_consistent_only_when_labels_are_not_declared_noiseless(truth):
+    net, X, y = truth
+    noisy = y + 1e-3 * np.random.default_rng(2).standard_normal(len(y))
+    v = verdict(net(X), X, noisy)
+    assert v.success and v.criterion == "noise-consistent" and v.message.startswith("noise-consistent: ")
+    assert v.permutation_p == pytest.approx(1 / (1 + DEFAULTS["permutations"]))
+    w = verdict(net(X), X, noisy, noiseless=True)
+    assert not w.success and "labels declared noiseless" in w.message
+
+
+def test_structure_in_the_residual_is_not_noise(truth):
+    net, X, y = truth
+    # half the network: the residual is the other half, a function of x with moments far from 0
+    v = verdict(0.5 * net(X), X, y)
+    assert not v.success and v.reason == "not-recovered" and "not noise-like" in v.message
+
+
+def test_overfitting_is_not_noise(truth):
+    net, X, y = truth
+    noisy = y + 1e-2 * np.random.default_rng(3).standard_normal(len(y))
+    v = verdict(net(X), X, noisy, train_mse=1e-6)  # held-out error 100x the claimed training error
+    assert not v.success and "training error" in v.message
+
+
+@pytest.mark.parametrize("labels", ["noise", "shuffled", "constant", "zero"])
+def test_labels_without_dependence_are_never_a_success(truth, labels):
+    net, X, y = truth
+    gen = np.random.default_rng(4)
+    lab = {"noise": gen.standard_normal(len(y)), "shuffled": gen.permutation(y),
+           "constant": np.full(len(y), 2.5), "zero": np.zeros(len(y))}[labels]
+    for pred in (net(X), np.zeros(len(y)), np.full(len(y), float(np.mean(lab)))):
+        v = verdict(pred, X, lab)
+        assert not v.success and v.message.startswith(NO_DEPENDENCE), v.message
+
+
+def test_exact_fit_pvalue_bounds_the_enumerated_share():
+    """For small n, the share of all n! relabellings that fit at least as well, enumerated, never
+    exceeds the bound (ties and near-ties included)."""
+    gen = np.random.default_rng(5)
+    for trial in range(40):
+        n = 6
+        y = gen.choice([0.0, 1.0, 1.0 + 1e-9, 2.0, 3.5], size=n) if trial % 2 else gen.standard_normal(n)
+        pred = y + gen.normal(scale=10.0 ** gen.uniform(-12, -1), size=n)
+        sse = float(np.sum((y - pred) ** 2))
+        share = sum(float(np.sum((y[list(p)] - pred) ** 2)) <= sse for p in itertools.permutations(range(n)))
+        share /= math.factorial(n)
+        assert math.log10(share) <= exact_fit_log10_pvalue(y, sse) + 1e-12
+
+
+def test_permutation_pvalue_matches_enumeration():
+    """The Monte Carlo p-value against the exact one by enumeration of all 7! permutations: within
+    5 binomial standard deviations (plus the 1/(B+1) offset)."""
+    gen = np.random.default_rng(6)
+    B = DEFAULTS["permutations"]
+    for _ in range(5):
+        y, f = gen.standard_normal(7), gen.standard_normal(7)
+        f = f - f.mean()
+        t0 = y @ f
+        exact = np.mean([y[list(p)] @ f >= t0 - 1e-12 * abs(t0) for p in itertools.permutations(range(7))])
+        p = permutation_pvalue(y, f)
+        sd = math.sqrt(max(exact * (1 - exact), 1e-12) / B)
+        assert abs(p - exact) <= 5 * sd + 2 / (B + 1)
+
+
+# --------------------------------------------------------------------- every method, structureless labels
+def _structureless(kind, scale, seed):
+    gen = np.random.default_rng(seed)
+    d, n = 4, 5000
+    X = gen.standard_normal((n, d))
+    if kind == "gaussian":
+        y = scale * gen.standard_normal(n)
+    elif kind == "heavy_tailed":  # Student t with 1.5 degrees of freedom: infinite variance
+        y = scale * gen.standard_t(1.5, n)
+    elif kind == "shuffled":  # labels of a real network, attached to the wrong rows
+        net = instances.make("random", d, 2, rng=seed)
+        y = scale * gen.permutation(net(X))
+    else:  # "column": a feature-like column independent of the features (exponential, skewed)
+        y = scale * gen.exponential(1.0, n)
+    return X, y
+
+
+_OPTIONS = {
+    "adam": {"epochs": 3, "lr_grid": (1e-2,)},
+    "gd_population": {"max_iter": 200},
+}
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(["gaussian", "heavy_tailed", "shuffled", "column"]),
+       scale=st.sampled_from([1e-3, 1.0, 1e3]), seed=st.integers(0, 2**16))
+def test_no_method_reports_success_on_structureless_labels(kind, scale, seed):
+    X, y = _structureless(kind, scale, seed)
+    teacher = instances.make("random", 4, 2, rng=seed + 1)
+    for method in METHODS:
+        opts = dict(_OPTIONS.get(method, {}))
+        if method == "gd_population":
+            opts["teacher"] = teacher
+        res = learn(X, y, 2, method=method, rng=seed, **opts)
+        assert not res.success, (method, kind, res.message)
+        assert res.message.startswith((NO_DEPENDENCE, "not recovered")), (method, res.message)
+
