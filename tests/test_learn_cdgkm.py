@@ -129,7 +129,7 @@ def test_faithful_mode_reaches_its_eps(d, k, eps, upsilon):
         )
         res = learn(X, y, k, method="cdgkm", rng=seed, params=params, teacher=net)
         assert res.diagnostics["departures"] == []
-        assert res.success, res.message
+        assert res.diagnostics["paper_accepted"], res.message  # the paper's step-11 test
         # the guarantee: ||F - F_hat||^2 <= eps^2 (exact closed form, not the validation estimate)
         assert net.squared_distance(res.network) <= eps**2
         rounds = [s for s in res.trace if s.name == "round"]
@@ -354,7 +354,7 @@ def test_path_search_fails_honestly_within_its_budget():
     X, y = net.sample(4000, rng=1)
     params = CDGKMParams.faithful(3, 2, eps=1e-3, R=2.0, upsilon=0.5, weight_spacing=0.5, max_paths=3)
     res = learn(X, y, 2, method="cdgkm", rng=2, params=params)
-    assert not res.success
+    assert not res.success and not res.diagnostics["paper_accepted"]
     assert res.diagnostics["paths_explored"] <= 3
     assert "max_paths = 3" in res.message or "every computation path ended" in res.message
     rounds = [s for s in res.trace if s.name == "round"]

@@ -53,6 +53,26 @@ def params_class(method):
     return getattr(_module(method), LEARNERS[method][1])
 
 
+def _verdict_size(module, params, n, d, k):
+    """Rows held out for the verdict: ``VERDICT_FRACTION n`` (at least ``VERDICT_MIN``), or only
+    ``VERDICT_MIN`` when the profile needs the rest; ``ValueError`` when even that is too many."""
+    target = max(VERDICT_MIN, int(round(VERDICT_FRACTION * n)))
+    if n - target >= 1:
+        try:
+            module.validate(params, n - target, d, k)
+            return target
+        except ValueError:
+            pass
+    try:
+        if n - VERDICT_MIN < 1:
+            raise ValueError(f"learn: n = {n} samples are too few")
+        module.validate(params, n - VERDICT_MIN, d, k)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (the shared verdict holds out {VERDICT_MIN} further samples the learner never "
+                         f"sees, so n must be {VERDICT_MIN} larger)") from None
+    return VERDICT_MIN
+
+
 def learn(X, y, k, method, ss, options):
     """``verified_relu.learn`` for the paper learners (inputs already validated)."""
     n, d = X.shape
@@ -88,11 +108,7 @@ def learn(X, y, k, method, ss, options):
             raise ValueError(
                 f"learn: teacher has d = {teacher.d} but X has {d} columns"
             )
-    n_verdict = max(VERDICT_MIN, int(round(VERDICT_FRACTION * n)))
-    if n - n_verdict < 1:
-        raise ValueError(f"learn: n = {n} samples leave none for method {method!r} after holding out "
-                         f"{n_verdict} for the verdict")
-    module.validate(params, n - n_verdict, d, k)
+    n_verdict = _verdict_size(module, params, n, d, k)
     gen = np.random.default_rng(ss)
     perm = gen.permutation(n)
     held, used = np.sort(perm[:n_verdict]), np.sort(perm[n_verdict:])
