@@ -246,8 +246,10 @@ def _neurons_figure(result, teacher, mpl):
             ax.scatter(xy[i, 0], xy[i, 1], marker=marker, s=40 + 120 * min(abs(lam[i]), 3.0), color=color,
                        facecolors="none" if marker == "o" else None, linewidths=1.5)
             ax.annotate(f"{kind[0]}{i}", xy[i], textcoords="offset points", xytext=(6, 6 - 14 * gi), fontsize=8)
+            # sin of the angle to the subspace as the norm of the orthogonal part, accurate to
+            # rounding even near 0 (sqrt(1 - |P u|^2) would lose half the digits there)
             rows.append([kind, str(i), _fmt(lam[i]), _fmt(float(np.linalg.norm(P[i]))),
-                         _fmt(float(np.sqrt(max(0.0, 1 - np.linalg.norm(P[i]) ** 2))))])
+                         _fmt(float(np.linalg.norm(U[i] - P[i] @ Q)))])
     ax.set_aspect("equal")
     ax.set_xlim(-1.25, 1.25)
     ax.set_ylim(-1.25, 1.25)
