@@ -7,6 +7,7 @@ the message, the exit status and that the directory holds exactly the files it h
 """
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -378,20 +379,33 @@ def test_data_error_is_a_value_error_naming_the_file(tmp_path):
 
 
 def test_gaussianity_warnings():
+    # Under N(0, I_5) each of the 3 * 5 + 10 statistics exceeds 5 standard errors with probability
+    # 5.7e-7 (normal approximation): a false warning has probability < 2e-5 in each call below.
     rng = np.random.default_rng(1)
-    assert gaussianity_warnings(rng.standard_normal((20000, 5))) == []
-    shifted = rng.standard_normal((20000, 5)) + np.array([0, 0, 0.2, 0, 0])
+    n = 20000
+    assert gaussianity_warnings(rng.standard_normal((n, 5))) == []
+    # x2 = 0.2 + sqrt(0.96) z: mean z-score 0.2 sqrt(n) = 28 (missed with probability ~0), while
+    # E x2^2 = 1 exactly and E x2^4 = 3 - 2 (0.2)^4 (z-score mean -0.05), so no second warning
+    # beyond the 5-sigma rate.  (A plain shift z + 0.2 raises E x^2 to 1.04: variance z-score
+    # 4.0 +- 1, 4th-moment 3.5 +- 1.1, a second warning in about a quarter of the seeds.)
+    shifted = rng.standard_normal((n, 5))
+    shifted[:, 2] = 0.2 + math.sqrt(1 - 0.2**2) * shifted[:, 2]
     (warning,) = gaussianity_warnings(shifted)
     assert "mean of 1 of 5 coordinate(s) (worst x2" in warning and "assume x ~ N(0, I_d)" in warning
-    uniform = rng.uniform(-np.sqrt(3), np.sqrt(3), (20000, 2))  # mean 0, variance 1, 4th moment 9/5
+    # mean 0, variance 1, 4th moment 9/5: 4th-moment z-score sqrt(n) (9/5 - 3) / sqrt(96) = -17.3,
+    # with standard deviation sqrt(Var u^4 / 96) = 0.24 (E u^8 = 9): never above -5
+    uniform = rng.uniform(-np.sqrt(3), np.sqrt(3), (n, 2))
     assert any("4th moment of 2 of 2" in w for w in gaussianity_warnings(uniform))
-    z = rng.standard_normal((20000, 1))
+    z = rng.standard_normal((n, 1))  # correlation z-score sqrt(n) mean(z^2) = 141 +- 1.4
     assert any("correlation" in w for w in gaussianity_warnings(np.hstack([z, z])))
 
 
 def test_learn_prints_the_gaussianity_warning(tmp_path, capsys):
     net = instances.make("random", 3, 1, rng=0)
-    X = np.random.default_rng(2).uniform(-2, 2, (500, 3))
+    # U(-2, 2): E x^2 = 4/3, so the variance z-score is sqrt(n) (1/3) / sqrt(2) = 10.5 at n = 2000,
+    # with standard deviation sqrt(Var x^2 / 2) = 0.84: below 5 only beyond 6.5 sigma, per
+    # coordinate.  (At n = 500 it was 5.3 +- 0.84: no warning at all in ~5% of the seeds.)
+    X = np.random.default_rng(2).uniform(-2, 2, (2000, 3))
     save_dataset(tmp_path / "u.npz", X, net(X))
     assert main(["learn", str(tmp_path / "u.npz"), "--k", "1", "--out", str(tmp_path / "o"), "--json"]) in (0, 1)
     payload = json.loads(capsys.readouterr().out)
