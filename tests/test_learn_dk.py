@@ -241,6 +241,7 @@ def test_learn_result_json_round_trip_and_determinism():
         "subspace",
         "coefficients",
         "validation",
+        "verdict",
     ]
 
 
