@@ -83,13 +83,12 @@ class FastParams:
         when an attempt is neither exact nor noise-consistent on the held-out samples; a failing
         run costs up to ``restarts + 1`` attempts.
     merge_cos : learned neurons with ``|cos angle| >= merge_cos`` are tried for consolidation.
-    success_tol : relative held-out squared error below which a fit counts as exact.
-    noise_factor : with ``noiseless=False``, a fit also succeeds when its held-out error is
-        within this factor of its training error and the held-out residual has no detectable
-        structure (labels with noise cannot be fitted exactly).
-    noiseless : declare the labels noiseless: then only an exact fit (``success_tol``) succeeds.
-        Without it, a small systematic error is indistinguishable from small label noise at
-        the given sample size, and the message says which criterion was met.
+    success_tol, noise_factor, noiseless : the options of the shared verdict
+        (:mod:`verified_relu.verdict`), the same for every method: a fit succeeds when it is exact
+        (held-out relative squared error ``<= success_tol``) or, unless ``noiseless``, when its
+        held-out residual is indistinguishable from label noise and its held-out error within
+        ``noise_factor`` of the training error; never for labels without detectable dependence
+        on ``x``.
     """
 
     validation_fraction: float = 0.2

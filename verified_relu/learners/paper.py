@@ -68,8 +68,8 @@ def _verdict_size(module, params, n, d, k):
             raise ValueError(f"learn: n = {n} samples are too few")
         module.validate(params, n - VERDICT_MIN, d, k)
     except ValueError as exc:
-        raise ValueError(f"{exc} (the shared verdict holds out {VERDICT_MIN} further samples the learner never "
-                         f"sees, so n must be {VERDICT_MIN} larger)") from None
+        raise ValueError(f"learn: {VERDICT_MIN} of the n = {n} samples are held out for the shared verdict (the "
+                         f"learner never sees them), and on the rest: {exc}") from None
     return VERDICT_MIN
 
 

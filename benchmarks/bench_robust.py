@@ -1,0 +1,189 @@
+"""Robustness of the fast learner: exact-recovery rate over seeds and label/row perturbations.
+
+    python3 benchmarks/bench_robust.py [--d 8 20] [--k 2 4 6] [--seeds 20] [--workers 2] [--out DIR]
+
+For every built-in family (default parameters, plus close_pair at theta = 0.01 and 0.1 and
+ill_conditioned at cond = 1e3), each ``(d, k)`` the family supports, and instance seeds
+``s < seeds`` (samples from seed ``1000 + s``, ``n = 50 d k``, learner seed ``s``,
+``noiseless=True``), three variants of the same data are learned:
+
+* ``base``: the samples as drawn;
+* ``ulp``: every label moved by one unit in the last place (``numpy.nextafter`` towards +inf);
+* ``perm``: the rows in a random order (seed ``2000 + s``).
+
+A run is *exact* when the true relative squared error ``squared_distance / norm_squared``,
+computed in closed form from the true network, is at most 1e-10.  A run is *determined* when
+:func:`verified_relu.identifiability.ambiguous_pair` finds no certificate that the sample leaves
+a pair of the true neurons undetermined (no second network that fits every sample and differs in
+population by more than 1e-10 relative).  The table gives, per cell, exact / determined runs
+with a 95% Clopper-Pearson lower bound, and the false successes (the learner reports success and
+the true error exceeds 1e-8; must be 0).  A separate cell repeats the issue's ``dk_cancel``
+case: ``d = 6, k = 3, theta = 0.1``, ``n = 3000``, 20 learner seeds on one data set.
+
+Each worker process uses one BLAS thread.  Results go to ``DIR/robust.json`` and
+``DIR/robust.md``.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, ROOT)
+
+FAMILIES = [
+    ("random", {}),
+    ("orthonormal", {}),
+    ("antipodal", {}),
+    ("ill_conditioned", {"cond": 1e3}),
+    ("dkkz", {}),
+    ("clump", {}),
+    ("close_pair", {"theta": 0.1}),
+    ("close_pair", {"theta": 0.01}),
+    ("dk_cancel", {}),
+]
+EXACT, FALSE = 1e-10, 1e-8
+
+
+def _run(task):
+    import numpy as np
+
+    from verified_relu import instances, learn
+    from verified_relu.learners.fast import _undetermined_pair
+
+    family, params, d, k, n, seed, data_seed, variant, learner_seed = task
+    net = instances.make(family, d, k, rng=seed, **params)
+    X, y = net.sample(n, rng=data_seed)
+    undetermined = _undetermined_pair(net, X, EXACT) is not None
+    if variant == "ulp":
+        y = np.nextafter(y, np.inf)
+    elif variant == "perm":
+        order = np.random.default_rng(2000 + seed).permutation(n)
+        X, y = X[order], y[order]
+    t0 = time.perf_counter()
+    res = learn(X, y, k, rng=learner_seed, noiseless=True)
+    seconds = time.perf_counter() - t0
+    rel = net.squared_distance(res.network) / net.norm_squared()
+    return {"family": family, "params": params, "d": d, "k": k, "n": n, "seed": seed, "variant": variant,
+            "learner_seed": learner_seed, "relative_error": rel, "exact": bool(rel <= EXACT),
+            "success": bool(res.success), "false_success": bool(res.success and rel > FALSE),
+            "determined": not undetermined, "attempts": res.diagnostics.get("attempts"), "seconds": seconds}
+
+
+def _tasks(ds, ks, seeds, families):
+    from verified_relu import instances
+
+    tasks = []
+    for family, params in FAMILIES:
+        if families and family not in families:
+            continue
+        for d in ds:
+            for k in ks:
+                if not instances.supports(family, d, k):
+                    continue
+                for s in range(seeds):
+                    for variant in ("base", "ulp", "perm"):
+                        tasks.append((family, params, d, k, 50 * d * k, s, 1000 + s, variant, s))
+    if not families or "dk_cancel" in families:
+        for s in range(20):  # the issue's case: one data set, 20 learner seeds
+            tasks.append(("dk_cancel", {"theta": 0.1}, 6, 3, 3000, 0, 1, "base", s))
+    return tasks
+
+
+def clopper_pearson_lower(successes, trials, confidence=0.95):
+    from scipy.stats import beta
+
+    if trials == 0:
+        return float("nan")
+    return 0.0 if successes == 0 else float(beta.ppf(1 - confidence, successes, trials - successes + 1))
+
+
+def _cell_key(r):
+    label = r["family"] + "".join(f" {k}={v:g}" for k, v in r["params"].items())
+    return label, r["d"], r["k"], r["n"]
+
+
+def markdown(rows, meta):
+    cells = {}
+    for r in rows:
+        cells.setdefault(_cell_key(r), []).append(r)
+    lines = [
+        "| family | d | k | n | runs | determined | exact / determined | 95% lower bound | false successes | median s | max attempts |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    tot_det = tot_exact = tot_false = 0
+    for (label, d, k, n), rs in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+        det = [r for r in rs if r["determined"]]
+        ex = sum(r["exact"] for r in det)
+        false = sum(r["false_success"] for r in rs)
+        tot_det, tot_exact, tot_false = tot_det + len(det), tot_exact + ex, tot_false + false
+        secs = sorted(r["seconds"] for r in rs)
+        lines.append(f"| {label} | {d} | {k} | {n} | {len(rs)} | {len(det)} | {ex}/{len(det)} | "
+                     f"{clopper_pearson_lower(ex, len(det)):.3f} | {false} | {secs[len(secs) // 2]:.2f} | "
+                     f"{max(r['attempts'] or 1 for r in rs)} |")
+    lines.append(f"| **all** | | | | {len(rows)} | {tot_det} | {tot_exact}/{tot_det} | "
+                 f"{clopper_pearson_lower(tot_exact, tot_det):.4f} | {tot_false} | | |")
+    head = [f"Machine: {meta['machine']}; Python {meta['python']}, numpy {meta['numpy']}; "
+            f"workers {meta['workers']} (one BLAS thread each); wall time {meta['seconds']:.0f} s; "
+            f"command: `{meta['command']}`.", ""]
+    return "\n".join(head + lines) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--d", type=int, nargs="+", default=[8])
+    ap.add_argument("--k", type=int, nargs="+", default=[2, 4, 6])
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--families", nargs="*", default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default="bench_robust_out")
+    ap.add_argument("--summarize", metavar="JSONL", help="only print the table of a partial run's rows")
+    args = ap.parse_args(argv)
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
+    import numpy as np
+
+    if args.summarize:
+        with open(args.summarize) as fh:
+            rows = [json.loads(line) for line in fh if line.strip()]
+        print(markdown(rows, {"machine": "see the run", "python": platform.python_version(), "numpy": np.__version__,
+                              "workers": args.workers, "seconds": float(sum(r["seconds"] for r in rows)),
+                              "command": "(partial run; seconds = summed run time)"}))
+        return
+
+    tasks = _tasks(args.d, args.k, args.seeds, args.families)
+    t0 = time.perf_counter()
+    rows = []
+    os.makedirs(args.out, exist_ok=True)
+    partial = open(os.path.join(args.out, "robust.partial.jsonl"), "w")  # one row a line, as runs finish
+    with multiprocessing.Pool(args.workers) as pool:
+        for i, row in enumerate(pool.imap_unordered(_run, tasks), 1):
+            rows.append(row)
+            partial.write(json.dumps(row) + "\n")
+            partial.flush()
+            if i % 20 == 0 or i == len(tasks):
+                print(f"[bench_robust] {i}/{len(tasks)} runs, {time.perf_counter() - t0:.0f} s", file=sys.stderr,
+                      flush=True)
+    meta = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(),
+            "numpy": np.__version__, "workers": args.workers, "seconds": time.perf_counter() - t0,
+            "command": "python3 benchmarks/bench_robust.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            meta["machine"] = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    partial.close()
+    with open(os.path.join(args.out, "robust.json"), "w") as fh:
+        json.dump({"meta": meta, "rows": rows}, fh, indent=1)
+    text = markdown(rows, meta)
+    with open(os.path.join(args.out, "robust.md"), "w") as fh:
+        fh.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
