@@ -87,7 +87,7 @@ def test_demo_json_reports_exact_values_learners_and_report(capsys, tmp_path):
 
 
 def test_demo_text_output(capsys):
-    assert main(["demo", "--n", "2000", "--no-report"]) == 0
+    assert main(["demo", "--n", "2200", "--no-report"]) == 0
     text = capsys.readouterr().out
     assert "Exact L2 norms" in text and "50 digits" in text
     assert "Learned by method='fast'" in text and "Learned by method='cdgkm'" in text
@@ -95,7 +95,7 @@ def test_demo_text_output(capsys):
 
 
 def test_demo_quiet_prints_nothing(capsys):
-    assert main(["demo", "--quiet", "--n", "2000", "--no-report"]) == 0
+    assert main(["demo", "--quiet", "--n", "2200", "--no-report"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 
@@ -185,7 +185,7 @@ def test_learn_dk_writes_the_predictor(dataset, capsys):
     _, tmp = dataset
     out = tmp / "dk"
     code = main(["learn", str(tmp / "train.npz"), "--k", "2", "--method", "dk", "--out", str(out), "--quiet",
-                 "--option", "n_samples=1500"])
+                 "--option", "n_samples=1400"])
     assert code in (0, 1)
     pred = HermitePredictor.from_dict(json.loads((out / "network.json").read_text()))
     assert json.loads((out / "result.json").read_text())["success"] == (code == 0)
