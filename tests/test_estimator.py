@@ -53,11 +53,20 @@ def test_check_estimator_unseeded_fails_only_the_fit_comparisons():
     assert failed <= set(DETERMINISM_CHECKS)
 
 
-def test_recovers_a_network():
+def test_recovers_a_network(exact_run):
+    """On the first of three seeds whose fit is exact (conftest ``first_exact``): the estimator's
+    attributes, exact recovery, predictions and R^2."""
     net = instances.make("random", 5, 2, rng=0)
     X, y = net.sample(1500, rng=1)
-    reg = ReLUNetworkRegressor(k=2, rng=0, options={"noiseless": True})
-    assert reg.fit(X, y) is reg
+    fitted = []
+
+    def run(seed):
+        fitted.append(ReLUNetworkRegressor(k=2, rng=seed, options={"noiseless": True}))
+        assert fitted[-1].fit(X, y) is fitted[-1]
+        return fitted[-1].result_
+
+    exact_run(run)
+    reg = fitted[-1]
     assert reg.fallback_ is None and reg.k_ == 2 and reg.n_features_in_ == 5
     assert reg.result_.success and reg.network_ is reg.result_.network
     # exact population error, closed form: the fast learner's success criterion is a relative

@@ -157,10 +157,22 @@ def test_faithful_search_is_exhaustive_over_the_net_and_grid():
 
 
 @pytest.mark.parametrize("family", ["random", "orthonormal"])
-def test_practical_profile_small(family):
+def test_practical_profile_small(family, exact_run):
+    """The practical profile's departures, and its accuracy (1e-3 ||lambda||_1^2) on the first of
+    three learner seeds that reaches it (docs/benchmarks.md: 440/440 runs of the profile reach it,
+    so three misses in a row are very unlikely); every run on the way claims success only when
+    exact."""
     net = instances.make(family, 8, 2, rng=3)
     X, y = net.sample(8000, rng=4)
-    res = learn(X, y, 2, method="cdgkm", rng=5)
+    runs = []
+
+    def run(seed):
+        runs.append(learn(X, y, 2, method="cdgkm", rng=5 + seed))
+        return runs[-1]
+
+    res = exact_run(run, exact=lambda r: net.squared_distance(r.network) <= 1e-3 * _l1(net) ** 2)
+    for r in runs:
+        assert (not r.success) or net.squared_distance(r.network) <= 1e-8 * net.norm_squared()
     assert set(res.diagnostics["departures"]) == {
         "noise_threshold",
         "reduce_dim",

@@ -148,3 +148,21 @@ def test_no_method_reports_success_on_structureless_labels(kind, scale, seed):
         assert not res.success, (method, kind, res.message)
         assert res.message.startswith((NO_DEPENDENCE, "not recovered")), (method, res.message)
 
+
+
+@pytest.mark.parametrize("method", ["fast", "tensor", "cdgkm"])
+def test_cli_exit_status_follows_the_verdict_on_structureless_labels(tmp_path, capsys, method):
+    import json
+
+    from verified_relu.cli import main
+    from verified_relu.data import save_dataset
+
+    X, y = _structureless("gaussian", 1.0, 7)
+    save_dataset(tmp_path / "noise.npz", X, y)
+    out = tmp_path / "run"
+    code = main(["learn", str(tmp_path / "noise.npz"), "--k", "2", "--method", method, "--out", str(out)])
+    assert code == 1
+    text = capsys.readouterr().out
+    assert NO_DEPENDENCE in text and "FAILURE" in text
+    result = json.loads((out / "result.json").read_text())
+    assert result["success"] is False and result["message"].startswith(NO_DEPENDENCE)
