@@ -19,9 +19,12 @@ def test_quick_suite_runs_end_to_end(tmp_path):
     n_grid = len(suite["families"]) * len(suite["k"]) * len(suite["seeds"])
     assert len(results["rows"]) == n_grid * len(suite["methods"])
     ran = [r for r in results["rows"] if r["status"] == "ran"]
-    # the fast learner is exact on this easy grid (closed-form error, recomputed here for one row)
+    assert all(r["exact"] == (r["relative_error"] <= bench.EXACT) for r in ran)
+    # how many cells the fast learner recovers exactly is what the suite measures (its table in
+    # docs/benchmarks.md), not a property of every run: no assertion on it.  The recorded error is
+    # the closed-form one, recomputed here for one row (same process, same path: bit for bit)
     fast = [r for r in ran if r["method"] == "fast"]
-    assert len(fast) == n_grid and all(r["exact"] for r in fast)
+    assert len(fast) == n_grid
     r = fast[0]
     net = instances.make(r["family"], suite["d"], r["k"], rng=r["seed"])
     X, y = net.sample(suite["n"], rng=1000 + r["seed"])
@@ -76,17 +79,39 @@ def test_full_suite_code_path_on_a_tiny_grid(tmp_path, monkeypatch, capsys):
 
 
 def test_oracle_fit_excess_risk_is_the_parametric_rate():
-    """For least squares with p regressors and Gaussian noise, E||F - G||^2 ~ sigma^2 p / n.  Over 20
-    seeds the mean of (excess / (sigma^2 p / n)) ~ chi^2_p / p has standard deviation
-    sqrt(2 / p) / sqrt(20) = 0.1 for p = 10; the band [0.6, 1.4] is four standard deviations."""
-    d, k, n, sigma = 8, 2, 4000, 0.1
+    """The oracle is least squares on the p = k + d true features a(x) = (relu(<u_i, x>), x), and F
+    is in their span.  Given the design A (n x p), its excess risk ||F - G||^2 = (b - beta)^T Sigma
+    (b - beta) with b - beta ~ N(0, sigma^2 (A^T A)^-1) is exactly sum_i lam_i Z_i^2, Z_i iid N(0, 1),
+    lam = sigma^2 eig((A^T A)^-1 Sigma), Sigma = E[a a^T] in closed form (arc-cosine kernel,
+    E[relu(<u,x>) x] = u / 2, E[x x^T] = I).  Over 20 seeds the sum S of the excess risks is then
+    squeezed pointwise between lam_min chi^2_200 and lam_max chi^2_200: a two-sided test with
+    exact chi-square quantiles at total level 5.7e-7 (5 sigma).  (The old band [0.6, 1.4] on the
+    mean ratio, 'four standard deviations' under a normal approximation, had an upper-tail
+    probability 1.6e-4 for chi^2_200 / 200.)  The weights n lam / sigma^2 deviate from 1 by about
+    sqrt(p / n) = 0.05 (covariance estimation): the parametric rate sigma^2 p / n, checked with
+    the band [0.5, 2]."""
+    from scipy.linalg import eigh
+    from scipy.stats import chi2
+
+    d, k, n, sigma, seeds = 8, 2, 4000, 0.1, 20
     p = k + d
-    ratios = []
-    for s in range(20):
+    total, lams = 0.0, []
+    for s in range(seeds):
         net = instances.make("random", d, k, rng=s)
         X, y = net.sample(n, rng=100 + s, noise=sigma)
-        ratios.append(net.squared_distance(bench_full.oracle_fit(net, X, y)) / (sigma ** 2 * p / n))
-    assert 0.6 <= np.mean(ratios) <= 1.4
+        total += net.squared_distance(bench_full.oracle_fit(net, X, y))
+        U = net.weights / np.linalg.norm(net.weights, axis=1, keepdims=True)
+        A = np.concatenate([np.maximum(X @ U.T, 0.0), X], axis=1)
+        cos = np.clip(U @ U.T, -1.0, 1.0)
+        theta = np.arccos(cos)
+        K = (np.sin(theta) + (np.pi - theta) * cos) / (2 * np.pi)  # E[relu(<u_i,x>) relu(<u_j,x>)]
+        Sigma = np.block([[K, U / 2], [U.T / 2, np.eye(d)]])
+        lams.extend(sigma**2 * eigh(Sigma, A.T @ A, eigvals_only=True))
+    lams = np.array(lams)
+    assert 0.5 <= lams.min() * n / sigma**2 and lams.max() * n / sigma**2 <= 2.0
+    alpha = 5.7e-7 / 2
+    dof = p * seeds
+    assert lams.min() * chi2.ppf(alpha, dof) <= total <= lams.max() * chi2.isf(alpha, dof)
 
 
 def test_smallest_multiple_is_the_first_with_95_percent():
