@@ -494,8 +494,8 @@ def fit_fast(X, y, k, rng, params):
         attempts.append({"attempt": a, "train_mse": train_loss, "validation_mse": v.mse, "verdict": v.reason})
         if best is None or train_loss < best[1]:
             best = (network, train_loss, proper, steps, dim, v, undetermined)
-        if v.success or v.reason in ("undetermined", "no-dependence"):
-            break  # more attempts cannot help: success, an undetermined sample, or labels without structure
+        if v.success or v.reason == "undetermined":
+            break  # more attempts cannot help: success, or a sample that provably does not determine the fit
     network, train_loss, proper, steps, dim, v, undetermined = best
     trace = list(steps)
     trace.append(TraceStep("attempts", {"restarts_allowed": params.restarts, "attempts": attempts}))
