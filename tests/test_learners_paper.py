@@ -86,10 +86,14 @@ def test_random_net_is_a_net_with_the_stated_probability():
     assert ci.low <= exact <= ci.high, (ok, trials, exact)
 
 
-def test_weight_grid():
-    grid = _paper.weight_grid(2.0, 0.3)
-    assert grid[0] == -2.0 and grid[-1] == 2.0 and 0.0 in grid
-    assert np.max(np.diff(grid)) <= 0.3 + 1e-15
+@pytest.mark.parametrize("R,spacing", [(2.0, 0.3), (0.7, 0.01), (2.9, 0.07), (3.3, 0.01), (7.1, 0.01)])
+def test_weight_grid(R, spacing):
+    """Contains -R, 0 and R exactly (the last four cases have no exact 0 in linspace), symmetric,
+    with steps at most the spacing up to the rounding of the points."""
+    grid = _paper.weight_grid(R, spacing)
+    assert grid[0] == -R and grid[-1] == R and 0.0 in grid
+    assert np.array_equal(grid, -grid[::-1])
+    assert np.max(np.diff(grid)) <= spacing + 4 * R * 2.0**-52  # each point R i / m is within R u of exact
 
 
 def test_draw_direction_conditions_on_lemmas_3_and_4():

@@ -243,7 +243,8 @@ def sphere_net(dim, radius, rng=None, *, kind="cube", delta=0.01, max_points=2_0
 def weight_grid(R, spacing):
     """An evenly spaced grid of ``[-R, R]`` with step ``<= spacing`` that contains 0 and ``+-R``."""
     m = max(1, math.ceil(R / spacing))
-    return np.linspace(-R, R, 2 * m + 1)
+    pos = R * np.arange(1, m + 1) / m  # pos[-1] = R exactly; built symmetric, so 0 is exactly 0
+    return np.concatenate([-pos[::-1], [0.0], pos])
 
 
 class CandidateScorer:

@@ -437,7 +437,7 @@ def add_arguments(parser, *, common=True):
     parser.add_argument("source", metavar="RESULT_OR_DATA",
                         help="a dataset (.npz/.npy/.csv), or a result.json of a learning run (then give --data)")
     parser.add_argument("--data", help="the dataset the RESULT was learned from")
-    parser.add_argument("--target", help="CSV only: the label column (default: the last)")
+    parser.add_argument("--target", help="CSV only: the label column (default: the column named y; a CSV without one needs --target)")
     parser.add_argument("--k", type=int, help="width (default: the result's)")
     parser.add_argument("--method", choices=METHODS, help="whose steps to run (default: the result's, else fast)")
     parser.add_argument("--dps", type=int, default=50, help="mpmath digits (default %(default)s)")
