@@ -103,7 +103,7 @@ class FastParams:
     expand_iterations: int = 30
     expand_min_decrease: float = 1e-3
     reseed_rounds: int = 3
-    restarts: int = 4
+    restarts: int = 2
     merge_cos: float = 0.99
     success_tol: float = 1e-10
     noise_factor: float = 1.5
@@ -306,7 +306,8 @@ def _consolidate(X, y, out, params, scale):
         for i, j in pairs:
             cand = _refine(X, y, *_merge_pair(out.W, out.mu, out.a, i, j), params, scale)
             if cand.loss <= max(2.0 * out.loss, 1e-26 * scale):
-                merges.append({"kept": i, "merged": j, "loss_before": out.loss, "loss_after": cand.loss})
+                merges.append({"kept": i, "merged": j, "loss_before": out.loss, "loss_after": cand.loss,
+                               "before": ReLUNetwork(out.W, out.mu, out.a)})
                 out = cand
                 break
         else:
@@ -427,6 +428,7 @@ def _attempt(Xt, yt, k, params, rng, scale):
     trace.append(TraceStep("reseed", {"rounds": rounds, "loss": out.loss}))
 
     out, merges = _consolidate(Xt, yt, out, params, scale)
+    premerge = [m.pop("before") for m in merges]
     trace.append(TraceStep("consolidate", {"merges": merges, "width": int(out.W.shape[0]), "loss": out.loss}))
 
     Wp, mup, lin = _proper_form(out.W, out.mu, out.a, k)
@@ -442,12 +444,51 @@ def _attempt(Xt, yt, k, params, rng, scale):
         network = ReLUNetwork(out.W, out.mu, out.a)
         train_loss = out.loss
     trace.append(TraceStep("proper_form", {"proper": proper, "width": network.k, "linear_residual_norm": lin}))
-    return network, float(train_loss), proper, trace, int(V.shape[1])
+    return network, float(train_loss), proper, trace, int(V.shape[1]), premerge
 
 
-def _judge(network, train_loss, X, Xv, yv, params):
+def _merge_certificate(network, premerge, X, y, tol):
+    """A certificate that the sample does not determine an exact fit reached by merging neurons.
+
+    Each network the consolidate stage replaced fitted the training samples as well as the merged
+    one; when it also fits every given sample (training and held-out) to ``tol`` and differs from
+    the returned network in population by more than ``tol`` (relative, closed form), two networks
+    that the sample cannot tell apart differ in population."""
+    scale = float(np.mean(y * y)) or 1.0
+    norm = network.norm_squared() or 1.0
+    for before in premerge:
+        if float(np.mean((before(X) - y) ** 2)) > tol * scale:
+            continue
+        dist = before.squared_distance(network) / norm
+        if dist > tol:
+            return {"neurons": "merged", "width_before": int(before.k), "relative_distance": float(dist)}
+    return None
+
+
+def _split_certificate(network, X, tol):
+    """For a fit narrower than the width allowed: a neuron that can be split in two without
+    changing any sample's value (no sample lies between the two halves' hyperplanes), giving a
+    second network of the allowed width that fits every sample and differs in population by more
+    than ``tol`` (relative) -- :func:`~verified_relu.identifiability.ambiguous_pair` on the
+    network with that neuron duplicated at half its coefficient."""
+    from ..identifiability import ambiguous_pair
+
+    for i in range(network.k):
+        if network.coefficients[i] == 0:
+            continue
+        mu = np.concatenate([network.coefficients, [network.coefficients[i] / 2]])
+        mu[i] /= 2
+        dup = ReLUNetwork(np.vstack([network.weights, network.weights[i]]), mu, network.linear)
+        found = ambiguous_pair(dup, X, i, network.k, directions=4)
+        if found.ambiguous and found.relative_distance > tol:
+            return {"neurons": "split", "neuron": i, "wedge_samples": 0,
+                    "free_dimensions": found.free_dimensions, "relative_distance": float(found.relative_distance)}
+    return None
+
+
+def _judge(network, train_loss, X, y, Xv, yv, params, premerge=(), k=None):
     """The shared verdict (:func:`verified_relu.verdict.verdict`) of one attempt, with the
-    identifiability certificate of an exact fit."""
+    identifiability certificates of an exact fit."""
     from ..verdict import verdict
 
     pred = network(Xv)
@@ -455,8 +496,26 @@ def _judge(network, train_loss, X, Xv, yv, params):
     rel = float(np.mean(resid**2)) / (float(np.mean(yv * yv)) or 1.0)
     undetermined, sentence = None, None
     if rel <= params.success_tol:
-        undetermined = _undetermined_pair(network, X, params.success_tol)
-    if undetermined is not None:
+        undetermined = _merge_certificate(network, premerge, X, y, params.success_tol)
+        if undetermined is not None:
+            sentence = (
+                f"the fit is exact on held-out samples (relative squared error {rel:.2e}), but the network of "
+                f"width {undetermined['width_before']} it was merged from fits every sample as well and differs "
+                f"from it by {undetermined['relative_distance']:.2e} relative squared L2 (no sample separates the "
+                f"merged neurons); more samples are needed"
+            )
+        else:
+            undetermined = _undetermined_pair(network, X, params.success_tol)
+        if undetermined is None and k is not None and network.k < k:
+            undetermined = _split_certificate(network, X, params.success_tol)
+            if undetermined is not None:
+                sentence = (
+                    f"the fit is exact on held-out samples (relative squared error {rel:.2e}) with {network.k} of the "
+                    f"{k} neurons allowed, but splitting neuron {undetermined['neuron']} in two (no sample lies "
+                    f"between the halves' hyperplanes) fits every sample as well and differs from it by "
+                    f"{undetermined['relative_distance']:.2e} relative squared L2; more samples are needed"
+                )
+    if undetermined is not None and sentence is None:
         i, j = undetermined["neurons"]
         sentence = (
             f"the fit is exact on held-out samples (relative squared error {rel:.2e}), but a network that moves "
@@ -489,8 +548,8 @@ def fit_fast(X, y, k, rng, params):
     attempts, best = [], None
     streams = rng.spawn(params.restarts + 1) if hasattr(rng, "spawn") else [rng] * (params.restarts + 1)
     for a, stream in enumerate(streams):
-        network, train_loss, proper, steps, dim = _attempt(Xt, yt, k, params, stream, scale)
-        v, undetermined = _judge(network, train_loss, X, Xv, yv, params)
+        network, train_loss, proper, steps, dim, premerge = _attempt(Xt, yt, k, params, stream, scale)
+        v, undetermined = _judge(network, train_loss, X, y, Xv, yv, params, premerge, k)
         attempts.append({"attempt": a, "train_mse": train_loss, "validation_mse": v.mse, "verdict": v.reason})
         if best is None or train_loss < best[1]:
             best = (network, train_loss, proper, steps, dim, v, undetermined)
