@@ -45,6 +45,9 @@ def _instance(family, d, k, ss):
 def _labels(net, n, ss, noise_rel):
     """``n`` samples of ``net``; with ``noise_rel > 0`` the labels get Gaussian noise of standard
     deviation ``noise_rel * ||f||_L2`` (a mutation: the claims are about realizable labels)."""
+    from verified_relu.learners.paper import VERDICT_FRACTION, VERDICT_MIN
+
+    n = n + max(VERDICT_MIN, math.ceil(n * VERDICT_FRACTION / (1 - VERDICT_FRACTION)))
     X, y = net.sample(n, rng=np.random.default_rng(ss))
     if noise_rel:
         gen = np.random.default_rng(ss.spawn(1)[0])
