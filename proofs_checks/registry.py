@@ -7,6 +7,12 @@ seeds and the precision -- never a bare boolean.  Every claim also declares *mut
 parameter overrides (a wrong constant, a perturbed identity, the printed form of an erratum)
 under which its check must fail; the test suite runs them, so no check passes vacuously.
 
+Tiers: ``"quick"`` is sized so that ``verified-relu check --tier quick`` finishes within a
+minute on two cores (docs/benchmarks.md, "Stated durations, measured"); ``"full"`` is the
+complete evidence (docs/claims.md).  A claim whose statistical guarantee needs more runs than
+fit in that minute declares ``tiers={"quick": None, "full": {...}}``: it runs at the full tier
+only (its statement says why), and the quick tier's report names it as not run.
+
 Margins follow one convention: ``margin`` is the worst ratio ``observed / bound`` over the
 instances tried (the claim holds when it is ``<= 1``), unless ``margin_kind`` says otherwise:
 
@@ -35,6 +41,7 @@ __all__ = [
     "claim",
     "clopper_pearson",
     "get",
+    "not_in_tier",
     "probability_evidence",
     "ratio_evidence",
     "run",
@@ -88,9 +95,21 @@ class Claim:
     tiers: dict
     mutations: dict
 
-    def run(self, tier="quick", **overrides):
+    def in_tier(self, tier):
+        """Whether the claim runs at ``tier`` (a full-tier-only claim has no quick parameters)."""
         if tier not in self.tiers:
             raise ValueError(f"claim {self.id}: tier must be one of {sorted(self.tiers)}, got {tier!r}")
+        return self.tiers[tier] is not None
+
+    @property
+    def smallest_tier(self):
+        """The first tier of :data:`TIERS` the claim runs at (where its mutations are tried)."""
+        return next(t for t in TIERS if self.tiers[t] is not None)
+
+    def run(self, tier="quick", **overrides):
+        if not self.in_tier(tier):
+            raise ValueError(f"claim {self.id} runs at the {self.smallest_tier} tier only, not at {tier!r} "
+                             f"(its statistical guarantee needs the runs of that tier)")
         return self.check({**self.tiers[tier], **overrides})
 
 
@@ -100,13 +119,16 @@ REGISTRY: dict = {}
 def claim(id, *, source, statement, kind, tiers, mutations):
     """Decorator registering ``check(params) -> Evidence`` as a claim.
 
-    ``tiers`` maps ``"quick"`` and ``"full"`` to parameter dicts; ``mutations`` maps a name to
-    parameter overrides under which the check must fail (at the quick tier).
+    ``tiers`` maps ``"quick"`` and ``"full"`` to parameter dicts (``"quick"`` may be None: the
+    claim runs at the full tier only); ``mutations`` maps a name to parameter overrides under
+    which the check must fail (at the claim's smallest tier).
     """
     if kind not in KINDS:
         raise ValueError(f"claim {id}: kind must be one of {KINDS}, got {kind!r}")
     if set(tiers) != set(TIERS):
         raise ValueError(f"claim {id}: tiers must define exactly {TIERS}, got {sorted(tiers)}")
+    if not isinstance(tiers["full"], dict) or not (tiers["quick"] is None or isinstance(tiers["quick"], dict)):
+        raise ValueError(f"claim {id}: tiers['full'] must be a dict and tiers['quick'] a dict or None")
     if not mutations:
         raise ValueError(f"claim {id}: at least one mutation (a way to make the check fail) is required")
 
@@ -168,15 +190,27 @@ class Outcome:
         }
 
 
-def run(ids=None, tier="quick", progress=None):
-    """Run the given claims (all when ``ids`` is None); an exception in a check is a failure."""
+def not_in_tier(tier):
+    """Ids of the registered claims that do not run at ``tier`` (full-tier-only claims at quick)."""
     _load_all()
     if tier not in TIERS:
         raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
-    chosen = sorted(REGISTRY) if ids is None else list(ids)
+    return sorted(cid for cid, c in REGISTRY.items() if not c.in_tier(tier))
+
+
+def run(ids=None, tier="quick", progress=None):
+    """Run the given claims (all those of ``tier`` when ``ids`` is None); an exception in a check
+    is a failure.  Asking for a claim that does not run at ``tier`` is a ValueError."""
+    _load_all()
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
+    chosen = sorted(c for c in REGISTRY if REGISTRY[c].in_tier(tier)) if ids is None else list(ids)
     unknown = [c for c in chosen if c not in REGISTRY]
     if unknown:
         raise KeyError(f"unknown claim id(s) {unknown}; known: {sorted(REGISTRY)}")
+    elsewhere = [c for c in chosen if not REGISTRY[c].in_tier(tier)]
+    if elsewhere:
+        raise ValueError(f"claim(s) {elsewhere} run at the full tier only, not at {tier!r}")
     outcomes = []
     for i, cid in enumerate(chosen):
         c = REGISTRY[cid]

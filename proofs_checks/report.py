@@ -56,8 +56,13 @@ def _result(outcome):
     return "pass" if outcome.passed else "FAIL"
 
 
-def to_table(outcomes):
-    """A fixed-width text table of outcomes, with a summary line."""
+def _not_run_line(not_run, tier):
+    return f"Not run at the {tier} tier (full tier only; each statement says why): {', '.join(not_run)}."
+
+
+def to_table(outcomes, not_run=(), tier="quick"):
+    """A fixed-width text table of outcomes, with a summary line (and the ids in ``not_run``:
+    claims that do not run at ``tier``)."""
     rows = [("id", "source", "kind", "result", "margin", "time")]
     for o in outcomes:
         src = o.claim.source if len(o.claim.source) <= 40 else o.claim.source[:37] + "..."
@@ -68,6 +73,8 @@ def to_table(outcomes):
     failed = [o.claim.id for o in outcomes if not o.passed]
     lines.append("")
     lines.append(f"{len(outcomes) - len(failed)}/{len(outcomes)} claims passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    if not_run:
+        lines.append(_not_run_line(not_run, tier))
     for o in outcomes:
         if o.error:
             lines.append(f"{o.claim.id}: {o.error}")
@@ -89,10 +96,11 @@ def _jsonable(obj):
         return str(obj)
 
 
-def to_json(outcomes, tier):
-    """JSON text: ``{"tier", "versions", "passed", "claims": [Outcome.to_dict(), ...]}``."""
+def to_json(outcomes, tier, not_run=()):
+    """JSON text: ``{"tier", "versions", "passed", "claims": [Outcome.to_dict(), ...], "not_run"}``
+    (``not_run``: ids of the claims that do not run at ``tier``)."""
     data = {"tier": tier, "versions": versions(), "passed": all(o.passed for o in outcomes),
-            "claims": [_jsonable(o.to_dict()) for o in outcomes]}
+            "claims": [_jsonable(o.to_dict()) for o in outcomes], "not_run": list(not_run)}
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
@@ -100,8 +108,9 @@ def _md(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(outcomes, tier):
-    """Markdown for ``docs/claims.md``: a summary table and one section per claim."""
+def to_markdown(outcomes, tier, not_run=()):
+    """Markdown for ``docs/claims.md``: a summary table and one section per claim (and the ids in
+    ``not_run``: claims that do not run at ``tier``)."""
     vs = versions()
     out = [
         "# Claims of the papers, checked",
@@ -115,7 +124,8 @@ def to_markdown(outcomes, tier):
         "",
         "Software: " + ", ".join(f"{k} {v}" for k, v in vs.items()) + ".",
         "",
-        f"Tier `{tier}`: {sum(o.passed for o in outcomes)}/{len(outcomes)} claims passed.",
+        f"Tier `{tier}`: {sum(o.passed for o in outcomes)}/{len(outcomes)} claims passed."
+        + (" " + _not_run_line([f"`{c}`" for c in not_run], tier) if not_run else ""),
         "",
         "Not checked: bibliographic discrepancies (the DK24 PDF header's volume number, which is PMLR volume 247; "
         "the CN24 abstract's running time, (d/eps)^O(k^2) on arXiv versus (dk/eps)^O(k^2) in PMLR, against the "
@@ -142,7 +152,9 @@ def to_markdown(outcomes, tier):
 
 def add_arguments(parser):
     """Add the ``--tier``, ``--only``, ``--json``, ``--markdown``, ``--quiet`` options."""
-    parser.add_argument("--tier", default="quick", choices=list(registry.TIERS), help="parameter tier (default %(default)s)")
+    parser.add_argument("--tier", default="quick", choices=list(registry.TIERS),
+                        help="parameter tier (default %(default)s; quick leaves out the claims that run at the full "
+                             "tier only, and names them)")
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
     parser.add_argument("--json", metavar="FILE", help="write the outcomes as JSON to FILE")
     parser.add_argument("--markdown", metavar="FILE", help="write the outcomes as Markdown to FILE")
@@ -153,6 +165,7 @@ def add_arguments(parser):
 def run_from_args(args, prog):
     """Run the claims selected by parsed ``args``; returns the exit status."""
     from verified_relu._io import atomic_write_text
+    from verified_relu._threads import single_threaded
 
     registry._load_all()
     if args.only:
@@ -161,21 +174,29 @@ def run_from_args(args, prog):
             print(f"{prog}: error: unknown claim id(s): {', '.join(unknown)}; known ids: {', '.join(sorted(registry.REGISTRY))}",
                   file=sys.stderr)
             return EXIT_USAGE
+        elsewhere = [c for c in args.only if not registry.REGISTRY[c].in_tier(args.tier)]
+        if elsewhere:
+            print(f"{prog}: error: claim(s) {', '.join(elsewhere)} run at the full tier only; use --tier full",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    not_run = [] if args.only else registry.not_in_tier(args.tier)
 
     def progress(i, n, outcome):
         print(f"[{i}/{n}] {outcome.claim.id}: {_result(outcome)} ({outcome.seconds:.2f}s)", file=sys.stderr, flush=True)
 
-    outcomes = registry.run(args.only, tier=args.tier, progress=None if args.quiet else progress)
+    # one BLAS/OpenMP thread: the checks are small dense products (see verified_relu._threads)
+    with single_threaded():
+        outcomes = registry.run(args.only, tier=args.tier, progress=None if args.quiet else progress)
     try:
         if args.json:
-            atomic_write_text(args.json, to_json(outcomes, args.tier))
+            atomic_write_text(args.json, to_json(outcomes, args.tier, not_run))
         if args.markdown:
-            atomic_write_text(args.markdown, to_markdown(outcomes, args.tier))
+            atomic_write_text(args.markdown, to_markdown(outcomes, args.tier, not_run))
     except OSError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not args.quiet:
-        print(to_table(outcomes))
+        print(to_table(outcomes, not_run, args.tier))
     return EXIT_OK if all(o.passed for o in outcomes) else EXIT_FAIL
 
 

@@ -18,14 +18,37 @@ from verified_relu import cli
 
 registry._load_all()
 CLAIM_IDS = sorted(registry.REGISTRY)
-MUTATIONS = [(cid, name) for cid in CLAIM_IDS for name in sorted(registry.REGISTRY[cid].mutations)]
+QUICK_IDS = [cid for cid in CLAIM_IDS if registry.REGISTRY[cid].in_tier("quick")]
+FULL_ONLY_IDS = [cid for cid in CLAIM_IDS if cid not in QUICK_IDS]
+# A full-tier-only claim is tested at its full-tier parameters with at most TEST_RUNS runs: at
+# 60/60 good runs the 99% Clopper-Pearson lower end is 0.005^(1/60) = 0.915, so the claim's
+# guarantee (a rate >= 1 - delta = 0.9) is what passes or fails, in the time its quick tier took
+# before it moved to the full tier (the full tier's further runs only narrow the interval).
+TEST_RUNS = 60
+
+
+def _run(c, **overrides):
+    """Run a claim at the size the test suite uses (see TEST_RUNS)."""
+    if c.in_tier("quick"):
+        return c.run("quick", **overrides)
+    return c.run("full", **{"runs": min(c.tiers["full"]["runs"], TEST_RUNS), **overrides})
+
+
+def _case(cid, *rest):
+    """A parameter case; full-tier-only claims are marked slow."""
+    marks = [] if cid in QUICK_IDS else [pytest.mark.slow]
+    return pytest.param(cid, *rest, marks=marks, id=":".join((cid, *rest)))
+
+
+MUTATIONS = [_case(cid, name) for cid in CLAIM_IDS for name in sorted(registry.REGISTRY[cid].mutations)]
 
 
 # ------------------------------------------------------------------ every claim, every mutation
-@pytest.mark.parametrize("cid", CLAIM_IDS)
+@pytest.mark.parametrize("cid", [_case(cid) for cid in CLAIM_IDS])
 def test_claim_passes_at_quick_tier(cid):
+    """Every claim passes at its quick tier (a full-tier-only claim: see TEST_RUNS)."""
     c = registry.REGISTRY[cid]
-    ev = c.run("quick")
+    ev = _run(c)
     assert isinstance(ev, Evidence)
     assert ev.passed, f"{cid} failed: margin {ev.margin} ({ev.margin_kind}), details {ev.details}"
     assert ev.instances > 0
@@ -36,10 +59,10 @@ def test_claim_passes_at_quick_tier(cid):
     json.dumps(report._jsonable(ev.to_dict()))  # the evidence is JSON-ready after formatting
 
 
-@pytest.mark.parametrize("cid,mutation", MUTATIONS, ids=[f"{c}:{m}" for c, m in MUTATIONS])
+@pytest.mark.parametrize("cid,mutation", MUTATIONS)
 def test_mutation_makes_check_fail(cid, mutation):
     c = registry.REGISTRY[cid]
-    ev = c.run("quick", **c.mutations[mutation])
+    ev = _run(c, **c.mutations[mutation])
     assert not ev.passed, f"{cid} still passes under mutation {mutation!r}: margin {ev.margin}"
 
 
@@ -50,7 +73,58 @@ def test_every_claim_is_well_formed():
         assert c.kind in registry.KINDS
         assert c.source and c.statement and c.mutations
         assert set(c.tiers) == set(registry.TIERS)
+        assert isinstance(c.tiers["full"], dict) and c.in_tier("full")
         assert all(isinstance(o, dict) and o for o in c.mutations.values()), cid
+
+
+def test_full_only_claims_say_so_and_keep_their_guarantee_in_the_tests():
+    for cid in FULL_ONLY_IDS:
+        c = registry.REGISTRY[cid]
+        assert "Full tier only" in c.statement, cid
+        assert c.smallest_tier == "full"
+        # the size the tests run (TEST_RUNS) can still clear the claimed rate
+        full = c.tiers["full"]
+        runs = min(full["runs"], TEST_RUNS)
+        assert clopper_pearson(runs, runs)[0] > 1 - full["delta"], cid
+        with pytest.raises(ValueError, match="full tier only"):
+            c.run("quick")
+
+
+def test_quick_tier_leaves_out_only_the_full_only_claims():
+    assert registry.not_in_tier("quick") == FULL_ONLY_IDS
+    assert registry.not_in_tier("full") == []
+
+
+def test_full_only_claim_through_the_cli_and_the_reports(tmp_path, capsys):
+    cid = "test_only.full_only_7f3a"
+
+    def check(params):
+        return ratio_evidence(params["ratio"], 1)
+
+    with pytest.raises(ValueError, match="dict or None"):
+        registry.claim(cid, source="test", statement="s", kind="exact-symbolic",
+                       tiers={"quick": 0.5, "full": {"ratio": 0.5}}, mutations={"none": {"ratio": 3.0}})
+    registry.claim(cid, source="test", statement="a ratio of 0.5 is at most 1", kind="exact-symbolic",
+                   tiers={"quick": None, "full": {"ratio": 0.5}}, mutations={"none": {"ratio": 3.0}})(check)
+    try:
+        c = registry.REGISTRY[cid]
+        assert not c.in_tier("quick") and c.in_tier("full") and c.smallest_tier == "full"
+        assert cid in registry.not_in_tier("quick") and cid not in registry.not_in_tier("full")
+        with pytest.raises(ValueError, match="full tier only"):
+            registry.run([cid], tier="quick")
+        assert cli.main(["check", "--only", cid]) == 2  # default tier quick: a usage error, one line
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and cid in err[0] and "--tier full" in err[0]
+        js = tmp_path / "out.json"
+        assert cli.main(["check", "--tier", "full", "--only", cid, "--quiet", "--json", str(js)]) == 0
+        assert [o["id"] for o in json.loads(js.read_text())["claims"]] == [cid]
+        outcomes = registry.run([TWO[0]], tier="quick")
+        assert f"Not run at the quick tier (full tier only; each statement says why): {cid}." in \
+            report.to_table(outcomes, [cid], "quick")
+        assert f"`{cid}`" in report.to_markdown(outcomes, "quick", [cid])
+        assert json.loads(report.to_json(outcomes, "quick", [cid]))["not_run"] == [cid]
+    finally:
+        registry.REGISTRY.pop(cid, None)
 
 
 def test_expected_modules_registered():
@@ -218,7 +292,7 @@ def test_crashing_check_is_reported_not_raised(capsys):
 
 
 def test_statistical_claims_use_explicit_seeds():
-    for cid in CLAIM_IDS:
+    for cid in QUICK_IDS:
         c = registry.REGISTRY[cid]
         if c.kind == "statistical":
             ev = c.run("quick")
