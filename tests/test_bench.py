@@ -32,7 +32,37 @@ def test_quick_suite_runs_end_to_end(tmp_path):
     assert r["relative_error"] == net.squared_distance(res.network) / net.norm_squared()
     json_path, md_path = bench.write_results(results, tmp_path)
     assert json.loads(json_path.read_text(encoding="utf-8"))["suite"] == "quick"
-    assert "| fast | random |" in md_path.read_text(encoding="utf-8")
+    md = md_path.read_text(encoding="utf-8")
+    assert "| fast | random |" in md
+    # Adam's budget in the quick suite is a fixed number of epochs, and the output says which
+    adam = suite["methods"]["adam"]
+    assert "time_budget" not in adam and adam["epochs"] >= 1
+    assert results["adam_budget"] == bench.adam_budget(adam)
+    assert f"{adam['epochs']} epochs per learning rate" in results["adam_budget"]
+    assert results["adam_budget"].removeprefix("adam: ") in md
+
+
+def test_quick_suite_states_adam_budget_and_restores_torch_threads(monkeypatch):
+    """The quick suite runs Adam on one torch thread and gives the caller's thread count back;
+    its progress output starts with Adam's budget.  (One instance, Adam only.)"""
+    if not os.environ.get("CI"):  # under CI torch is installed (test extra); a missing one fails
+        pytest.importorskip("torch")
+    import io
+
+    import torch
+
+    adam = dict(bench.SUITES["quick"]["methods"]["adam"], epochs=1)
+    monkeypatch.setitem(bench.SUITES, "quick", {"families": ("random",), "d": 4, "k": (2,), "seeds": (0,), "n": 500,
+                                               "methods": {"adam": adam}})
+    before = torch.get_num_threads()
+    seen = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n)))
+    progress = io.StringIO()
+    results = bench.run_suite("quick", progress=progress)
+    assert seen == [1, before] and torch.get_num_threads() == before
+    assert progress.getvalue().splitlines()[0] == bench.adam_budget(adam)
+    assert [r["status"] for r in results["rows"]] == ["ran"]
 
 
 def _tiny():

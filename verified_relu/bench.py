@@ -9,6 +9,12 @@ true one (closed form) relative to the true ``norm_squared``.  Labels are noisel
 ``<= 1e-10`` counts as exact recovery.  ``gd_population`` is an oracle baseline (it is given
 the true network and minimises the population loss); ``adam`` is skipped, and the files say so,
 when PyTorch is not installed.  Timings are wall-clock seconds on the recorded machine.
+
+The quick suite is sized to finish within a minute on two cores (docs/benchmarks.md, "Stated
+durations, measured"): ``n = 5000`` samples, and Adam gets a small fixed budget, 10 epochs per
+learning rate of its grid, which the progress output and ``results.md`` state; at that budget
+Adam is not expected to be exact (the full suite gives it five times the fast learner's wall
+time).  The suite runs with one BLAS, OpenMP and torch thread (:mod:`verified_relu._threads`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write_text
+from ._threads import single_threaded
 from .learners.result import jsonable
 
 __all__ = ["SUITES", "run_suite", "write_results"]
@@ -30,21 +37,31 @@ __all__ = ["SUITES", "run_suite", "write_results"]
 EXACT = 1e-10
 
 #: suite name -> grid.  Seeds: instance ``s``, samples ``1000 + s``, learner ``2000 + s``.
+#: The quick suite's Adam budget is fixed (epochs, not wall time), so its rows do not depend on
+#: the machine's speed; it runs on one torch thread (see :func:`run_suite`).
 SUITES = {
     "quick": {
         "families": ("random", "close_pair", "orthonormal"),
         "d": 8,
         "k": (2, 3),
         "seeds": (0, 1, 2),
-        "n": 10000,
+        "n": 5000,
         "methods": {
             "fast": {"noiseless": True},
             "tensor": {},
             "gd_population": {"lr": 0.1},
-            "adam": {"epochs": 50, "batch_size": 256},
+            "adam": {"epochs": 10, "batch_size": 256, "lr_grid": (1e-3, 3e-3, 1e-2)},
         },
     }
 }
+
+
+def adam_budget(options):
+    """One line stating the Adam budget of a suite's ``options`` (``SUITES[name]["methods"]["adam"]``)."""
+    grid = ", ".join(f"{lr:g}" for lr in options["lr_grid"])
+    return (f"adam: fixed budget of {options['epochs']} epochs per learning rate of ({grid}), batch "
+            f"{options['batch_size']}, one torch thread; a small budget that keeps the suite short, not a "
+            f"tuned Adam (the full suite gives Adam 5x the fast learner's wall time)")
 
 
 def _have_torch():
@@ -84,8 +101,6 @@ def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds
         raise ValueError(f"bench: workers must be an int >= 1, got {workers!r}")
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise ValueError(f"bench: seeds must be an int >= 1, got {seeds!r}")
-    from . import instances
-    from .learners import learn
     from .learners.result import _versions
 
     if name == "full":
@@ -95,13 +110,45 @@ def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds
     suite = SUITES[name]
     torch_ok = _have_torch()
     versions = _versions()
+    threads = None
     if torch_ok:
         import torch
 
         versions["torch"] = torch.__version__
+        # one torch thread (and one BLAS thread, below): the products are small, and a pool beside
+        # other work on a small machine spin-waits (Adam's epochs were measured up to 100x slower)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+    try:
+        with single_threaded():
+            rows = _run_grid(suite, torch_ok, progress)
+    finally:
+        if threads is not None:
+            torch.set_num_threads(threads)
+    return {
+        "suite": name,
+        "grid": {key: value for key, value in suite.items() if key != "methods"},
+        "options": {m: dict(o) for m, o in suite["methods"].items()},
+        "adam_budget": adam_budget(suite["methods"]["adam"]) if "adam" in suite["methods"] else None,
+        "seeds": {"instance": "s", "samples": "1000 + s", "learner": "2000 + s", "values": list(suite["seeds"])},
+        "exact_threshold": EXACT,
+        "noise": 0.0,
+        "versions": versions,
+        "machine": _machine(),
+        "rows": rows,
+    }
+
+
+def _run_grid(suite, torch_ok, progress):
+    from . import instances
+    from .learners import learn
+
     rows = []
     grid = [(f, k, s) for f in suite["families"] for k in suite["k"] for s in suite["seeds"]]
     total = len(grid) * len(suite["methods"])
+    if progress is not None and "adam" in suite["methods"]:
+        print(adam_budget(suite["methods"]["adam"]) if torch_ok else "adam: skipped, torch is not installed",
+              file=progress, flush=True)
     count = 0
     for family, k, seed in grid:
         d = suite["d"]
@@ -125,17 +172,7 @@ def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds
             if progress is not None:
                 err = f"{row['relative_error']:.2e}" if row["status"] == "ran" else "skipped"
                 print(f"[{count}/{total}] {family} d={d} k={k} seed={seed} {method}: {err}", file=progress, flush=True)
-    return {
-        "suite": name,
-        "grid": {key: value for key, value in suite.items() if key != "methods"},
-        "options": {m: dict(o) for m, o in suite["methods"].items()},
-        "seeds": {"instance": "s", "samples": "1000 + s", "learner": "2000 + s", "values": list(suite["seeds"])},
-        "exact_threshold": EXACT,
-        "noise": 0.0,
-        "versions": versions,
-        "machine": _machine(),
-        "rows": rows,
-    }
+    return rows
 
 
 def _run_full(*, workers, progress, parts, seeds, config=None):
@@ -183,6 +220,7 @@ def _markdown(results):
             "gd_population is an oracle baseline (it is given the true network)."
         ),
         "",
+        *([f"Adam: {results['adam_budget'].removeprefix('adam: ')}.", ""] if results.get("adam_budget") else []),
         f"Versions: {json.dumps(results['versions'])}",
         "",
         f"Machine: {json.dumps(results['machine'])}",
