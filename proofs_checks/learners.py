@@ -158,10 +158,10 @@ def check_cdgkm_end_to_end(params):
         "MULTISCALELEARN with NO departure (exhaustive Case-2 search over the upsilon-net and weight grid, "
         "exhaustive paths; CDGKMParams.faithful(3, 2, eps = 0.25, R = 3, upsilon = 0.2)), n = 8000 samples, "
         "d = 3, k = 2, families random / orthonormal / close_pair(theta = 0.05): every run reports success and has "
-        "exact squared error <= eps^2.  About 0.5-1.5 s per run, so a few runs: margin = worst error / eps^2 "
+        "exact squared error <= eps^2.  About 1.3 s per run on average (docs/benchmarks.md, 'Stated durations, measured'), so a few runs: margin = worst error / eps^2 "
         "(inf if any run fails), the Clopper-Pearson (99%) interval of the rate is recorded, not claimed.  Not "
         "claimed (finding): on the dkkz family (the cancelling |.| pair) the faithful search at upsilon = 0.2 "
-        "finds no path with validation MSE <= eps^2/2 (about 30 s, error / eps^2 ~ 0.6-0.75, no success)."
+        "finds no path with validation MSE <= eps^2/2 (error / eps^2 ~ 0.6-0.75, no success)."
     ),
     kind="end-to-end",
     tiers={"quick": {"configs": [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2]], "runs": 3,

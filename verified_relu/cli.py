@@ -590,7 +590,7 @@ def _build_parser():
                  "write results.json and results.md into --out (progress on stderr).",
                  "verified-relu bench --suite quick --out bench-results")
     bench.add_argument("--suite", default="quick", choices=["quick", "full"],
-                       help="grid to run (default %(default)s; full: about 45 minutes on 2 cores with --workers 2, see docs/benchmarks.md)")
+                       help="grid to run (default %(default)s; quick: a small grid, Adam at a small fixed epoch budget; full: the whole grid, whose measured wall times are in docs/benchmarks.md)")
     bench.add_argument("--workers", type=int, default=1, help="processes for the full suite (default %(default)s)")
     bench.add_argument("--seeds", type=int, default=None,
                        help="seeds per cell for every part of the full suite (default: docs/benchmarks.md)")
