@@ -458,7 +458,7 @@ def covering_radius(P):
         "N = ceil((C_net/xi)^(2k)) uniform random points on the unit sphere of R^k form a xi-net (Euclidean covering "
         "radius <= xi, computed exactly: arc gaps for k = 2, convex-hull Voronoi vertices for k = 3) with probability "
         ">= 0.9, for C_net = 1: k = 2 with xi in {0.2, 0.1} (full: also 0.05) and k = 3 with xi in {0.2, 0.1} "
-        "(full: also 0.15).  When N exceeds max_points (k = 3, xi = 0.1: N = 10^6, 12 s per hull) a trial draws only "
+        "(full: also 0.15).  When N exceeds max_points (k = 3, xi = 0.1: N = 10^6, about 10 s per hull) a trial draws only "
         "the first n = random_net_size(k, xi, 0.01) <= N of the N points (21385 for k = 3, xi = 0.1; a union bound "
         "over an optimal xi/2-net, verified_relu.learners._paper): a superset of a xi-net is a xi-net, so covering "
         "with those n points implies covering with all N, and the success rate is a lower bound for N points.  "

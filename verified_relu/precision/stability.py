@@ -328,7 +328,7 @@ def stability_report(X, y, k, *, method="fast", dps=50, degrees=tuple(range(2, 4
     dps : int
     degrees : sequence of int
         The moment sweep: ``E[r S_l][g^{l-2}]`` for each degree on the first ``sweep_samples``
-        samples (pure-Python mp sums cost ~1 s per degree per 500 samples at d = 6).
+        samples (pure-Python mp sums: their cost grows with the degree and the samples).
     result : LearnResult or ReLUNetwork, optional
         The float64 learner's output, whose directions the least-squares and refinement steps
         use; default: ``learn(X, y, k, method, rng=rng)``.
