@@ -166,3 +166,15 @@ def test_cli_exit_status_follows_the_verdict_on_structureless_labels(tmp_path, c
     assert NO_DEPENDENCE in text and "FAILURE" in text
     result = json.loads((out / "result.json").read_text())
     assert result["success"] is False and result["message"].startswith(NO_DEPENDENCE)
+
+
+def test_bad_input_names_the_argument(truth):
+    net, X, y = truth
+    with pytest.raises(ValueError, match="same number of rows"):
+        verdict(net(X)[:-1], X, y)
+    with pytest.raises(ValueError, match="y must be finite"):
+        verdict(net(X), X, np.full(len(y), np.nan))
+    with pytest.raises(ValueError, match="X must be 2-dimensional"):
+        verdict(net(X), y, y)
+    v = verdict(np.full(len(y), np.inf), X, y)
+    assert not v.success and v.reason == "not-recovered" and "NaN/inf" in v.message

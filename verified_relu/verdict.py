@@ -233,9 +233,19 @@ def verdict(predictions, X, y, *, noiseless=False, success_tol=DEFAULTS["success
     -------
     Verdict
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    pred = np.asarray(predictions, dtype=float)
+    from ._validation import as_matrix, as_vector
+
+    y = as_vector(y, "y", caller="verdict")
+    X = as_matrix(X, "X", caller="verdict")
+    pred = as_vector(predictions, "predictions", caller="verdict", finite=False)
+    if X.shape[0] != len(y) or len(pred) != len(y):
+        raise ValueError(f"verdict: predictions, X and y must have the same number of rows, got {len(pred)}, "
+                         f"{X.shape[0]} and {len(y)}")
+    if not np.all(np.isfinite(pred)):  # a diverged fit: a failure to report, not an input error
+        bad = int(np.count_nonzero(~np.isfinite(pred)))
+        return Verdict(False, None, "not-recovered", f"not recovered: the fit predicts NaN/inf on {bad} of {len(y)} "
+                       f"held-out samples", n=len(y), mse=math.inf, relative=math.inf, r2=math.nan, r2_se=math.nan,
+                       permutation_p=1.0, residual_max_z=math.inf, residual_z_limit=math.nan)
     resid = y - pred
     n = len(y)
     mse = float(np.mean(resid * resid)) if n else math.inf
