@@ -53,7 +53,7 @@ __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main"]
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 DEMO_DEFAULTS = {
-    "family": "close_pair", "d": 20, "k": 4, "theta": 0.05, "seed": 2023, "n": 10_000, "out": "verified_relu_demo",
+    "family": "close_pair", "d": 20, "k": 4, "theta": 0.05, "seed": 2023, "n": 10_000, "out": "out/demo",
 }
 
 
