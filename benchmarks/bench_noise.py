@@ -29,7 +29,7 @@ if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
 from verified_relu import __version__, instances, learn
-from verified_relu.bench_full import oracle_fit
+from verified_relu.app.bench_full import oracle_fit
 
 FAMILIES = [("random", {}), ("orthonormal", {}), ("close_pair", {"theta": 0.1}), ("dkkz", {})]
 

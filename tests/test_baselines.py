@@ -275,8 +275,8 @@ def test_tensor_needs_enough_samples():
 # ----------------------------------------------------------------------------- bench
 def test_bench_cli_writes_results(tmp_path, monkeypatch, capsys):
     """A one-instance stand-in for the quick suite, through the command line."""
-    from verified_relu import bench
-    from verified_relu.cli import main
+    from verified_relu.app import bench
+    from verified_relu.app.cli import main
 
     tiny = {"families": ("orthonormal",), "d": 6, "k": (2,), "seeds": (1,), "n": 3000,
             "methods": {"fast": {"noiseless": True}, "gd_population": {"lr": 0.1}}}

@@ -8,8 +8,9 @@ import os
 import numpy as np
 import pytest
 
-from verified_relu import bench, bench_full, instances, learn
-from verified_relu.cli import main
+from verified_relu import instances, learn
+from verified_relu.app import bench, bench_full
+from verified_relu.app.cli import main
 from verified_relu.identifiability import ambiguous_pair
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from verified_relu import ReLUNetwork, __version__, instances
-from verified_relu.cli import DEMO_DEFAULTS, main
+from verified_relu.app.cli import DEMO_DEFAULTS, main
 from verified_relu.data import load_dataset, save_dataset
 from verified_relu.learners import CDGKMParams, DKParams, LearnResult, NetlearnParams
 from verified_relu.metrics import match_neurons
@@ -282,7 +282,7 @@ def test_subprocess_sample_learn_eval_round_trip(tmp_path):
 
 
 def test_eval_mse_is_chunked_exactly(tmp_path):
-    from verified_relu.cli import _chunked_mse
+    from verified_relu.app.cli import _chunked_mse
 
     net = instances.make("random", 3, 2, rng=0)
     X, y = net.sample(100, rng=1, noise=0.3)
@@ -297,7 +297,7 @@ def test_eval_mse_is_chunked_exactly(tmp_path):
 def test_stability_command(tmp_path, capsys):
     import json
 
-    from verified_relu.cli import main
+    from verified_relu.app.cli import main
 
     data = tmp_path / "d.npz"
     assert main(["sample", "--family", "random", "--d", "4", "--k", "2", "--n", "800", "--out", str(data), "--quiet"]) == 0

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from verified_relu import ReLUNetwork, instances
-from verified_relu.cli import main
+from verified_relu.app.cli import main
 from verified_relu.data import (
     DataError,
     gaussianity_warnings,
@@ -214,7 +214,7 @@ def test_bad_input_one_line_exit_2_no_output(ws, capsys, case):
 
 
 def test_learn_interrupted_leaves_no_output(ws, capsys, monkeypatch):
-    from verified_relu import cli
+    from verified_relu.app import cli
 
     tmp, _, _ = ws
     before = _files(tmp)
@@ -230,7 +230,7 @@ def test_learn_interrupted_leaves_no_output(ws, capsys, monkeypatch):
 
 @pytest.mark.parametrize("name", ["s.npz", "s.csv", "sdir"])
 def test_sample_interrupted_while_writing_the_true_network_removes_the_data(ws, capsys, monkeypatch, name):
-    from verified_relu import cli
+    from verified_relu.app import cli
 
     tmp, _, _ = ws
     before = _files(tmp)

@@ -45,7 +45,7 @@ CONSOLE = [pytest.param(path, id=path.name) for path in DOCS if _console_command
 
 @pytest.mark.parametrize("path", CONSOLE)
 def test_console_commands_run(path, tmp_path, monkeypatch):
-    from verified_relu.cli import main
+    from verified_relu.app.cli import main
 
     monkeypatch.chdir(tmp_path)
     for line in _console_commands(path):

@@ -22,10 +22,10 @@ from verified_relu.precision import (
     certify,
     format_stability,
     noiseless_labels,
-    stability_main,
     stability_report,
     steps,
 )
+from verified_relu.app.stability import stability_main
 from verified_relu.precision import stability as stab
 
 U = 2.0**-53

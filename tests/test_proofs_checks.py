@@ -14,7 +14,7 @@ from scipy.stats import beta, binomtest
 
 from proofs_checks import registry, report
 from proofs_checks.registry import Evidence, clopper_pearson, probability_evidence, ratio_evidence
-from verified_relu import cli
+from verified_relu.app import cli
 
 registry._load_all()
 CLAIM_IDS = sorted(registry.REGISTRY)

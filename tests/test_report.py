@@ -15,8 +15,9 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from verified_relu import LearnResult, instances, learn, report
-from verified_relu.report import write_report
+from verified_relu import LearnResult, instances, learn
+from verified_relu.app import report
+from verified_relu.app.report import write_report
 
 pytest.importorskip("matplotlib")
 

@@ -154,7 +154,7 @@ def test_no_method_reports_success_on_structureless_labels(kind, scale, seed):
 def test_cli_exit_status_follows_the_verdict_on_structureless_labels(tmp_path, capsys, method):
     import json
 
-    from verified_relu.cli import main
+    from verified_relu.app.cli import main
     from verified_relu.data import save_dataset
 
     X, y = _structureless("gaussian", 1.0, 7)

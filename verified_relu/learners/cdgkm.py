@@ -43,7 +43,7 @@ from ..hermite.numeric import relu_coefficients
 from ..moments import Residual, moment_contraction
 from ..network import ReLUNetwork
 from . import _paper
-from ._lm import levenberg_marquardt
+from .._lm import levenberg_marquardt
 from .cdgkm_audit import round_audit
 from .cdgkm_params import DEPARTURES, CDGKMParams, as_count
 

@@ -52,7 +52,7 @@ import numpy as np
 from .._validation import check_int, check_real
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
-from ._lm import expanding_subspace_lm, levenberg_marquardt, predict
+from .._lm import expanding_subspace_lm, levenberg_marquardt, predict
 from .result import LearnResult, TraceStep
 
 __all__ = ["FastParams", "fit_fast"]

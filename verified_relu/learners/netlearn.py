@@ -68,7 +68,7 @@ import numpy as np
 
 from .. import _mp
 from ..network import ReLUNetwork
-from ._lm import levenberg_marquardt
+from .._lm import levenberg_marquardt
 from ._paper import (
     CandidateScorer,
     Tracer,

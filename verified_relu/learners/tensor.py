@@ -33,7 +33,7 @@ import numpy as np
 
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
-from ._lm import levenberg_marquardt
+from .._lm import levenberg_marquardt
 from .baselines import (
     check_fraction,
     check_positive_int,

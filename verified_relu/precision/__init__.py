@@ -15,7 +15,6 @@ from .certify import CertifyReport, certify, noiseless_labels
 from .stability import (
     StabilityReport,
     format_stability,
-    stability_main,
     stability_report,
 )
 from .steps import MAX_MP_DIMENSION, MAX_MP_SAMPLES, check_mp_size
@@ -29,6 +28,5 @@ __all__ = [
     "check_mp_size",
     "format_stability",
     "noiseless_labels",
-    "stability_main",
     "stability_report",
 ]

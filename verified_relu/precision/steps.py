@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .. import _mp
-from ..learners._lm import levenberg_marquardt
+from .._lm import levenberg_marquardt
 from ..moments import moment_contraction, moment_contraction_mp
 
 __all__ = [

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write_text
-from ._threads import single_threaded
-from .learners.result import jsonable
+from .._io import atomic_write_text
+from .._threads import single_threaded
+from ..learners.result import jsonable
 
 __all__ = ["SUITES", "run_suite", "write_results"]
 
@@ -101,7 +101,7 @@ def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds
         raise ValueError(f"bench: workers must be an int >= 1, got {workers!r}")
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise ValueError(f"bench: seeds must be an int >= 1, got {seeds!r}")
-    from .learners.result import _versions
+    from ..learners.result import _versions
 
     if name == "full":
         return _run_full(workers=workers, progress=progress, parts=parts, seeds=seeds)
@@ -140,8 +140,8 @@ def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds
 
 
 def _run_grid(suite, torch_ok, progress):
-    from . import instances
-    from .learners import learn
+    from .. import instances
+    from ..learners import learn
 
     rows = []
     grid = [(f, k, s) for f in suite["families"] for k in suite["k"] for s in suite["seeds"]]
@@ -177,7 +177,7 @@ def _run_grid(suite, torch_ok, progress):
 
 def _run_full(*, workers, progress, parts, seeds, config=None):
     from . import bench_full
-    from .learners.result import _versions
+    from ..learners.result import _versions
 
     torch_ok = _have_torch()
     versions = _versions()

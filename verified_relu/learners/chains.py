@@ -1,11 +1,11 @@
-"""``verified-relu audit``: the papers' parameter chains side by side, in exact arithmetic."""
+"""The three papers' parameter chains side by side, in exact arithmetic (``verified-relu audit``
+prints them)."""
 
 from __future__ import annotations
 
 import math
 
-from . import _mp
-from ._cli_util import UsageError
+from .. import _mp
 
 __all__ = ["audit_table"]
 
@@ -19,19 +19,19 @@ def audit_table(d, k, eps, R, delta=0.1, *, dps=30):
     in each row, every constant 1), not measured times.
     """
 
-    from .learners import CDGKMParams, DKParams, NetlearnParams
+    from . import CDGKMParams, DKParams, NetlearnParams
 
     if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-        raise UsageError(f"--d must be an int >= 1, got {d!r}")
+        raise ValueError(f"audit_table: d must be an int >= 1, got {d!r}")
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= d:
-        raise UsageError(f"--k must be an int with 1 <= k <= d = {d}, got {k!r}")
+        raise ValueError(f"audit_table: k must be an int with 1 <= k <= d = {d}, got {k!r}")
     if k > 64:
-        raise UsageError(f"--k must be <= 64 (the chains' exponents grow like k^(log2 k)^2), got {k}")
+        raise ValueError(f"audit_table: k must be <= 64 (the chains' exponents grow like k^(log2 k)^2), got {k}")
     for name, value, ok in (("eps", eps, 0 < eps < math.inf), ("R", R, 1 <= R < math.inf),
                             ("delta", delta, 0 < delta < 1)):
         if not ok:
             need = {"eps": "> 0", "R": ">= 1", "delta": "in (0, 1)"}[name]
-            raise UsageError(f"--{name} must be finite and {need}, got {value!r}")
+            raise ValueError(f"audit_table: {name} must be finite and {need}, got {value!r}")
     ctx = _mp.context(dps, guard=0)
     D, K = ctx.mpf(d), ctx.mpf(k)
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._io import atomic_path, parse_json
+from .._io import atomic_path, parse_json
 
 
 class UsageError(ValueError):
@@ -31,7 +31,7 @@ def _err(args, *msg):
 
 def _emit_json(args, payload):
     if args.json:
-        from .learners.result import jsonable
+        from ..learners.result import jsonable
 
         print(json.dumps(jsonable(payload), indent=1))
 
@@ -65,8 +65,8 @@ def _read_json(path, what):
 
 def _load_network(path, what="network"):
     """A ReLUNetwork (.json or .npz), DK's HermitePredictor, or the network of a result.json."""
-    from .learners.result import LearnResult, _network_from_dict
-    from .network import ReLUNetwork
+    from ..learners.result import LearnResult, _network_from_dict
+    from ..network import ReLUNetwork
 
     path = Path(path)
     if path.suffix == ".npz":
@@ -87,7 +87,7 @@ def _load_network(path, what="network"):
 
 
 def _load_relu(path, what):
-    from .network import ReLUNetwork
+    from ..network import ReLUNetwork
 
     net = _load_network(path, what)
     if not isinstance(net, ReLUNetwork):
@@ -96,7 +96,7 @@ def _load_relu(path, what):
 
 
 def _load_data(path, args, target=None):
-    from .data import gaussianity_warnings, load_dataset
+    from ..data import gaussianity_warnings, load_dataset
 
     X, y = load_dataset(path, target=target)
     warnings = gaussianity_warnings(X)

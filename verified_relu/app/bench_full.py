@@ -71,7 +71,7 @@ def _undetermined(net, X):
     Every pair of neurons whose wedge samples do not span ``R^d`` is tried
     (:func:`~verified_relu.learners.fast._undetermined_pair`, the learner's own check).
     """
-    from .learners.fast import _undetermined_pair
+    from ..learners.fast import _undetermined_pair
 
     found = _undetermined_pair(net, X, EXACT)
     return 0.0 if found is None else float(found["relative_distance"])
@@ -79,7 +79,7 @@ def _undetermined(net, X):
 
 def oracle_fit(net, X, y):
     """The least-squares fit of ``y`` over ``(mu, a)`` with the true unit directions of ``net`` given."""
-    from .network import ReLUNetwork
+    from ..network import ReLUNetwork
 
     U = net.weights / np.linalg.norm(net.weights, axis=1, keepdims=True)
     A = np.concatenate([np.maximum(X @ U.T, 0.0), X], axis=1)
@@ -89,7 +89,7 @@ def oracle_fit(net, X, y):
 
 
 def _noise_task(task, net):
-    from .learners import learn
+    from ..learners import learn
 
     n, seed, sigma = task["n"], task["seed"], task["sigma"]
     X, y = net.sample(n, rng=1000 + seed, noise=sigma)
@@ -107,8 +107,8 @@ def _noise_task(task, net):
 
 def _task(task):
     """Run one task (a dict); returns its row.  Top level so that a process pool can pickle it."""
-    from . import instances
-    from .learners import learn
+    from .. import instances
+    from ..learners import learn
 
     part, family, params, d, k, n, seed = (task[key] for key in ("part", "family", "params", "d", "k", "n", "seed"))
     net = instances.make(family, d, k, rng=seed, **params)
@@ -134,7 +134,7 @@ def _task(task):
 
 
 def _adam_rows(task, X, y, net, scale, fast_seconds):
-    from .learners import learn
+    from ..learners import learn
 
     opts = task["adam"]
     rows = []
@@ -166,7 +166,7 @@ def _adam_rows(task, X, y, net, scale, fast_seconds):
 
 
 def _tasks(config):
-    from . import instances
+    from .. import instances
 
     tasks = []
 
@@ -393,7 +393,7 @@ def plot_full(results, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ._io import atomic_path
+    from .._io import atomic_path
 
     rows = results["rows"]
     paths = []
