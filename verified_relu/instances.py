@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
-from scipy import stats
 
 from ._validation import check_int, check_real, check_rng
 from .network import ReLUNetwork
@@ -221,6 +220,8 @@ def _ill_conditioned(gen, d, k, cond):
     s *= math.sqrt(k / float(s @ s))
     eigs = s**2
     eigs *= k / math.fsum(eigs)
+    from scipy import stats  # here, not at module level: importing scipy.stats is slow (docs/benchmarks.md)
+
     C = stats.random_correlation.rvs(eigs, random_state=gen)
     _, V = np.linalg.eigh((C + C.T) / 2)
     V = V[:, ::-1]  # eigh is ascending; s is descending
