@@ -206,7 +206,7 @@ def test_reports_cover_every_outcome():
 def test_docs_claims_md_is_current():
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "docs" / "claims.md"
+    path = Path(__file__).resolve().parents[2] / "docs" / "claims.md"
     if not path.exists():
         pytest.skip("docs/claims.md not generated yet")
     text = path.read_text(encoding="utf-8")

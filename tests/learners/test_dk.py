@@ -5,7 +5,7 @@ Hermite coefficients ``c_m = (-1)^{m/2+1} (m-3)!! / sqrt(2 pi m!)``, numpy's ``h
 for ``He_n``), quadrature, Monte Carlo with a stated 5-sigma bound, exact integer/Fraction
 arithmetic, or the network's own full moment tensors -- never a stored output of the code.
 
-Run ``python3 tests/test_learn_dk.py`` for the acceptance table (exact error against DK24's
+Run ``python3 tests/learners/test_dk.py`` for the acceptance table (exact error against DK24's
 truncation bound, all families, 5 seeds per cell, ``n = 100000``).
 """
 

@@ -14,7 +14,7 @@ from verified_relu import ReLUNetwork
 from verified_relu.instances import FAMILIES, make
 from verified_relu.testing import strategies as vst
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _angle(u, v):

@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from verified_relu import instances, learn
 from verified_relu.learners.fast import _undetermined_pair
 
-from conftest import first_exact
+from tests.conftest import first_exact
 
 VARIANTS = ["base", "ulp", "perm", "threads1", "threads2"]
 
@@ -47,7 +47,7 @@ def _rel(net, res):
     return net.squared_distance(res.network) / net.norm_squared()
 
 
-CASES = [  # instances of tests/test_learn_fast.py, tests/test_precision*.py and the dk_cancel report
+CASES = [  # instances of tests/learners/test_fast.py, tests/precision/test_*.py and the dk_cancel report
     ("random", 6, 2, {}, 600),
     ("close_pair", 10, 3, {"theta": 0.1}, 1500),
     ("dk_cancel", 6, 3, {"theta": 0.1}, 3000),

@@ -1,7 +1,7 @@
 """Unit tests of the helper functions behind the CN24, DK24 and DKKZ20 claims.
 
 The generic "every claim passes at the quick tier and fails under each mutation" tests live in
-``test_proofs_checks.py``; here the building blocks are tested against independent values.
+``test_registry.py``; here the building blocks are tested against independent values.
 """
 
 import math

@@ -1,6 +1,6 @@
 """Unit tests of the CDGKM23 check helpers: clumping game, gapped scales, level function and the
 small numeric kernels of proofs_checks.cdgkm (the claims themselves are run, with their
-mutations, by tests/test_proofs_checks.py over the registry)."""
+mutations, by tests/proofs_checks/test_registry.py over the registry)."""
 
 import itertools
 import math

@@ -19,7 +19,7 @@ from verified_relu.data import load_dataset, save_dataset
 from verified_relu.learners import CDGKMParams, DKParams, LearnResult, NetlearnParams
 from verified_relu.metrics import match_neurons
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _mse_rounding_bound(net, X, y):

@@ -25,7 +25,7 @@ from verified_relu.data import (
     save_dataset,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _files(tmp):
