@@ -16,10 +16,14 @@ How it depends on scikit-learn (which is *not* a dependency of verified_relu):
   ``set_params``, ``score`` as R^2, input checks naming the argument), so the module always
   imports.  The choice is made once, at import time (``HAVE_SKLEARN``).
 
-Seeding: with ``rng=None`` every fit draws fresh entropy (numpy SPEC 7), so two fits differ and
-the tags say ``non_deterministic``; scikit-learn's idempotency checks (``check_fit_idempotent``,
-``check_supervised_y_2d``, ``check_regressor_data_not_an_array``) compare two fits and pass only
-for a seeded instance: ``check_estimator(ReLUNetworkRegressor(rng=0))`` passes every check.
+Seeding follows scikit-learn: the parameter is ``random_state`` (an int, a
+``numpy.random.RandomState``, or ``None``; numpy's ``Generator`` and ``SeedSequence`` work too),
+so ``sklearn.utils._testing.set_random_state`` and the checks that compare two fits can seed it,
+and ``check_estimator(ReLUNetworkRegressor())`` passes every check as constructed.  With
+``random_state=None`` every fit draws fresh entropy (recorded in ``result_.seed_entropy``); a
+``RandomState`` is advanced by one draw per fit, as scikit-learn's estimators do.  Everywhere
+else in verified_relu seeding is numpy's SPEC 7 ``rng=``; the estimator passes the seed on to
+:func:`verified_relu.learn` as its ``rng``.
 
 Rules for data the learners were not made for (documented, recorded, never silent):
 
@@ -116,9 +120,10 @@ class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
         Width (number of neurons); the width used is ``min(k, n_features)`` (see ``k_``).
     method : str, default "fast"
         A method of :func:`verified_relu.learn` (``verified_relu.learners.METHODS``).
-    rng : None, int, SeedSequence or Generator, default None
-        Randomness, numpy SPEC 7 (``None``: fresh entropy at every fit, recorded in
-        ``result_.seed_entropy``; the estimator's tags then say ``non_deterministic``).
+    random_state : None, int, RandomState, Generator or SeedSequence, default None
+        Randomness of the learner (scikit-learn's convention; see the module docstring).
+        ``None``: fresh entropy at every fit, recorded in ``result_.seed_entropy``; an int
+        ``>= 0``: the same fit every time.
     options : dict or None, default None
         Further keyword options of the method, passed to :func:`verified_relu.learn` unchanged
         (e.g. ``{"noiseless": True}`` for ``"fast"``; ``{"params": ...}`` for a paper learner).
@@ -142,22 +147,16 @@ class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
     >>> from verified_relu import instances
     >>> net = instances.make("random", 5, 2, rng=0)
     >>> X, y = net.sample(1500, rng=1)
-    >>> reg = ReLUNetworkRegressor(k=2, rng=0).fit(X, y)
+    >>> reg = ReLUNetworkRegressor(k=2, random_state=0).fit(X, y)
     >>> bool(net.squared_distance(reg.network_) <= 1e-10 * net.norm_squared())
     True
     """
 
-    def __init__(self, k=2, method="fast", rng=None, options=None):
+    def __init__(self, k=2, method="fast", random_state=None, options=None):
         self.k = k
         self.method = method
-        self.rng = rng
+        self.random_state = random_state
         self.options = options
-
-    # ------------------------------------------------------------------ scikit-learn tags
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = self.rng is None
-        return tags
 
     # ------------------------------------------------------------------ validation
     def _validate_params(self):
@@ -168,6 +167,22 @@ class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
             raise ValueError(f"{name}: method must be one of {METHODS}, got {self.method!r}")
         if self.options is not None and not isinstance(self.options, dict):
             raise ValueError(f"{name}: options must be a dict of learner options or None, got {type(self.options).__name__}")
+        if "rng" in (self.options or {}):
+            raise ValueError(f"{name}: options must not contain 'rng'; the estimator's seed is random_state")
+        rs = self.random_state
+        seeds = (np.random.RandomState, np.random.Generator, np.random.SeedSequence)
+        if not (rs is None or isinstance(rs, seeds) or (isinstance(rs, numbers.Integral) and not isinstance(rs, bool) and rs >= 0)):
+            raise ValueError(
+                f"{name}: random_state must be None, an int >= 0, a numpy RandomState, Generator or SeedSequence, got {rs!r}"
+            )
+
+    def _learner_rng(self):
+        """The ``rng`` passed to :func:`learn`: a ``RandomState`` gives one 32-bit seed per fit."""
+        if isinstance(self.random_state, np.random.RandomState):
+            return int(self.random_state.randint(0, 2**32 - 1, dtype=np.uint64))
+        if isinstance(self.random_state, numbers.Integral):
+            return int(self.random_state)
+        return self.random_state
 
     def _check_data(self, X, y=None, *, reset):
         if HAVE_SKLEARN:
@@ -221,7 +236,7 @@ class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
             self.network_ = ReLUNetwork(np.eye(1, d), [0.0], a)
             self.result_ = None
         else:
-            self.result_ = learn(X, y, k, method=self.method, rng=self.rng, **options)
+            self.result_ = learn(X, y, k, method=self.method, rng=self._learner_rng(), **options)
             self.network_ = self.result_.network
         self.k_ = k
         self.fallback_ = fallback
