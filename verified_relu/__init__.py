@@ -39,7 +39,7 @@ _NAMES = {
     "LearnResult": "learners",
     "ReLUNetwork": "network",
     "ReLUNetworkRegressor": "estimator",
-    "learn": "learners",
+    "learn": "api",
 }
 
 __all__ = [
@@ -75,5 +75,6 @@ def __dir__():
 if TYPE_CHECKING:  # static analysers see the eager imports
     from . import identifiability, instances, learners, metrics, moments
     from .estimator import ReLUNetworkRegressor
-    from .learners import LearnResult, learn
+    from .api import learn
+    from .learners import LearnResult
     from .network import CanonicalNetwork, ReLUNetwork

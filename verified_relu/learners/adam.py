@@ -37,7 +37,7 @@ from .baselines import (
 )
 from .result import TraceStep
 
-__all__ = ["AdamParams", "fit_adam", "import_torch", "validate_adam"]
+__all__ = ["AdamParams", "fit", "import_torch", "validate"]
 
 METHOD = "adam"
 TORCH_HINT = 'the adam baseline needs PyTorch: pip install "verified-relu[torch]" (or pip install torch)'
@@ -82,7 +82,7 @@ def import_torch():
     return torch
 
 
-def validate_adam(params, n, d, k):
+def validate(params, n, d, k):
     """Check the options; returns the validated ``lr_grid`` as a tuple of floats."""
     check_positive_int(params.width, "width", METHOD, allow_none=True)
     check_positive_int(params.batch_size, "batch_size", METHOD)
@@ -146,10 +146,10 @@ def _to_network(W, mu, a, fit_linear):
     return ReLUNetwork(W[keep], mu[keep], a if fit_linear else None), int((~keep).sum())
 
 
-def fit_adam(X, y, k, rng, params):
+def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     """Run the grid on validated inputs; returns ``(network, success, message, trace, diagnostics)``."""
     torch = import_torch()
-    grid = validate_adam(params, X.shape[0], X.shape[1], k)
+    grid = validate(params, X.shape[0], X.shape[1], k)
     width = k if params.width is None else int(params.width)
     n, d = X.shape
     val, tr = split_holdout(n, params.validation_fraction, rng)

@@ -55,7 +55,7 @@ from ..network import ReLUNetwork
 from .._lm import expanding_subspace_lm, levenberg_marquardt, predict
 from .result import LearnResult, TraceStep
 
-__all__ = ["FastParams", "fit_fast"]
+__all__ = ["FastParams", "fit", "validate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -384,9 +384,24 @@ def _undetermined_pair(network, X, tol):
     return None
 
 
+def validate(params, n, d, k):
+    """Every option of :class:`FastParams` in its range, and enough samples for ``k`` and ``d``;
+    the error names the option (or the shortage)."""
+    _check_params(params)
+    n_params = k * (d + 1) + d
+    needed = int(np.ceil(2 * n_params / (1 - params.validation_fraction)))
+    if n < needed:
+        raise ValueError(
+            f"learn: n = {n} samples are too few for k = {k}, d = {d}: the fast learner needs at least "
+            f"{needed} (twice the {n_params} parameters, after holding out {params.validation_fraction:.0%})"
+        )
+
+
 def _check_params(params):
     """Every option of :class:`FastParams` in its range; the error names the option."""
     caller = "learn (method='fast')"
+    if isinstance(params.validation_fraction, bool) or not 0 < params.validation_fraction < 1:
+        raise ValueError(f"learn: validation_fraction must be in (0, 1), got {params.validation_fraction}")
     if params.starts is not None:
         check_int(params.starts, "starts", minimum=1, caller=caller)
     for name in ("subspace_iterations", "refine_iterations", "full_iterations", "expand_rounds", "expand_iterations"):
@@ -529,13 +544,15 @@ def _judge(network, train_loss, X, y, Xv, yv, params, premerge=(), k=None):
     return v, undetermined
 
 
-def fit_fast(X, y, k, rng, params):
+def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     """Run the pipeline on validated inputs; returns ``(network, success, message, trace, diagnostics)``.
 
     When an attempt (stages 1-7) is neither exact nor noise-consistent on the held-out samples
     (the shared verdict), up to ``params.restarts`` further attempts run with fresh random draws
     (other contraction directions, so another subspace, and other starts); the attempt with the
-    lowest training loss is kept, and the verdict is that of the kept attempt.
+    lowest training loss is kept, and the verdict is that of the kept attempt.  ``teacher`` and
+    ``progress`` are part of the learners' common signature and not used here (the fast learner
+    never sees the truth).
     """
     _check_params(params)
     n, d = X.shape

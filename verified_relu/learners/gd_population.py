@@ -47,7 +47,7 @@ from .baselines import (
 )
 from .result import TraceStep
 
-__all__ = ["GDPopulationParams", "fit_gd_population", "population_loss_and_grad", "validate_gd_population"]
+__all__ = ["GDPopulationParams", "fit", "population_loss_and_grad", "validate"]
 
 METHOD = "gd_population"
 
@@ -141,7 +141,7 @@ def population_loss_and_grad(W, mu, a, teacher):
     return loss, gW, gmu, ga
 
 
-def validate_gd_population(params, n, d, k):
+def validate(params, n, d, k):
     """Check the options against the data shape; returns the validated teacher."""
     teacher = params.teacher
     if teacher is None:
@@ -169,10 +169,10 @@ def validate_gd_population(params, n, d, k):
     return teacher
 
 
-def fit_gd_population(X, y, k, rng, params):
+def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     """Gradient descent on the exact population loss; returns ``(network, success, message, trace, diagnostics)``."""
     d = X.shape[1]
-    teacher = validate_gd_population(params, X.shape[0], d, k)
+    teacher = validate(params, X.shape[0], d, k)
     scale = teacher.norm_squared() or 1.0
     if params.init is None:
         W, mu = xavier_init(rng, k, d)

@@ -44,7 +44,7 @@ from .baselines import (
 )
 from .result import TraceStep
 
-__all__ = ["TensorParams", "fit_tensor", "jennrich", "validate_tensor"]
+__all__ = ["TensorParams", "fit", "jennrich", "validate"]
 
 METHOD = "tensor"
 
@@ -70,7 +70,7 @@ class TensorParams:
     noise_factor: float = 1.5
 
 
-def validate_tensor(params, n, d, k):
+def validate(params, n, d, k):
     """Check the options and that there are enough samples; raises ``ValueError`` naming the option."""
     vf = check_fraction(params.validation_fraction, "validation_fraction", METHOD)
     check_positive_int(params.pairs, "pairs", METHOD)
@@ -123,7 +123,7 @@ def jennrich(M1, M2):
     return vecs, score
 
 
-def fit_tensor(X, y, k, rng, params):
+def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     """Run the stages on validated inputs; returns ``(network, success, message, trace, diagnostics)``."""
     n = X.shape[0]
     val, tr = split_holdout(n, params.validation_fraction, rng)

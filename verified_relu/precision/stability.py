@@ -42,6 +42,7 @@ import numpy as np
 
 from .. import _mp
 from ..hermite.numeric import hermite_normalized
+from ..learners import registry
 from ..moments import rounding_error
 from .steps import (
     UNIT_ROUNDOFF,
@@ -66,7 +67,8 @@ FLAG_DIGITS_LOST = 8.0
 #: Allowance (digits) over the condition estimate for dimension and sample-size constants.
 SLACK_DIGITS = 2.5
 
-METHODS = ("fast", "cdgkm")
+#: The methods whose steps have an N-digit counterpart (registry rows with ``supports_dps``).
+METHODS = registry.methods(supports_dps=True)
 
 
 def _rel_diff(f, m, dps):
