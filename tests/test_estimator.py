@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import verified_relu
-from verified_relu import instances
+from verified_relu import InputDistributionWarning, instances
 from verified_relu.estimator import ReLUNetworkRegressor
 from verified_relu.learners import HermitePredictor
 
@@ -220,3 +220,78 @@ def test_without_scikit_learn():
     proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("ok ReLUNetworkRegressor(")
+
+
+# ----------------------------------------------------------------------------- input distribution
+# False alarms.  The fit tests each of the d coordinates' mean, variance and 4th moment and each
+# of the d (d - 1) / 2 pairs' correlation at |z| > 5.  Under x ~ N(0, I_d) the mean's z-score is
+# exactly N(0, 1): P(|Z| > 5) = 5.73e-7.  The others are normal only approximately; with the
+# first Edgeworth terms (skewness and excess kurtosis of the sample mean: x^2 has 2.83/sqrt(n)
+# and 12/n, x^4 has 10.1/sqrt(n) and 204/n, x_i x_j has 0 and 6/n) their two-sided tails at
+# n = 20000 are 6.1e-7 (variance), 1.12e-6 (4th moment) and 5.77e-7 (correlation).  By the
+# union bound, a false warning for d = 5 (25 statistics) has probability below 2e-5 per fit; a
+# failure of the no-warning test below at some other seed would therefore point at a bug.
+N_GAUSS, D_GAUSS = 20000, 5
+
+
+def _teacher_data(transform, seed=1):
+    net = instances.make("random", D_GAUSS, 2, rng=0)
+    X = np.random.default_rng(seed).standard_normal((N_GAUSS, D_GAUSS))
+    X = transform(X)
+    return X, net(X)
+
+
+def test_gaussian_inputs_do_not_warn():
+    X, y = _teacher_data(lambda X: X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputDistributionWarning)
+        reg = ReLUNetworkRegressor(random_state=0).fit(X, y)
+    assert reg.n_features_in_ == D_GAUSS
+
+
+@pytest.mark.parametrize(
+    "what, transform, match",
+    [
+        # x2 -> x2 + 0.2: mean z-score 0.2 sqrt(n) = 28.3 (+- 1); missed with probability ~0
+        ("shifted", lambda X: X + 0.2 * (np.arange(D_GAUSS) == 2), r"mean of 1 of 5 coordinate\(s\) \(worst x2"),
+        # every x_j -> 1.5 x_j: variance z-score sqrt(n) (2.25 - 1) / sqrt(2) = 125
+        ("scaled", lambda X: 1.5 * X, r"variance of 5 of 5 coordinate\(s\)"),
+        # a constant bias feature (the model has no intercept): mean z-score sqrt(n) = 141
+        ("bias feature", lambda X: np.hstack([X[:, :-1], np.ones((len(X), 1))]), r"mean of 1 of 5 coordinate\(s\) \(worst x4"),
+    ],
+)
+def test_inputs_visibly_not_standard_gaussian_warn(what, transform, match):
+    X, y = _teacher_data(transform)
+    with pytest.warns(InputDistributionWarning, match=match) as record:
+        reg = ReLUNetworkRegressor(random_state=0).fit(X, y)
+    ours = [w for w in record if issubclass(w.category, InputDistributionWarning)]
+    assert len(ours) == 1, what  # one warning per fit, naming every failed test
+    assert str(ours[0].message).startswith("ReLUNetworkRegressor.fit: X does not look like N(0, I_d)")
+    assert hasattr(reg, "network_")  # the fit still ran
+
+
+def test_the_warning_category_and_where_the_test_lives():
+    import verified_relu.data
+    import verified_relu.gaussianity
+
+    assert issubclass(InputDistributionWarning, UserWarning)
+    assert verified_relu.InputDistributionWarning is verified_relu.gaussianity.InputDistributionWarning
+    assert "InputDistributionWarning" in verified_relu.__all__
+    # data.py (user-facing) re-exports the library function
+    assert verified_relu.data.gaussianity_warnings is verified_relu.gaussianity.gaussianity_warnings
+
+
+def test_gaussianity_warnings_names_bad_arguments():
+    from verified_relu.gaussianity import gaussianity_warnings
+
+    X = np.zeros((10, 2))
+    for kwargs, exc, match in [
+        ({"X": np.zeros(10)}, ValueError, r"X must be 2-dimensional"),
+        ({"X": [[0.0, np.nan], [1.0, 2.0]]}, ValueError, r"X must be finite"),
+        ({"X": X, "z": 0}, ValueError, r"z must be > 0"),
+        ({"X": X, "z": "5"}, TypeError, r"z must be a real number"),
+        ({"X": X, "max_rows": 0}, ValueError, r"max_rows must be >= 1"),
+        ({"X": X, "max_rows": 2.5}, TypeError, r"max_rows must be an int"),
+    ]:
+        with pytest.raises(exc, match=match):
+            gaussianity_warnings(**kwargs)

@@ -21,6 +21,7 @@ from ._version import __version__
 # Public submodules, imported on first attribute access.
 _SUBMODULES = frozenset({
     "estimator",
+    "gaussianity",
     "hermite",
     "identifiability",
     "instances",
@@ -36,6 +37,7 @@ _SUBMODULES = frozenset({
 # Public names -> the submodule that defines them.
 _NAMES = {
     "CanonicalNetwork": "network",
+    "InputDistributionWarning": "gaussianity",
     "LearnResult": "learners",
     "ReLUNetwork": "network",
     "ReLUNetworkRegressor": "estimator",
@@ -44,6 +46,7 @@ _NAMES = {
 
 __all__ = [
     "CanonicalNetwork",
+    "InputDistributionWarning",
     "LearnResult",
     "ReLUNetwork",
     "ReLUNetworkRegressor",
@@ -75,6 +78,7 @@ def __dir__():
 if TYPE_CHECKING:  # static analysers see the eager imports
     from . import identifiability, instances, learners, metrics, moments
     from .estimator import ReLUNetworkRegressor
+    from .gaussianity import InputDistributionWarning
     from .api import learn
     from .learners import LearnResult
     from .network import CanonicalNetwork, ReLUNetwork

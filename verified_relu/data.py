@@ -24,14 +24,14 @@ the problem: missing file, unknown extension, wrong keys, wrong shapes, NaN/inf,
 CSV cells, empty file, a CSV without a label column (no ``target`` and no column named
 ``y``), or a ``y`` whose length differs from ``X``'s rows.
 
-:func:`gaussianity_warnings` tests whether ``X`` looks like ``N(0, I_d)``, the input
-distribution every guarantee of the learners assumes.
+:func:`gaussianity_warnings` (defined in the library module :mod:`verified_relu.gaussianity`,
+re-exported here) tests whether ``X`` looks like ``N(0, I_d)``, the input distribution every
+guarantee of the learners assumes.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 import os
 import shutil
 import tempfile
@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_path
+from .gaussianity import gaussianity_warnings
 
 __all__ = ["FORMATS", "DataError", "data_format", "gaussianity_warnings", "load_dataset", "save_dataset"]
 
@@ -334,58 +335,3 @@ def _save_npy_dir(path, X, y):
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-
-
-# ----------------------------------------------------------------------------- Gaussianity
-def gaussianity_warnings(X, *, z=5.0, max_rows=200_000):
-    """Warnings (a list of str, empty if none) where ``X`` does not look like ``N(0, I_d)``.
-
-    Uses the first ``min(n, max_rows)`` rows.  For each coordinate ``x_j`` three z-scores,
-    each exactly standardised under ``N(0, 1)``:
-
-    * mean: ``sqrt(n) mean(x_j)`` (variance 1);
-    * variance: ``sqrt(n) (mean(x_j^2) - 1) / sqrt(2)`` (``Var x^2 = 2``);
-    * 4th moment: ``sqrt(n) (mean(x_j^4) - 3) / sqrt(96)`` (``Var x^4 = 105 - 9``);
-
-    and for each pair ``i < j`` (when ``d <= 500``) the correlation ``sqrt(n) mean(x_i x_j)``
-    (variance 1).  A statistic with ``|z-score| > z`` (default 5: two-sided probability
-    ``5.7e-7`` per statistic under the null, by the normal approximation) is reported.  The
-    warnings say that the learners' guarantees assume ``x ~ N(0, I_d)``.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> gaussianity_warnings(rng.standard_normal((5000, 3)))
-    []
-    >>> len(gaussianity_warnings(2.0 * rng.standard_normal((5000, 3)))) > 0
-    True
-    """
-    X = np.asarray(X[:max_rows], dtype=np.float64)
-    n, d = X.shape
-    if n < 2:
-        return [f"only {n} sample(s): cannot test whether x ~ N(0, I_d), which the guarantees assume"]
-    root = math.sqrt(n)
-    stats = {
-        "mean": root * X.mean(axis=0),
-        "variance": root * ((X**2).mean(axis=0) - 1.0) / math.sqrt(2.0),
-        "4th moment": root * ((X**4).mean(axis=0) - 3.0) / math.sqrt(96.0),
-    }
-    found = []
-    for name, zs in stats.items():
-        bad = np.flatnonzero(np.abs(zs) > z)
-        if bad.size:
-            worst = int(bad[np.argmax(np.abs(zs[bad]))])
-            found.append(f"{name} of {bad.size} of {d} coordinate(s) (worst x{worst}: z = {zs[worst]:.3g})")
-    if 2 <= d <= 500:
-        C = root * (X.T @ X) / n
-        iu = np.triu_indices(d, 1)
-        off = C[iu]
-        bad = np.flatnonzero(np.abs(off) > z)
-        if bad.size:
-            w = int(bad[np.argmax(np.abs(off[bad]))])
-            found.append(f"correlation of {bad.size} pair(s) (worst x{iu[0][w]}, x{iu[1][w]}: z = {off[w]:.3g})")
-    return [
-        f"X does not look like N(0, I_d): {what} beyond {z:g} standard errors (n = {n}); "
-        "the learners' guarantees assume x ~ N(0, I_d)"
-        for what in found
-    ]

@@ -39,6 +39,10 @@ Rules for data the learners were not made for (documented, recorded, never silen
 
 The model has no intercept, as ``F(x) = sum_i mu_i relu(<w_i, x>) + <a, x>`` has none; inputs
 are assumed ``N(0, I_d)`` -- on other inputs the learners still run, without their guarantees.
+Shifted or scaled features, or a constant (bias) feature, are outside that assumption: ``fit`` tests ``X``
+with :func:`verified_relu.gaussianity.gaussianity_warnings` (5-sigma z-tests of each coordinate's
+mean, variance and 4th moment and of each pair's correlation) and, when a test fails, emits one
+:class:`~verified_relu.gaussianity.InputDistributionWarning` (a ``UserWarning``) naming them.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ import warnings
 
 import numpy as np
 
+from .gaussianity import InputDistributionWarning, _input_distribution_message
 from .learners import METHODS, FastParams, learn
 from .network import ReLUNetwork
 
@@ -142,6 +147,14 @@ class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
     fallback_ : str or None
         Which data-size rule applied (see the module docstring), ``None`` if none.
 
+    Warns
+    -----
+    InputDistributionWarning
+        From ``fit``, when ``X`` visibly does not look like ``N(0, I_d)`` (see the module
+        docstring); the fit still runs.
+    UserWarning
+        From ``fit``, when a data-size rule lowers the width (``fallback_``).
+
     Examples
     --------
     >>> from verified_relu import instances
@@ -213,6 +226,9 @@ class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
         """Learn the network from ``X`` (``(n, d)``) and ``y`` (``(n,)``); returns ``self``."""
         self._validate_params()
         X, y = self._check_data(X, y, reset=True)
+        message = _input_distribution_message(X, caller=f"{type(self).__name__}.fit")
+        if message is not None:
+            warnings.warn(message, InputDistributionWarning, stacklevel=2)
         n, d = X.shape
         options = dict(self.options or {})
         k = min(int(self.k), d)
