@@ -295,3 +295,13 @@ def test_gaussianity_warnings_names_bad_arguments():
     ]:
         with pytest.raises(exc, match=match):
             gaussianity_warnings(**kwargs)
+
+
+def test_options_reach_verified_relu_learn_including_dps():
+    # options go to verified_relu.learn, whose dps= recomputes the run at N digits (a trace
+    # step "precision" holding the N-digit refinement)
+    net = instances.make("random", 4, 2, rng=0)
+    X, y = net.sample(1000, rng=1)
+    reg = ReLUNetworkRegressor(random_state=0, options={"dps": 30, "noiseless": True}).fit(X, y)
+    assert reg.result_.trace[-1].name == "precision"
+    assert reg.result_.step("precision").data["dps"] == 30

@@ -53,8 +53,9 @@ import warnings
 
 import numpy as np
 
+from .api import learn
 from .gaussianity import InputDistributionWarning, _input_distribution_message
-from .learners import METHODS, FastParams, learn
+from .learners import METHODS, FastParams
 from .network import ReLUNetwork
 
 __all__ = ["ReLUNetworkRegressor"]
