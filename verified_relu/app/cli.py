@@ -249,8 +249,10 @@ def _remove(path):
 
 # ----------------------------------------------------------------------------- learn
 def _learn(args):
-    from ..learners import METHODS
+    from ..learners import registry
     from ..network import ReLUNetwork
+
+    METHODS = tuple(registry.LEARNERS)
 
     out = _Printer(args.quiet or args.json)
     if args.method not in METHODS:
@@ -268,14 +270,14 @@ def _learn(args):
         raise UsageError(f"--k must be in 1..d = {X.shape[1]} (the data's columns), got {args.k}")
     options = _parse_assignments(args.option, "--option")
     _check_options(args.method, options)
-    paper = args.method in ("cdgkm", "netlearn", "dk")
-    if paper:
+    row = registry.get(args.method)
+    if row.kind == "paper":
         options.setdefault("progress", not args.quiet)
         if teacher is not None:
             options["teacher"] = teacher
-    elif args.method == "gd_population":
+    elif row.needs_teacher:
         if teacher is None:
-            raise UsageError("--method gd_population (an oracle baseline) needs --teacher")
+            raise UsageError(f"--method {args.method} (an oracle baseline) needs --teacher")
         options["teacher"] = teacher
     _err(args, f"[learn] method={args.method!r}, n = {X.shape[0]}, d = {X.shape[1]}, k = {args.k} ...")
     t0 = time.perf_counter()
@@ -303,18 +305,9 @@ def _learn(args):
 
 def _check_options(method, options):
     """Refuse unknown learner options before any work (``learn`` would, but after the progress line)."""
-    import dataclasses
+    from ..learners import registry
 
-    from .. import learners
-    from ..learners import paper
-
-    if method in paper.LEARNERS:
-        cls, extra = paper.params_class(method), {"params"}
-    else:
-        cls = {"fast": learners.FastParams, "gd_population": learners.GDPopulationParams,
-               "tensor": learners.TensorParams, "adam": learners.AdamParams}[method]
-        extra = set()
-    fields = {f.name for f in dataclasses.fields(cls)} | extra
+    fields = registry.get(method).option_names() - {"teacher", "progress"}  # the CLI sets these itself
     unknown = sorted(set(options) - fields)
     if unknown:
         raise UsageError(f"unknown --option(s) {unknown} for method {method!r}; valid: {', '.join(sorted(fields))}")
@@ -486,7 +479,9 @@ def _add(sub, name, help, description, example):
 def _build_parser():
     from ..data import FORMATS
     from ..instances import FAMILIES
-    from ..learners import METHODS
+    from ..learners.registry import LEARNERS
+
+    METHODS = tuple(LEARNERS)
 
     parser = _Parser(
         prog="verified-relu",

@@ -39,16 +39,8 @@ import dataclasses
 import numpy as np
 
 from .._validation import as_matrix, as_vector, check_int
-from . import baselines, paper, registry
-from .adam import AdamParams
-from .cdgkm_params import CDGKMParams
-from .dk import DKParams
-from .dk_predictor import HermitePredictor
-from .fast import FastParams, make_result
-from .gd_population import GDPopulationParams
-from .netlearn import NetlearnParams
+from . import registry
 from .result import LearnResult, TraceStep
-from .tensor import TensorParams
 
 __all__ = [
     "METHODS",
@@ -64,6 +56,26 @@ __all__ = [
     "TraceStep",
     "learn",
 ]
+
+# Names loaded on first access (PEP 562), so that reading the registry or the result type does
+# not import every learner: public name -> defining module.
+_LAZY = {row.params_name: row.module for row in registry.LEARNERS.values()}
+_LAZY.update(CDGKMParams="cdgkm_params", HermitePredictor="dk_predictor")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 #: Every ``method=`` name, in the order of :data:`registry.LEARNERS`.
 METHODS = tuple(registry.LEARNERS)
@@ -128,6 +140,8 @@ def learn(X, y, k, method="fast", rng=None, **options):
     y = as_vector(y, "y", length=n, caller="learn")
     k = check_int(k, "k", minimum=1, maximum=d, caller="learn")
     if row.kind == "paper":
+        from . import paper
+
         return paper.learn(X, y, k, method, _seed_sequence(rng), options)
     params_class = row.params
     fields = {f.name for f in dataclasses.fields(params_class)}
@@ -139,5 +153,7 @@ def learn(X, y, k, method="fast", rng=None, **options):
     ss = _seed_sequence(rng)
     outcome = row.fit(X, y, k, np.random.default_rng(ss), params)
     if row.kind == "fast":
-        return make_result(*outcome, params, ss.entropy, k)
-    return baselines.make_result(method, *outcome, params, ss.entropy, k)
+        return row.load().make_result(*outcome, params, ss.entropy, k)
+    from .baselines import make_result
+
+    return make_result(method, *outcome, params, ss.entropy, k)

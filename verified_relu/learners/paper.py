@@ -22,12 +22,12 @@ verdict on those would be biased; the paper's acceptance is kept in
 from __future__ import annotations
 
 import dataclasses
-import importlib
 
 import numpy as np
 
 from ..network import ReLUNetwork
 from ..verdict import VerdictOptions
+from . import registry
 from .baselines import check_verdict_options, judge, make_result
 from .result import TraceStep
 
@@ -36,21 +36,17 @@ __all__ = ["LEARNERS", "VERDICT_FRACTION", "VERDICT_MIN", "learn", "params_class
 #: Share of the rows held out for the shared verdict, and the least number held out.
 VERDICT_FRACTION, VERDICT_MIN = 0.1, 100
 
-#: method name -> (module, parameter class name)
-LEARNERS = {
-    "cdgkm": ("cdgkm", "CDGKMParams"),
-    "netlearn": ("netlearn", "NetlearnParams"),
-    "dk": ("dk", "DKParams"),
-}
+#: The papers' learners: the registry rows of kind ``"paper"`` (method name -> row).
+LEARNERS = {name: registry.LEARNERS[name] for name in registry.methods(kind="paper")}
 
 
 def _module(method):
-    return importlib.import_module(f"{__package__}.{LEARNERS[method][0]}")
+    return LEARNERS[method].load()
 
 
 def params_class(method):
     """The parameter dataclass of a paper learner."""
-    return getattr(_module(method), LEARNERS[method][1])
+    return LEARNERS[method].params
 
 
 def _verdict_size(module, params, n, d, k):
