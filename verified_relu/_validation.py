@@ -9,7 +9,21 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_array", "as_matrix", "as_vector", "check_int", "check_real", "check_rng"]
+__all__ = [
+    "BOOLEAN",
+    "NONE",
+    "Interval",
+    "Options",
+    "Sequence",
+    "as_array",
+    "as_matrix",
+    "as_vector",
+    "check_int",
+    "check_option_names",
+    "check_params",
+    "check_real",
+    "check_rng",
+]
 
 
 def _where(caller):
@@ -87,3 +101,166 @@ def check_rng(rng, name="rng", caller=None):
         raise TypeError(
             f"{_where(caller)}{name} must be None, an int seed, a SeedSequence or a Generator, got {type(rng).__name__}"
         ) from exc
+
+
+# ----------------------------------------------------------------------------- declarative options
+# In the spirit of scikit-learn's ``_parameter_constraints``: each options dataclass declares, per
+# field, the constraints a value may satisfy, and :func:`check_params` checks them all.  One
+# exception type per kind of mistake: a value of the wrong type (a bool or a float where an int
+# is needed, a string where a number is) raises ``TypeError``; a value of the right type outside
+# its range (including a non-finite real) raises ``ValueError``; an unknown option raises
+# ``TypeError`` (:func:`check_option_names`).  Every message names the caller and the option.
+
+
+def _finite(value):
+    if hasattr(value, "_mpf_"):  # mpmath: a theory profile's values lie far outside float range
+        import mpmath
+
+        return bool(mpmath.isfinite(value))
+    return bool(np.isfinite(float(value)))
+
+
+class Interval:
+    """Numbers of ``kind`` (``"int"`` or ``"real"``) between ``low`` and ``high`` (None: unbounded).
+
+    ``closed`` is ``"both"`` (default), ``"left"``, ``"right"`` or ``"neither"``.  Reals must be
+    finite.  ``bool`` is never a number here.
+
+    >>> Interval("int", 1, None).describe()
+    'an int >= 1'
+    >>> Interval("real", 0, 1, closed="neither").describe()
+    'a finite real in (0, 1)'
+    """
+
+    def __init__(self, kind, low=None, high=None, *, closed="both"):
+        if kind not in ("int", "real"):
+            raise ValueError(f"Interval: kind must be 'int' or 'real', got {kind!r}")
+        if closed not in ("both", "left", "right", "neither"):
+            raise ValueError(f"Interval: closed must be 'both', 'left', 'right' or 'neither', got {closed!r}")
+        self.kind, self.low, self.high, self.closed = kind, low, high, closed
+
+    def type_ok(self, value):
+        if isinstance(value, (bool, np.bool_)):
+            return False
+        return isinstance(value, numbers.Integral if self.kind == "int" else numbers.Real)
+
+    def in_range(self, value):
+        if self.kind == "real" and not _finite(value):
+            return False
+        lo_closed = self.closed in ("both", "left")
+        hi_closed = self.closed in ("both", "right")
+        if self.low is not None and (value < self.low if lo_closed else value <= self.low):
+            return False
+        if self.high is not None and (value > self.high if hi_closed else value >= self.high):
+            return False
+        return True
+
+    def describe(self):
+        noun = "an int" if self.kind == "int" else "a finite real"
+        lo, hi = self.low, self.high
+        if lo is not None and hi is not None:
+            left = "[" if self.closed in ("both", "left") else "("
+            right = "]" if self.closed in ("both", "right") else ")"
+            return f"{noun} in {left}{lo}, {hi}{right}"
+        if lo is not None:
+            return f"{noun} {'>=' if self.closed in ('both', 'left') else '>'} {lo}"
+        if hi is not None:
+            return f"{noun} {'<=' if self.closed in ('both', 'right') else '<'} {hi}"
+        return noun
+
+
+class Options:
+    """One of a fixed set of values (compared with ``==``; the type must match one of them)."""
+
+    def __init__(self, *values):
+        self.values = values
+
+    def type_ok(self, value):
+        return any(type(value) is type(v) or (isinstance(v, str) and isinstance(value, str)) for v in self.values)
+
+    def in_range(self, value):
+        return value in self.values
+
+    def describe(self):
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+class _Boolean:
+    def type_ok(self, value):
+        return isinstance(value, (bool, np.bool_))
+
+    def in_range(self, value):
+        return True
+
+    def describe(self):
+        return "a bool"
+
+
+class _NoneConstraint:
+    def type_ok(self, value):
+        return value is None
+
+    def in_range(self, value):
+        return True
+
+    def describe(self):
+        return "None"
+
+
+class Sequence:
+    """A non-empty tuple or list whose every entry satisfies ``item`` (an :class:`Interval`)."""
+
+    def __init__(self, item, *, min_length=1):
+        self.item, self.min_length = item, min_length
+
+    def type_ok(self, value):
+        return isinstance(value, (tuple, list)) and all(self.item.type_ok(v) for v in value)
+
+    def in_range(self, value):
+        return len(value) >= self.min_length and all(self.item.in_range(v) for v in value)
+
+    def describe(self):
+        return f"a sequence of at least {self.min_length} entries, each {self.item.describe()}"
+
+
+BOOLEAN = _Boolean()
+NONE = _NoneConstraint()
+
+
+def check_params(params, constraints, caller):
+    """Check every field of the dataclass instance ``params`` named in ``constraints``.
+
+    ``constraints`` maps a field name to a list of constraints (:class:`Interval`,
+    :class:`Options`, :class:`Sequence`, :data:`BOOLEAN`, :data:`NONE`); the value must satisfy
+    one of them.  ``TypeError`` when no constraint accepts the value's type, ``ValueError`` when
+    one does but the value is out of its range; both name ``caller`` and the field.
+
+    >>> import dataclasses
+    >>> @dataclasses.dataclass
+    ... class P:
+    ...     steps: int = 3
+    >>> check_params(P(steps=0), {"steps": [Interval("int", 1)]}, "learn")
+    Traceback (most recent call last):
+    ...
+    ValueError: learn: steps must be an int >= 1, got 0
+    >>> check_params(P(steps=2.0), {"steps": [Interval("int", 1)]}, "learn")
+    Traceback (most recent call last):
+    ...
+    TypeError: learn: steps must be an int >= 1, got float (2.0)
+    """
+    for name, allowed in constraints.items():
+        value = getattr(params, name)
+        typed = [c for c in allowed if c.type_ok(value)]
+        want = " or ".join(c.describe() for c in allowed)
+        if not typed:
+            raise TypeError(f"{_where(caller)}{name} must be {want}, got {type(value).__name__} ({value!r})")
+        if not any(c.in_range(value) for c in typed):
+            raise ValueError(f"{_where(caller)}{name} must be {want}, got {value!r}")
+
+
+def check_option_names(options, allowed, caller, method=None):
+    """``TypeError`` naming the unknown keys of ``options`` (and listing the valid ones)."""
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        what = f" for method {method!r}" if method else ""
+        raise TypeError(f"{_where(caller)}unknown option(s) {unknown}{what}; valid: {sorted(allowed)}")

@@ -57,7 +57,9 @@ import math
 
 import numpy as np
 
-__all__ = ["DEFAULTS", "Verdict", "VerdictOptions", "dependence", "exact_fit_log10_pvalue", "permutation_pvalue", "residual_structure", "verdict"]
+from ._validation import BOOLEAN, Interval
+
+__all__ = ["CONSTRAINTS", "DEFAULTS", "Verdict", "VerdictOptions", "dependence", "exact_fit_log10_pvalue", "permutation_pvalue", "residual_structure", "verdict"]
 
 #: Default thresholds of the shared rule (every learner's options default to these).
 DEFAULTS = {"success_tol": 1e-10, "noise_factor": 1.5, "alpha": 1e-4, "permutations": 9999, "family_alpha": 1e-3}
@@ -76,6 +78,15 @@ class VerdictOptions:
     success_tol: float = DEFAULTS["success_tol"]
     noiseless: bool = False
     noise_factor: float = DEFAULTS["noise_factor"]
+
+
+#: Declared constraints of the verdict options, shared by every learner's options class
+#: (:func:`verified_relu._validation.check_params`).
+CONSTRAINTS = {
+    "success_tol": [Interval("real", 0, None)],
+    "noiseless": [BOOLEAN],
+    "noise_factor": [Interval("real", 0, None, closed="neither")],
+}
 
 
 @dataclasses.dataclass(frozen=True)

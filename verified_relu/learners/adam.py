@@ -19,17 +19,16 @@ long as the epoch budget (not the wall-time budget ``time_budget``) is what stop
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 import math
 import time
 
 import numpy as np
 
 from ..network import ReLUNetwork
+from .._validation import BOOLEAN, NONE, Interval, Sequence, check_params
+from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from .baselines import (
-    check_fraction,
-    check_positive_int,
-    check_positive_real,
-    check_verdict_options,
     judge,
     relative_holdout_error,
     split_holdout,
@@ -72,6 +71,18 @@ class AdamParams:
     noiseless: bool = False
     noise_factor: float = 1.5
 
+    #: Declared constraints of the fields (:func:`verified_relu._validation.check_params`).
+    _constraints: ClassVar[dict] = {
+        "width": [NONE, Interval("int", 1)],
+        "batch_size": [Interval("int", 1)],
+        "epochs": [Interval("int", 1)],
+        "lr_grid": [Sequence(Interval("real", 0, None, closed="neither"))],
+        "time_budget": [NONE, Interval("real", 0, None, closed="neither")],
+        "validation_fraction": [Interval("real", 0, 1, closed="neither")],
+        "fit_linear": [BOOLEAN],
+        **VERDICT_CONSTRAINTS,
+    }
+
 
 def import_torch():
     """Import torch, or raise ``ImportError`` with the install hint."""
@@ -84,19 +95,8 @@ def import_torch():
 
 def validate(params, n, d, k):
     """Check the options; returns the validated ``lr_grid`` as a tuple of floats."""
-    check_positive_int(params.width, "width", METHOD, allow_none=True)
-    check_positive_int(params.batch_size, "batch_size", METHOD)
-    check_positive_int(params.epochs, "epochs", METHOD)
-    check_positive_real(params.time_budget, "time_budget", METHOD, allow_none=True)
-    check_fraction(params.validation_fraction, "validation_fraction", METHOD)
-    check_verdict_options(params, METHOD)
+    check_params(params, params._constraints, f"learn (method={METHOD!r})")
     grid = params.lr_grid
-    if isinstance(grid, (str, bytes)) or not hasattr(grid, "__len__") or len(grid) == 0:
-        raise ValueError(f"learn (method='adam'): lr_grid must be a non-empty sequence of learning rates, got {grid!r}")
-    for lr in grid:
-        check_positive_real(lr, "lr_grid entries", METHOD)
-    if not isinstance(params.fit_linear, (bool, np.bool_)):
-        raise TypeError(f"learn (method='adam'): fit_linear must be a bool, got {type(params.fit_linear).__name__}")
     n_val = max(round(params.validation_fraction * n), 1)
     if n - n_val < 1:
         raise ValueError(f"learn (method='adam'): n = {n} leaves no training samples after holding out {n_val}")

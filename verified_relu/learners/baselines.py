@@ -21,9 +21,6 @@ import numpy as np
 from .result import LearnResult, jsonable
 
 __all__ = [
-    "check_fraction",
-    "check_positive_int",
-    "check_positive_real",
     "check_verdict_options",
     "judge",
     "make_result",
@@ -53,34 +50,6 @@ def split_holdout(n, fraction, rng):
 
 def _where(method):
     return f"learn (method={method!r})"
-
-
-def check_fraction(value, name, method):
-    """``value`` must be a real number in the open interval ``(0, 1)``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 1:
-        raise ValueError(f"{_where(method)}: {name} must be in (0, 1), got {value!r}")
-    return float(value)
-
-
-def check_positive_int(value, name, method, *, allow_none=False):
-    """``value`` must be an int ``>= 1`` (or None when ``allow_none``)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{_where(method)}: {name} must be an int >= 1, got {value!r}")
-    return int(value)
-
-
-def check_positive_real(value, name, method, *, allow_none=False, allow_zero=False):
-    """``value`` must be a finite real ``> 0`` (``>= 0`` with ``allow_zero``; or None when ``allow_none``)."""
-    if value is None and allow_none:
-        return None
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-    ok = ok and np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{_where(method)}: {name} must be a finite real {bound}, got {value!r}")
-    return float(value)
 
 
 def make_result(method, network, success, message, trace, diagnostics, params, seed_entropy, k):
@@ -122,8 +91,9 @@ def judge(params, predictions, X, y, *, train_mse=None, undetermined=None):
 
 
 def check_verdict_options(params, method):
-    """``success_tol`` (>= 0), ``noise_factor`` (> 0) and ``noiseless`` (a bool) of a parameter set."""
-    check_positive_real(params.success_tol, "success_tol", method, allow_zero=True)
-    check_positive_real(params.noise_factor, "noise_factor", method)
-    if not isinstance(params.noiseless, (bool, np.bool_)):
-        raise TypeError(f"{_where(method)}: noiseless must be a bool, got {type(params.noiseless).__name__}")
+    """``success_tol`` (>= 0), ``noise_factor`` (> 0) and ``noiseless`` (a bool) of a parameter set
+    (the declared :data:`verified_relu.verdict.CONSTRAINTS`)."""
+    from .._validation import check_params
+    from ..verdict import CONSTRAINTS
+
+    check_params(params, CONSTRAINTS, _where(method))

@@ -44,23 +44,13 @@ from ..moments import Residual, moment_contraction
 from ..network import ReLUNetwork
 from . import _paper
 from .._lm import levenberg_marquardt
+from .._validation import check_params
 from .cdgkm_audit import round_audit
 from .cdgkm_params import DEPARTURES, CDGKMParams, as_count
 
 __all__ = ["DEPARTURES", "CDGKMParams", "fit", "validate"]
 
 _WHERE = "learn (method='cdgkm')"
-
-
-def _positive(params, name):
-    value = getattr(params, name)
-    try:  # mpf, not float: a theory profile's values are far below float range
-        v = mpmath.mpf(value) if not isinstance(value, bool) else mpmath.mpf(-1)
-        ok = bool(v > 0 and mpmath.isfinite(v))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{_WHERE}: {name} must be a finite real > 0, got {value!r}")
 
 
 def _sizes(params, n, d, k):
@@ -70,35 +60,10 @@ def _sizes(params, n, d, k):
 
 
 def validate(params, n, d, k):
-    """Check the parameters against the data before any work (``ValueError`` naming the field)."""
-    for name in (
-        "eps",
-        "R",
-        "upsilon",
-        "weight_spacing",
-        "eps_prime",
-        "omega",
-        "Lambda",
-        "gamma_min",
-    ):
-        _positive(params, name)
-    if not 0 < float(params.delta) < 1:
-        raise ValueError(f"{_WHERE}: delta must be in (0, 1), got {params.delta!r}")
-    if params.net not in ("cube", "random"):
-        raise ValueError(
-            f"{_WHERE}: net must be 'cube' or 'random', got {params.net!r}"
-        )
-    if params.beam is not None and (
-        not isinstance(params.beam, int) or params.beam < 1
-    ):
-        raise ValueError(
-            f"{_WHERE}: beam must be None or an int >= 1, got {params.beam!r}"
-        )
-    for name in ("max_paths", "max_candidates"):
-        if not isinstance(getattr(params, name), int) or getattr(params, name) < 1:
-            raise ValueError(
-                f"{_WHERE}: {name} must be an int >= 1, got {getattr(params, name)!r}"
-            )
+    """Check the parameters against the data before any work: the declared constraints of
+    :class:`CDGKMParams` (``TypeError`` for a wrong type, ``ValueError`` out of range, naming the
+    field), then the sample counts (``ValueError``)."""
+    check_params(params, params._constraints, _WHERE)
     n_val, n_mom = _sizes(params, n, d, k)
     if n_val is None or (params.n_moments is not None and n_mom is None):
         raise ValueError(

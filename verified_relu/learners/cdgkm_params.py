@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import ClassVar
 
 import mpmath
 
 from .. import _mp
+from .._validation import NONE, Interval, Options
 
 __all__ = ["DEPARTURES", "CDGKMParams"]
 
@@ -123,6 +125,18 @@ class CDGKMParams:
     grid_size: object = None
     paths: object = None
     profile: str = "custom"
+
+    #: Declared constraints of the fields (:func:`verified_relu._validation.check_params`);
+    #: the sample counts are checked against the data in ``cdgkm.validate``.
+    _constraints: ClassVar[dict] = {
+        **{name: [Interval("real", 0, None, closed="neither")]
+           for name in ("eps", "R", "upsilon", "weight_spacing", "eps_prime", "omega", "Lambda", "gamma_min")},
+        "delta": [Interval("real", 0, 1, closed="neither")],
+        "net": [Options("cube", "random")],
+        "beam": [NONE, Interval("int", 1)],
+        "max_paths": [Interval("int", 1)],
+        "max_candidates": [Interval("int", 1)],
+    }
 
     def departures(self):
         """Names of the departures from the paper that are switched on."""

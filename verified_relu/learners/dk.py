@@ -38,11 +38,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from typing import ClassVar
 
 import mpmath
 import numpy as np
 
 from .. import _mp
+from .._validation import NONE, Interval, Sequence, check_params
 from ..moments import hermite_moment
 from ._paper import Tracer
 from .dk_predictor import (
@@ -160,6 +162,20 @@ class DKParams:
     unbiased_q: bool = False
     zero_odd_coefficients: bool = False
     noise_variance: float = 0.0
+
+    #: Declared constraints of the fields (:func:`verified_relu._validation.check_params`); what
+    #: depends on the data (``subspace_dim <= d``, the sample counts, the tensor sizes) is checked
+    #: in :func:`validate`.
+    _constraints: ClassVar[dict] = {
+        "D": [Interval("int", 0)],
+        "moment_degrees": [Sequence(Interval("int", 1))],
+        "subspace_dim": [NONE, Interval("int", 1)],
+        "moment_fraction": [Interval("real", 0, 1, closed="neither")],
+        "validation_fraction": [Interval("real", 0, 1, closed="neither")],
+        "eps": [Interval("real", 0, None, closed="neither")],
+        "R": [Interval("real", 0, None, closed="neither")],
+        "noise_variance": [Interval("real", 0, None)],
+    }
 
     def departures(self):
         """Names of the departures from DK24 that are switched on.
@@ -290,35 +306,19 @@ def _err(name, msg):
 
 def validate(params, n, d, k):
     """Refuse, before any work, a profile that cannot run on ``n`` samples in dimension ``d``."""
-    if not isinstance(params.D, numbers.Integral) or isinstance(params.D, bool) or params.D < 0:
-        raise _err("D", f"must be an int >= 0, got {params.D!r}")
+    check_params(params, params._constraints, "learn (method='dk')")
     degrees = tuple(params.moment_degrees)
-    if not degrees or any(isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1 for m in degrees):
-        raise _err(
-            "moment_degrees",
-            f"must be a non-empty tuple of ints >= 1, got {params.moment_degrees!r}",
-        )
     r = k if params.subspace_dim is None else params.subspace_dim
-    if isinstance(r, bool) or not isinstance(r, numbers.Integral) or not 1 <= r <= d:
+    if not 1 <= r <= d:
         raise _err(
             "subspace_dim",
             f"must be None or an int in [1, d = {d}], got {params.subspace_dim!r}",
         )
-    for name in ("moment_fraction", "validation_fraction"):
-        value = getattr(params, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-            raise _err(name, f"must be in (0, 1), got {value!r}")
     if params.moment_fraction + params.validation_fraction >= 1:
         raise _err(
             "moment_fraction",
             "+ validation_fraction must be < 1 (samples are needed for the coefficients)",
         )
-    for name in ("eps", "R"):
-        value = getattr(params, name)
-        if not float(value) > 0:
-            raise _err(name, f"must be > 0, got {value!r}")
-    if not float(params.noise_variance) >= 0:
-        raise _err("noise_variance", f"must be >= 0, got {params.noise_variance!r}")
     needed = params.n_samples
     if n < needed:
         shown = mpmath.nstr(needed, 6) if hasattr(needed, "_mpf_") else str(needed)

@@ -34,14 +34,14 @@ reported empirical error.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 
 from ..network import ReLUNetwork
+from .._validation import BOOLEAN, Interval, check_params
+from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from .baselines import (
-    check_positive_int,
-    check_positive_real,
-    check_verdict_options,
     judge,
     xavier_init,
 )
@@ -83,6 +83,16 @@ class GDPopulationParams:
     success_tol: float = 1e-10
     noiseless: bool = False
     noise_factor: float = 1.5
+
+    #: Declared constraints of the fields (:func:`verified_relu._validation.check_params`);
+    #: ``teacher`` and ``init`` are checked against the data in :func:`validate`.
+    _constraints: ClassVar[dict] = {
+        "lr": [Interval("real", 0, None, closed="neither")],
+        "max_iter": [Interval("int", 1)],
+        "grad_tol": [Interval("real", 0, None)],
+        "fit_linear": [BOOLEAN],
+        **VERDICT_CONSTRAINTS,
+    }
 
 
 def _cross_angles(A, B):
@@ -160,12 +170,7 @@ def validate(params, n, d, k):
             raise TypeError(f"learn (method='gd_population'): init must be a ReLUNetwork or None, got {type(init).__name__}")
         if init.d != d or init.k != k:
             raise ValueError(f"learn (method='gd_population'): init must have k = {k}, d = {d}, got k = {init.k}, d = {init.d}")
-    check_positive_real(params.lr, "lr", METHOD)
-    check_positive_int(params.max_iter, "max_iter", METHOD)
-    check_positive_real(params.grad_tol, "grad_tol", METHOD, allow_zero=True)
-    check_verdict_options(params, METHOD)
-    if not isinstance(params.fit_linear, (bool, np.bool_)):
-        raise TypeError(f"learn (method='gd_population'): fit_linear must be a bool, got {type(params.fit_linear).__name__}")
+    check_params(params, params._constraints, f"learn (method={METHOD!r})")
     return teacher
 
 

@@ -63,12 +63,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from typing import ClassVar
 
 import numpy as np
 
 from .. import _mp
 from ..network import ReLUNetwork
 from .._lm import levenberg_marquardt
+from .._validation import NONE, Interval, Options, Sequence, check_params
 from ._paper import (
     CandidateScorer,
     Tracer,
@@ -166,6 +168,21 @@ class NetlearnParams:
     max_degree: bool = False
     reduce_dim: bool = False
 
+    #: Declared constraints of the fields (:func:`verified_relu._validation.check_params`); what
+    #: depends on ``k`` and the data (the degree prefix, the sample counts) is checked in
+    #: :func:`validate`.
+    _constraints: ClassVar[dict] = {
+        **{name: [NONE, Interval("real", 0, None, closed="neither")]
+           for name in ("eps", "R", "tau", "xi", "Delta", "eta_prime", "nu", "eta", "C", "eps_rel", "noise_sigma",
+                        "net_delta")},
+        "validation_fraction": [Interval("real", 0, 1, closed="neither")],
+        "net_kind": [Options("random", "cube")],
+        "noise_relation": [Options("sqrt", "linear")],
+        "degrees": [Sequence(Interval("int", 2))],
+        "refine_iterations": [Interval("int", 0)],
+        **{name: [Interval("int", 1)] for name in ("refine_samples", "refine_starts", "max_net_points")},
+    }
+
     @staticmethod
     def full_degrees(k):
         """``(2, 4, ..., 2k^2 + 2)``: the ``k^2 + 1`` orders of CN24 Alg. 1 step 1."""
@@ -219,17 +236,6 @@ def _fail(name, expected, value):
     raise ValueError(f"learn (method='netlearn'): {name} must be {expected}, got {value!r}")
 
 
-def _positive(value, name, allow_none=True):
-    if value is None and allow_none:
-        return
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        _fail(name, "a positive number", value)
-    if not (v > 0 and math.isfinite(v)):
-        _fail(name, "a positive finite number", value)
-
-
 def _needed_counts(params, n):
     """``(N, N_val)`` for ``n`` samples (exact integers or mpmath numbers from the profile)."""
     if params.N_val is not None:
@@ -244,30 +250,19 @@ def validate(params, n, d, k):
     """Check ``params`` against the data shape before any work; ``ValueError`` names the argument."""
     if not isinstance(params, NetlearnParams):
         raise TypeError(f"learn (method='netlearn'): params must be a NetlearnParams, got {type(params).__name__}")
-    for name in ("eps", "R", "tau", "xi", "Delta", "eta_prime", "nu", "eta", "C", "eps_rel", "noise_sigma", "net_delta"):
-        _positive(getattr(params, name), name)
+    check_params(params, params._constraints, "learn (method='netlearn')")
     if params.eps is None and not params.noise_thresholds:
         _fail("eps", "given (eps=None is the practical profile's data-relative eps; it needs noise_thresholds)", None)
     if params.R is None and not (params.ls_weights and params.noise_thresholds):
         _fail("R", "given unless both ls_weights and noise_thresholds are on (R sets the weight grid and thresholds)", None)
-    if not 0 < params.validation_fraction < 1:
-        _fail("validation_fraction", "in (0, 1)", params.validation_fraction)
-    if params.net_kind not in ("random", "cube"):
-        _fail("net_kind", "'random' or 'cube'", params.net_kind)
-    if params.noise_relation not in ("sqrt", "linear"):
-        _fail("noise_relation", "'sqrt' or 'linear'", params.noise_relation)
     degs = tuple(params.degrees)
-    if not degs or any(isinstance(l, bool) or not isinstance(l, (int, np.integer)) or l < 2 or l % 2 for l in degs):
+    if any(l % 2 for l in degs):
         _fail("degrees", "a non-empty tuple of even ints >= 2", params.degrees)
     full = NetlearnParams.full_degrees(k)
     if degs != full[: len(degs)]:
         _fail("degrees", f"a prefix of {full} (2, 4, ..., 2k^2+2 for k = {k})", params.degrees)
     if len(degs) < len(full) and not params.max_degree:
         _fail("degrees", f"all of {full} unless the departure max_degree is on", params.degrees)
-    for name in ("refine_iterations", "refine_samples", "refine_starts", "max_net_points"):
-        v = getattr(params, name)
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "refine_iterations" else 1):
-            _fail(name, "a positive int", v)
     n_mom, n_val = _needed_counts(params, n)
     if n_mom + n_val > n or n_mom < 1 or n_val < 1:
         raise ValueError(

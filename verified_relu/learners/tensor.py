@@ -28,20 +28,16 @@ the refinement may stop in a local minimum; the held-out error says so.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
 from .._lm import levenberg_marquardt
-from .baselines import (
-    check_fraction,
-    check_positive_int,
-    check_positive_real,
-    check_verdict_options,
-    judge,
-    split_holdout,
-)
+from .._validation import Interval, check_params
+from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
+from .baselines import judge, split_holdout
 from .result import TraceStep
 
 __all__ = ["TensorParams", "fit", "jennrich", "validate"]
@@ -69,15 +65,20 @@ class TensorParams:
     noiseless: bool = False
     noise_factor: float = 1.5
 
+    #: Declared constraints of the fields (:func:`verified_relu._validation.check_params`).
+    _constraints: ClassVar[dict] = {
+        "validation_fraction": [Interval("real", 0, 1, closed="neither")],
+        "pairs": [Interval("int", 1)],
+        "refine_iterations": [Interval("int", 0)],
+        **VERDICT_CONSTRAINTS,
+    }
+
 
 def validate(params, n, d, k):
-    """Check the options and that there are enough samples; raises ``ValueError`` naming the option."""
-    vf = check_fraction(params.validation_fraction, "validation_fraction", METHOD)
-    check_positive_int(params.pairs, "pairs", METHOD)
-    if isinstance(params.refine_iterations, bool) or not isinstance(params.refine_iterations, (int, np.integer)) \
-            or params.refine_iterations < 0:
-        raise ValueError(f"learn (method='tensor'): refine_iterations must be an int >= 0, got {params.refine_iterations!r}")
-    check_verdict_options(params, METHOD)
+    """Check the options (``TypeError`` for a wrong type, ``ValueError`` for a value out of range,
+    naming the option) and that there are enough samples (``ValueError``)."""
+    check_params(params, params._constraints, f"learn (method={METHOD!r})")
+    vf = float(params.validation_fraction)
     n_params = k * (d + 1) + d
     needed = int(np.ceil(2 * n_params / (1 - vf)))
     if n < needed:
