@@ -134,8 +134,8 @@ def test_no_import_cycle_between_units():
     assert cycles == [], f"import cycles between units of the package: {cycles}"
 
 
-# The user-facing layer and its two re-exporting aliases (documented import paths).
-_APP = {"verified_relu.app", "verified_relu.cli", "verified_relu.report", "verified_relu.__main__"}
+# The user-facing layer and its three re-exporting aliases (documented import paths).
+_APP = {"verified_relu.app", "verified_relu.cli", "verified_relu.report", "verified_relu.data", "verified_relu.__main__"}
 
 
 @pytest.mark.parametrize("lower", ["verified_relu.learners", "verified_relu.precision", "verified_relu.moments",

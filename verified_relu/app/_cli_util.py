@@ -96,7 +96,7 @@ def _load_relu(path, what):
 
 
 def _load_data(path, args, target=None):
-    from ..data import gaussianity_warnings, load_dataset
+    from .data import gaussianity_warnings, load_dataset
 
     X, y = load_dataset(path, target=target)
     warnings = gaussianity_warnings(X)

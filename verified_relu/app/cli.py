@@ -192,7 +192,7 @@ def _demo_report(args, result, teacher, X, y, out):
 # ----------------------------------------------------------------------------- sample
 def _sample(args):
     from .. import instances
-    from ..data import data_format, save_dataset
+    from .data import data_format, save_dataset
 
     out = _Printer(args.quiet or args.json)
     fmt = data_format(args.out)
@@ -477,7 +477,7 @@ def _add(sub, name, help, description, example):
 
 
 def _build_parser():
-    from ..data import FORMATS
+    from .data import FORMATS
     from ..instances import FAMILIES
     from ..learners.registry import LEARNERS
 

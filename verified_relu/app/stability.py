@@ -53,7 +53,7 @@ def run(args, out=None):
     """Run the command for parsed ``args``: the text table on stdout (the JSON document with
     ``--json``; nothing with ``--quiet``), JSON to ``--out``.  Returns 0; bad input raises
     ``ValueError`` naming it."""
-    from ..data import load_dataset
+    from .data import load_dataset
     from ..learners import LearnResult
 
     out = out or sys.stdout
