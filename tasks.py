@@ -3,6 +3,7 @@
 
     python3 tasks.py demo    # create .venv, install the package, run `verified-relu demo`
     python3 tasks.py test    # create .venv, install the package with its test extra, run the suite
+    python3 tasks.py setup   # only create .venv as `test` would (`setup demo`: as `demo` would)
 
 Each command creates (or reuses) a virtual environment in ``.venv`` next to this file and
 installs what it needs there; the install is redone when pyproject.toml changes.  Extra
@@ -55,10 +56,16 @@ def ensure_env(extras: str) -> Path:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in EXTRAS:
+    if not argv or argv[0] not in (*EXTRAS, "setup"):
         print(__doc__)
         return 2
     cmd, rest = argv[0], argv[1:]
+    if cmd == "setup":  # e.g. for .ci/run, which adds a CPU-only torch to .venv before testing
+        if len(rest) > 1 or (rest and rest[0] not in EXTRAS):
+            print(f"setup takes one of {sorted(EXTRAS)} (default test), got {' '.join(rest)!r}", file=sys.stderr)
+            return 2
+        print(ensure_env(EXTRAS[rest[0] if rest else "test"]))
+        return 0
     py = ensure_env(EXTRAS[cmd])
     # One BLAS thread unless the caller chose: the work is many small dense products, where
     # threads cost more than they give on a small machine (and oversubscribe beside pytest).
