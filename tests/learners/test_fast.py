@@ -113,9 +113,12 @@ def test_result_json_round_trip():
     assert again.network == res.network
     assert again.to_dict() == json.loads(res.to_json())
     assert [s.name for s in again.trace] == [
-        "linear_term", "subspace", "subspace_fit", "refine", "resubspace", "reseed", "consolidate", "proper_form", "attempts",
+        "linear_term", "subspace", "subspace_spectra", "subspace_fit", "refine", "resubspace", "reseed", "consolidate",
+        "proper_form", "attempts",
         "validation"
     ]
+    assert [s.kind for s in again.trace] == [s.kind for s in res.trace]
+    assert again.step("subspace_spectra").kind == "spectrum"
     assert again.params["k"] == 2 and again.method == "fast"
 
 

@@ -11,11 +11,12 @@ What it shows, for a result of any method:
 
 * a summary (method, success, message, seed entropy, versions) and the learned network;
 * **spectra**: eigenvalues (or singular values) of the moment contractions with their noise
-  floors.  Taken from the trace when the learner recorded them (``fast``: the subspace
-  matrices with ``subspace_sigma * op_se``; ``cdgkm``: each round's singular values with its
-  operator-norm standard errors ``op_se`` (and ``noise_z * op_se`` when the
-  ``noise_threshold`` departure is on); ``netlearn``: the ``moments`` step with its thresholds
-  ``eta'_l``; ``dk``: the eigenvalues of its ``Q`` matrix, which has no recorded floor);
+  floors.  Taken from the trace's ``"spectrum"`` records (:mod:`verified_relu.learners.records`)
+  when the learner made them (``fast``: the subspace matrices with ``subspace_sigma * op_se``;
+  ``cdgkm``: each round's singular values with its operator-norm standard errors ``op_se`` (and
+  ``noise_z * op_se`` when the ``noise_threshold`` departure is on); ``netlearn``: the moment
+  matrices with their thresholds ``eta'_l``; ``dk``: the eigenvalues of its ``Q`` matrix, which
+  has no recorded floor);
   otherwise, when ``X, y`` are given, computed here with
   :func:`verified_relu.moments.moment_contraction` (``return_se=True``) for degrees 2 and 4
   along a fixed random unit ``g`` (seed 0), with the floor ``2 op_se``;
@@ -50,7 +51,9 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path
+from .._progress import reporter
 from .._validation import as_matrix, as_vector
+from ..learners import records
 from ..learners.dk_predictor import HermitePredictor
 from ..learners.result import LearnResult
 from ..network import ReLUNetwork
@@ -125,36 +128,13 @@ def _png(fig, canvas_class):
 
 
 # ----------------------------------------------------------------------------- spectra
-def _trace_spectra(result):
-    """Panels ``(title, [(label, |values| sorted, floor, floor_label)])`` recorded in the trace."""
-    p = result.params or {}
+def _trace_spectra(result, limit=4):
+    """Panels ``(title, [(label, |values|, floor, floor_label)])`` from the trace's ``"spectrum"``
+    records (the first ``limit``); learners without such records give none."""
     panels = []
-    for step in result.trace:
-        d = step.data
-        if result.method == "fast" and step.name == "subspace" and "matrices" in d:
-            sigma = p.get("subspace_sigma", "sigma")
-            series = [
-                (f"{m['labels']}, l={m['degree']}", m["eigenvalues"], m.get("noise_floor"), f"{_fmt(sigma)} op_se")
-                for m in d["matrices"]
-            ]
-            panels.append(("fast: subspace matrices (top eigenvalues)", series))
-        elif step.name == "round" and isinstance(d.get("singular_values"), dict):
-            if len(panels) >= 4:
-                continue
-            se = d.get("op_se", {})
-            on = bool(p.get("noise_threshold"))
-            z = float(p.get("noise_z", 1.0)) if on else 1.0
-            flabel = f"{_fmt(z)} op_se (threshold)" if on else "1 op_se"
-            series = [
-                (f"l={l}", vals, None if se.get(l) is None else z * float(se[l]), flabel)
-                for l, vals in d["singular_values"].items()
-            ]
-            panels.append((f"cdgkm round {len(panels) + 1} (path {d.get('path', [])}): singular values", series))
-        elif step.name == "moments" and "matrices" in d and result.method == "netlearn":
-            series = [(f"l={m['l']}", m["eigenvalues"], m.get("eta_prime"), "threshold eta'_l") for m in d["matrices"]]
-            panels.append(("netlearn: moment matrices M_l", series))
-        elif result.method == "dk" and step.name == "subspace" and "eigenvalues" in d:
-            panels.append(("dk: eigenvalues of Q (no noise floor recorded)", [("Q", d["eigenvalues"], None, "")]))
+    for step in records.of_kind(result.trace, "spectrum")[:limit]:
+        series = [(r["label"], r["values"], r["floor"], r["floor_label"]) for r in step.data["series"]]
+        panels.append((step.data["title"], series))
     return panels
 
 
@@ -207,13 +187,9 @@ def _spectra_rows(panels):
 # ----------------------------------------------------------------------------- neurons
 def _learned_basis(result):
     """``(basis (r, d) orthonormal rows, where it came from)``."""
-    for step in result.trace:
-        basis = step.data.get("basis") if step.name == "subspace" else None
-        if basis is None and step.name == "round":
-            basis = (step.data.get("subspace") or {}).get("basis")
-        if basis:
-            Q = np.linalg.qr(np.asarray(basis, dtype=float).T)[0].T
-            return Q, f"the learner's subspace V (trace step {step.name!r}, dim {Q.shape[0]})"
+    for step in records.of_kind(result.trace, "basis"):
+        Q = np.linalg.qr(np.asarray(step.data["vectors"], dtype=float).T)[0].T
+        return Q, f"{step.data['source']} (trace record {step.name!r}, dim {Q.shape[0]})"
     net = result.network
     if isinstance(net, HermitePredictor):
         Q = np.linalg.qr(np.asarray(net.basis, dtype=float))[0].T
@@ -270,7 +246,7 @@ def _relative_error(net, teacher, mc):
     return float(np.mean(r2)) / nsq, float(np.std(r2, ddof=1) / math.sqrt(r2.size)) / nsq, "Monte Carlo"
 
 
-def _curve(result, teacher, X, y, fractions):
+def _curve(result, teacher, X, y, fractions, say):
     from ..learners import learn
 
     n = X.shape[0]
@@ -284,8 +260,10 @@ def _curve(result, teacher, X, y, fractions):
     perm = np.random.default_rng(0).permutation(n)
     seed = 0 if result.seed_entropy is None else int(result.seed_entropy)
     points, rows = [], []
-    for m in sorted({max(1, round(f * n)) for f in fractions}):
+    sizes = sorted({max(1, round(f * n)) for f in fractions})
+    for i, m in enumerate(sizes, 1):
         idx = perm[:m]
+        say(f"re-running {result.method} on {m} of the {n} samples ({i} of {len(sizes)})")
         try:
             res = learn(X[idx], y[idx], k, method=result.method, rng=seed, **options)
         except (ValueError, TypeError, ImportError, ArithmeticError, np.linalg.LinAlgError) as exc:
@@ -331,7 +309,7 @@ def _network_rows(net):
     return ["neuron", "mu", "w"], rows
 
 
-def _build(result, teacher, X, y, fractions, mpl):
+def _build(result, teacher, X, y, fractions, mpl, say):
     """The report as blocks: ``("h", text)``, ``("p", text)``, ``("table", header, rows)``, ``("fig", name, png, caption)``."""
     net = result.network
     b = [("h", f"verified_relu report: method {result.method!r}")]
@@ -379,7 +357,7 @@ def _build(result, teacher, X, y, fractions, mpl):
     if teacher is None or X is None:
         b.append(("p", "Needs the teacher and the samples (X, y)."))
     else:
-        points, rows, own, mse = _curve(result, teacher, X, y, fractions)
+        points, rows, own, mse = _curve(result, teacher, X, y, fractions, say)
         b.append(("p", f"This result: relative error {_fmt(own[0])} ({own[2]}"
                        + ("" if own[1] is None else f", standard error {_fmt(own[1])}")
                        + f"); mean squared error on the given {X.shape[0]} samples {_fmt(mse)}. "
@@ -448,7 +426,8 @@ def _markdown(blocks, names):
 
 
 # ----------------------------------------------------------------------------- entry point
-def write_report(result, out_dir, *, teacher=None, X=None, y=None, sample_fractions=(0.25, 0.5, 1.0)):
+def write_report(result, out_dir, *, teacher=None, X=None, y=None, sample_fractions=(0.25, 0.5, 1.0),
+                 progress=False):
     """Write ``report.html`` (self-contained) and ``report.md`` (+ PNG figures) for a result.
 
     Parameters
@@ -465,6 +444,9 @@ def write_report(result, out_dir, *, teacher=None, X=None, y=None, sample_fracti
     sample_fractions : sequence of float in (0, 1]
         Nested subsample sizes, as fractions of ``n``, for the error against samples; ``()``
         skips the re-runs (the result's own error is still reported).
+    progress : bool or callable
+        A line per long stage (each re-run of the learner, the figures): ``True`` on stderr, a
+        callable receives each line, ``False`` (default) is silent.
 
     Returns
     -------
@@ -507,7 +489,8 @@ def write_report(result, out_dir, *, teacher=None, X=None, y=None, sample_fracti
     mpl = _matplotlib()
 
     # everything is computed in memory first: an error here writes nothing
-    blocks = _build(result, teacher, X, y, fractions, mpl)
+    say = reporter(progress, "report")
+    blocks = _build(result, teacher, X, y, fractions, mpl, say)
     names = {blk[1]: f"report_{blk[1]}.png" for blk in blocks if blk[0] == "fig"}
     files = [(names[blk[1]], blk[2]) for blk in blocks if blk[0] == "fig"]
     files += [("report.md", _markdown(blocks, names).encode("utf-8")), ("report.html", _html(blocks).encode("utf-8"))]

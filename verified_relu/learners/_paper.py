@@ -492,6 +492,11 @@ class Tracer:
             print(f"[{self.method}] {name}: {brief}", file=sys.stderr, flush=True)
         return step
 
+    def add(self, step):
+        """Append a ready-made step (a typed record of :mod:`verified_relu.learners.records`)."""
+        self.steps.append(step)
+        return step
+
 
 def _brief(value):
     if isinstance(value, float):

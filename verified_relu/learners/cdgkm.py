@@ -42,7 +42,7 @@ import numpy as np
 from ..hermite.numeric import relu_coefficients
 from ..moments import Residual, moment_contraction
 from ..network import ReLUNetwork
-from . import _paper
+from . import _paper, records
 from .._lm import levenberg_marquardt
 from .._validation import check_params
 from .cdgkm_audit import round_audit
@@ -303,6 +303,14 @@ class _Search:
                 k,
             )
         self.trace("round", **record)
+        on = bool(p.noise_threshold)
+        z = float(p.noise_z) if on else 1.0
+        self.trace.add(records.spectrum(
+            "round_spectrum", f"cdgkm round (path {path}): singular values",
+            [(f"l={l}", np.sort(np.abs(np.linalg.eigvalsh(M)))[::-1][: k + 2], None if se is None else z * float(se),
+              f"{z:g} op_se (threshold)" if on else "1 op_se") for l, (M, se) in contractions.items()]))
+        if V.shape[1]:
+            self.trace.add(records.basis("round_basis", V.T, f"the round's subspace V (path {path}, dim {V.shape[1]})"))
         return children
 
     def _refined(self, net, choice):
@@ -354,13 +362,13 @@ class _Search:
         return None  # (c) break: this path ends without an accepted network
 
 
-def fit(X, y, k, gen, params, *, teacher=None, progress=False):
+def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     """Run MULTISCALELEARN; see the module docstring.  Returns the learner tuple of
     :mod:`verified_relu.learners.paper`."""
     n, d = X.shape
     tr = _paper.Tracer("cdgkm", progress)
     n_val, n_mom = _sizes(params, n, d, k)
-    perm = gen.permutation(n)
+    perm = rng.permutation(n)
     val, mom = perm[:n_val], perm[n_val:]
     if n_mom is not None:
         mom = mom[:n_mom]
@@ -376,9 +384,9 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
         departures={name: DEPARTURES[name] for name in params.departures()},
         profile=params.profile,
     )
-    g, g_rec = _paper.draw_direction(d, k, gen, teacher=teacher)
+    g, g_rec = _paper.draw_direction(d, k, rng, teacher=teacher)
     tr("direction", g=g, **g_rec)
-    search = _Search(Xm, ym, Xv, yv, k, gen, params, g, teacher, tr)
+    search = _Search(Xm, ym, Xv, yv, k, rng, params, g, teacher, tr)
     found = search.visit(None, 0, [])
     if found is not None:
         (_, network, loss), path = found

@@ -46,6 +46,7 @@ import numpy as np
 from .. import _mp
 from .._validation import NONE, Interval, Sequence, check_params
 from ..moments import hermite_moment
+from . import records
 from ._paper import Tracer
 from .dk_predictor import (
     HermitePredictor,
@@ -371,7 +372,7 @@ def _sin_angles(E, U):
     return np.linalg.norm(R, axis=1)
 
 
-def fit(X, y, k, gen, params, *, teacher=None, progress=False):
+def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     """Run DK24's algorithm (digest Sec. 4.2); ``teacher`` only adds audit entries to the trace.
 
     Returns ``(predictor, success, message, trace, diagnostics)``; ``success`` is the
@@ -381,7 +382,7 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
     n, d = X.shape
     r = k if params.subspace_dim is None else int(params.subspace_dim)
     n_mom, n_coef, n_val = _split_sizes(n, params)
-    perm = gen.permutation(n)
+    perm = rng.permutation(n)
     i_mom, i_coef, i_val = (
         perm[:n_mom],
         perm[n_mom : n_mom + n_coef],
@@ -415,6 +416,9 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
         if params.moment_accuracy is not None:  # Lemma 17: ||M_m v||^2 < 2 (eps/k)^{Ck/2} for unit v _|_ V
             step["audit"]["lemma17_threshold"] = 2 * mpmath.sqrt(params.moment_accuracy)
     tr("subspace", **step)
+    tr.add(records.spectrum("q_spectrum", "dk: eigenvalues of Q (no noise floor recorded)",
+                            [("Q", evals[order], None, "")]))
+    tr.add(records.basis("subspace_basis", E.T, f"DK24's subspace V, the top {r} eigenvectors of Q"))
 
     # Step 5: Hermite coefficients inside V.
     alphas = multi_indices(r, params.D)

@@ -53,6 +53,7 @@ from .._validation import check_int, check_real
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
 from .._lm import expanding_subspace_lm, levenberg_marquardt, predict
+from . import records
 from .result import LearnResult, TraceStep
 
 __all__ = ["FastParams", "fit", "validate"]
@@ -428,6 +429,10 @@ def _attempt(Xt, yt, k, params, rng, scale):
 
     V, rows, how = _subspace(Xt, r, k, params.subspace_sigma, rng)
     trace.append(TraceStep("subspace", {"dimension": V.shape[1], "how": how, "matrices": rows}))
+    trace.append(records.spectrum(
+        "subspace_spectra", "fast: subspace matrices (top eigenvalues)",
+        [(f"{m['labels']}, l={m['degree']}", m["eigenvalues"], m.get("noise_floor"), f"{params.subspace_sigma:g} op_se")
+         for m in rows]))
 
     Z = Xt @ V
     sub, losses = _subspace_fit(Z, yt, k, params, rng)

@@ -71,6 +71,7 @@ from .. import _mp
 from ..network import ReLUNetwork
 from .._lm import levenberg_marquardt
 from .._validation import NONE, Interval, Options, Sequence, check_params
+from . import records
 from ._paper import (
     CandidateScorer,
     Tracer,
@@ -408,26 +409,11 @@ def _reduce_dim(svals, svecs, nu, snr, k):
     return np.hstack(cols), filled
 
 
-def fit(X, y, k, gen, params, *, teacher=None, progress=False):
-    """Run CN24 Alg. 1 (with the departures switched on); returns
-    ``(network, success, message, trace, diagnostics)``.  ``teacher`` only feeds the audit."""
-    n, d = X.shape
-    tr = Tracer(METHOD, progress)
-    n_mom, n_val = (int(v) for v in _needed_counts(params, n))
-    perm = gen.permutation(n)
-    mom, val = perm[:n_mom], perm[n_mom:n_mom + n_val]
-    Xm, ym, Xv, yv = X[mom], y[mom], X[val], y[val]
-    ch = _resolve(params, d, k, ym)
-    eps = ch["eps"]
-    threshold = eps * eps / 2
-    tr("split", N=n_mom, N_val=n_val, unused=n - n_mom - n_val, chain=ch, threshold=threshold)
-
-    g, grec = draw_direction(d, k, gen)  # never conditioned on the teacher
-    tr("direction", g=g, record=grec)
-
-    w_hat, w_se = normalized_contraction(Xm, ym, 1, g)
-    tr("linear_term", w_hat=w_hat, se=w_se)
-
+def _moment_matrices(Xm, ym, g, params, ch):
+    """CN24 Alg. 1 step 1: the contracted moment matrices ``M_l`` of every degree, their
+    eigenvalue thresholds and projections onto the kept eigenvectors; also the summed squared
+    signal-to-noise matrix used by the ``reduce_dim`` departure."""
+    d = Xm.shape[1]
     rows, projs, etas, snr = [], [], [], np.zeros((d, d))
     for l in params.degrees:
         M, se = normalized_contraction(Xm, ym, l, g)
@@ -439,16 +425,18 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
         else:
             eta_l, thr = ch["eta"], ch["eta_prime"]
         keep = np.abs(vals) >= thr
-        P = vecs[:, keep] @ vecs[:, keep].T
-        projs.append(P)
+        projs.append(vecs[:, keep] @ vecs[:, keep].T)
         etas.append(eta_l)
         if se > 0:
             snr += (M / se) @ (M / se)
         order = np.argsort(-np.abs(vals))
         rows.append({"l": l, "eigenvalues": vals[order], "op_se": se, "eta": eta_l, "eta_prime": thr,
                      "rank": int(keep.sum())})
-    tr("moments", degrees=list(params.degrees), matrices=rows)
+    return rows, projs, etas, snr
 
+
+def _subspace(rows, projs, snr, params, ch, k):
+    """CN24 Alg. 1 steps 2-3: ``V``, the eigenvectors of ``sum_l P_l`` with eigenvalue ``>= nu``."""
     S = np.sum(projs, axis=0)
     svals, svecs = np.linalg.eigh(S)
     nu = min(r["eta_prime"] for r in rows) if params.noise_thresholds else ch["nu"]
@@ -458,19 +446,110 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
         V, filled = _reduce_dim(svals, svecs, nu, snr, k)
     else:
         V = svecs[:, sel]
-    tr("subspace", spectrum=svals[::-1], nu=nu, dim_V=V.shape[1], k=k, filled_by_snr=filled, basis=V.T)
+    return V, nu, svals, filled
 
+
+def _search(scorer, n_points, grid, params, k, threshold):
+    """CN24 Alg. 1 step 6 (or a departure's search): ``(kind, candidates, first, best)`` with
+    ``first`` the first candidate under ``threshold`` (None if none) and ``best`` the lowest."""
+    if params.greedy_search:
+        out = greedy_search(scorer, min(k, n_points))
+        best = (out.subset, np.asarray(out.weights), out.loss)
+        return "greedy (least-squares weights)", out.candidates, best if out.loss <= threshold else None, best
+    if params.ls_weights:
+        best, first, count = _ls_exhaustive(scorer, min(k, n_points), threshold, params.max_candidates)
+        return "exhaustive over subsets, least-squares weights", count, first, best
+    # CN24 step 6 in its own order (m = 0, 1, ...), one size cap at a time so a search that
+    # would exceed max_candidates stops with Fail instead of running for hours
+    kind, count, first, best = "exhaustive (CN24 step 6)", 0, None, ((), np.zeros(0), scorer.rr)
+    for cap in range(min(k, n_points) + 1):
+        if count_candidates(n_points, len(grid), cap) > params.max_candidates:
+            kind += f"; stopped before m = {cap}: {count_candidates(n_points, len(grid), cap):.3g} candidates > max_candidates"
+            break
+        out = exhaustive_search(scorer, grid, cap, threshold=threshold, stop_at_first=True)
+        count = out.candidates
+        if out.loss < best[2]:
+            best = (out.subset, np.asarray(out.weights), out.loss)
+        if out.first is not None:
+            first = out.first
+            break
+    return kind, count, first, best
+
+
+def _refine(network, val_loss, lam, U, w_hat, P, V, Xm, ym, Xv, yv, resid, k, rng, params, threshold, tr):
+    """The ``refine`` departure: Levenberg-Marquardt from the search's network (and, for the greedy
+    search still above ``eps^2/2``, from searches over randomly rotated nets); a refinement is
+    kept only when it lowers the validation loss.  Returns ``(network, val_loss, refined)``."""
+    d = Xm.shape[1]
+    dimV = V.shape[1]
+    nr = min(len(ym), params.refine_samples)
+    scale = float(np.mean(ym[:nr] ** 2)) or 1.0
+    attempts, refined = [], False
+    for r in range(params.refine_starts):
+        if r == 0:
+            lam_r, U_r = lam, U
+        else:
+            # restart only if still above eps^2/2: the greedy search over the net rotated by a
+            # uniformly random rotation of V (another xi/2-net of the same sphere)
+            if val_loss <= threshold or not params.greedy_search or dimV == 0:
+                break
+            Q = np.linalg.qr(rng.standard_normal((dimV, dimV)))[0]
+            pts = (P @ Q) @ V.T
+            o = greedy_search(CandidateScorer(Xv, resid, pts, "abs"), min(k, len(pts)))
+            lam_r = np.asarray(o.weights, dtype=float)
+            U_r = pts[list(o.subset)] if o.subset else np.zeros((0, d))
+        W0, mu0, a0 = _relu_form(w_hat, lam_r, U_r, k, d, rng)
+        res = levenberg_marquardt(Xm[:nr], ym[:nr], W0, mu0, a0, max_iter=params.refine_iterations,
+                                  atol=1e-28 * scale)
+        cand = ReLUNetwork(res.W, res.mu, res.a) if np.all(np.linalg.norm(res.W, axis=1) > 0) else None
+        cand_loss = float(np.mean((yv - cand(Xv)) ** 2)) if cand is not None else math.inf
+        kept = cand_loss < val_loss
+        attempts.append({"start": r, "iterations": res.iterations, "reason": res.reason, "train_loss": res.loss,
+                         "validation_loss": cand_loss, "kept": kept})
+        if kept:
+            network, val_loss, refined = cand, cand_loss, True
+    tr("refine", attempts=attempts, kept=refined, samples=nr)
+    return network, val_loss, refined
+
+
+def fit(X, y, k, rng, params, *, teacher=None, progress=False):
+    """Run CN24 Alg. 1 (with the departures switched on); returns
+    ``(network, success, message, trace, diagnostics)``.  ``teacher`` only feeds the audit."""
+    n, d = X.shape
+    tr = Tracer(METHOD, progress)
+    n_mom, n_val = (int(v) for v in _needed_counts(params, n))
+    perm = rng.permutation(n)
+    mom, val = perm[:n_mom], perm[n_mom:n_mom + n_val]
+    Xm, ym, Xv, yv = X[mom], y[mom], X[val], y[val]
+    ch = _resolve(params, d, k, ym)
+    eps = ch["eps"]
+    threshold = eps * eps / 2
+    tr("split", N=n_mom, N_val=n_val, unused=n - n_mom - n_val, chain=ch, threshold=threshold)
+
+    g, grec = draw_direction(d, k, rng)  # never conditioned on the teacher
+    tr("direction", g=g, record=grec)
+    w_hat, w_se = normalized_contraction(Xm, ym, 1, g)
+    tr("linear_term", w_hat=w_hat, se=w_se)
+
+    rows, projs, etas, snr = _moment_matrices(Xm, ym, g, params, ch)
+    tr("moments", degrees=list(params.degrees), matrices=rows)
+    tr.add(records.spectrum("moment_spectra", "netlearn: moment matrices M_l",
+                            [(f"l={r['l']}", r["eigenvalues"], r["eta_prime"], "threshold eta'_l") for r in rows]))
+    V, nu, svals, filled = _subspace(rows, projs, snr, params, ch, k)
+    dimV = V.shape[1]
+    tr("subspace", spectrum=svals[::-1], nu=nu, dim_V=dimV, k=k, filled_by_snr=filled, basis=V.T)
+    if dimV:
+        tr.add(records.basis("subspace_basis", V.T, f"CN24's subspace V (dim {dimV})"))
     if teacher is not None:
         tr("audit", **_audit(teacher, g, V, k, d, {**ch, "nu": nu}, len(projs), etas))
 
     xi = ch["xi"]
-    dimV = V.shape[1]
     if dimV:
-        P, net = sphere_net(dimV, xi / 2, gen, kind=params.net_kind, delta=params.net_delta,
+        P, net = sphere_net(dimV, xi / 2, rng, kind=params.net_kind, delta=params.net_delta,
                             max_points=params.max_net_points)
         points = P @ V.T
     else:
-        points, net = np.zeros((0, d)), {"kind": params.net_kind, "dim": 0, "size": 0}
+        P, points, net = None, np.zeros((0, d)), {"kind": params.net_kind, "dim": 0, "size": 0}
     grid = None if params.ls_weights else weight_grid(ch["R"], xi)
     total = count_candidates(len(points), len(grid), k) if grid is not None else None
     tr("net", net=net, grid_size=None if grid is None else len(grid), R=ch["R"], xi=xi,
@@ -478,32 +557,7 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
 
     resid = yv - Xv @ w_hat
     scorer = CandidateScorer(Xv, resid, points.reshape(-1, d), "abs")
-    first = None
-    if params.greedy_search:
-        out = greedy_search(scorer, min(k, len(points)))
-        best = (out.subset, np.asarray(out.weights), out.loss)
-        count = out.candidates
-        if out.loss <= threshold:
-            first = best
-        kind = "greedy (least-squares weights)"
-    elif params.ls_weights:
-        best, first, count = _ls_exhaustive(scorer, min(k, len(points)), threshold, params.max_candidates)
-        kind = "exhaustive over subsets, least-squares weights"
-    else:
-        # CN24 step 6 in its own order (m = 0, 1, ...), one size cap at a time so a search that
-        # would exceed max_candidates stops with Fail instead of running for hours
-        kind, count, first, best = "exhaustive (CN24 step 6)", 0, None, ((), np.zeros(0), scorer.rr)
-        for cap in range(min(k, len(points)) + 1):
-            if count_candidates(len(points), len(grid), cap) > params.max_candidates:
-                kind += f"; stopped before m = {cap}: {count_candidates(len(points), len(grid), cap):.3g} candidates > max_candidates"
-                break
-            out = exhaustive_search(scorer, grid, cap, threshold=threshold, stop_at_first=True)
-            count = out.candidates
-            if out.loss < best[2]:
-                best = (out.subset, np.asarray(out.weights), out.loss)
-            if out.first is not None:
-                first = out.first
-                break
+    kind, count, first, best = _search(scorer, len(points), grid, params, k, threshold)
     chosen = first if first is not None else best
     subset, lam, loss = tuple(chosen[0]), np.asarray(chosen[1], dtype=float), float(chosen[2])
     U = points[list(subset)] if subset else np.zeros((0, d))
@@ -514,33 +568,8 @@ def fit(X, y, k, gen, params, *, teacher=None, progress=False):
     val_loss = float(np.mean((yv - network(Xv)) ** 2))
     refined = False
     if params.refine and params.refine_iterations > 0:
-        nr = min(n_mom, params.refine_samples)
-        scale = float(np.mean(ym[:nr] ** 2)) or 1.0
-        attempts = []
-        for r in range(params.refine_starts):
-            if r == 0:
-                lam_r, U_r = lam, U
-            else:
-                # restart only if still above eps^2/2: the greedy search over the net rotated by a
-                # uniformly random rotation of V (another xi/2-net of the same sphere)
-                if val_loss <= threshold or not params.greedy_search or dimV == 0:
-                    break
-                Q = np.linalg.qr(gen.standard_normal((dimV, dimV)))[0]
-                pts = (P @ Q) @ V.T
-                o = greedy_search(CandidateScorer(Xv, resid, pts, "abs"), min(k, len(pts)))
-                lam_r = np.asarray(o.weights, dtype=float)
-                U_r = pts[list(o.subset)] if o.subset else np.zeros((0, d))
-            W0, mu0, a0 = _relu_form(w_hat, lam_r, U_r, k, d, gen)
-            res = levenberg_marquardt(Xm[:nr], ym[:nr], W0, mu0, a0, max_iter=params.refine_iterations,
-                                      atol=1e-28 * scale)
-            cand = ReLUNetwork(res.W, res.mu, res.a) if np.all(np.linalg.norm(res.W, axis=1) > 0) else None
-            cand_loss = float(np.mean((yv - cand(Xv)) ** 2)) if cand is not None else math.inf
-            kept = cand_loss < val_loss
-            attempts.append({"start": r, "iterations": res.iterations, "reason": res.reason, "train_loss": res.loss,
-                             "validation_loss": cand_loss, "kept": kept})
-            if kept:
-                network, val_loss, refined = cand, cand_loss, True
-        tr("refine", attempts=attempts, kept=refined, samples=nr)
+        network, val_loss, refined = _refine(network, val_loss, lam, U, w_hat, P, V, Xm, ym, Xv, yv, resid, k, rng,
+                                             params, threshold, tr)
     success = bool(val_loss <= threshold)
     message = (f"validation MSE {val_loss:.3e} {'<=' if success else '>'} eps^2/2 = {threshold:.3e}"
                + ("" if success else ": Fail (CN24 Alg. 1 step 7)"))

@@ -43,13 +43,20 @@ def _network_from_dict(data):
 
 @dataclasses.dataclass(frozen=True)
 class TraceStep:
-    """One step of a learner: its name and the quantities it computed (JSON-ready)."""
+    """One step of a learner: its name, the quantities it computed (JSON-ready) and its kind.
+
+    ``kind`` is ``"step"`` for a plain step, or a typed record with a fixed schema
+    (``"spectrum"``, ``"basis"``, ``"checkpoint"``; :mod:`verified_relu.learners.records`)."""
 
     name: str
     data: dict
+    kind: str = "step"
 
     def to_dict(self):
-        return {"name": self.name, "data": self.data}
+        out = {"name": self.name, "data": self.data}
+        if self.kind != "step":
+            out["kind"] = self.kind
+        return out
 
 
 def _versions():
@@ -132,7 +139,7 @@ class LearnResult:
             message=data["message"],
             method=data["method"],
             params=data["params"],
-            trace=tuple(TraceStep(s["name"], s["data"]) for s in data["trace"]),
+            trace=tuple(TraceStep(s["name"], s["data"], s.get("kind", "step")) for s in data["trace"]),
             diagnostics=data["diagnostics"],
             seed_entropy=None if seed is None else int(seed),
             versions=data["versions"],
