@@ -179,7 +179,7 @@ def _demo_report(args, result, teacher, X, y, out):
         from .report import write_report
 
         _err(args, f"[demo] writing the report of the cdgkm run into {out_dir} ...")
-        paths = write_report(result, out_dir, teacher=teacher, X=X, y=y)
+        paths = write_report(result, out_dir, teacher=teacher, X=X, y=y, progress=not args.quiet)
     except ImportError as exc:
         out("")
         out(f"(no report written: {exc})")
@@ -271,8 +271,8 @@ def _learn(args):
     options = _parse_assignments(args.option, "--option")
     _check_options(args.method, options)
     row = registry.get(args.method)
+    options["progress"] = not args.quiet  # stage lines on stderr; --quiet silences them
     if row.kind == "paper":
-        options.setdefault("progress", not args.quiet)
         if teacher is not None:
             options["teacher"] = teacher
     elif row.needs_teacher:
@@ -415,7 +415,7 @@ def _report(args):
     try:
         from .report import write_report
 
-        paths = _paths_json(write_report(result, out_dir, teacher=teacher, X=X, y=y))
+        paths = _paths_json(write_report(result, out_dir, teacher=teacher, X=X, y=y, progress=not args.quiet))
     except ImportError as exc:  # the module or matplotlib missing: not bad input
         print(f"verified-relu report: error: cannot write a report here ({exc})", file=sys.stderr)
         return EXIT_FAIL

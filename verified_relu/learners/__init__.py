@@ -93,7 +93,7 @@ def _seed_sequence(rng):
     raise TypeError(f"learn: rng must be None, a non-negative int, a SeedSequence or a Generator, got {type(rng).__name__}")
 
 
-def learn(X, y, k, method="fast", rng=None, **options):
+def learn(X, y, k, method="fast", rng=None, *, progress=False, **options):
     """Learn a width-``k`` network ``sum_i mu_i relu(<w_i, x>) (+ <a, x>)`` from samples.
 
     Parameters
@@ -109,6 +109,9 @@ def learn(X, y, k, method="fast", rng=None, **options):
     rng : None, int, SeedSequence or Generator
         Randomness (SPEC 7).  The result records the seed entropy; passing it back as ``rng``
         repeats the run exactly.
+    progress : bool or callable
+        Progress lines of long runs: ``True`` prints them on stderr, a callable receives each
+        line, ``False`` (default) is silent.
     **options
         Method options: the fields of :class:`FastParams` (``"fast"``),
         :class:`GDPopulationParams` (``"gd_population"``, which requires ``teacher``),
@@ -142,7 +145,7 @@ def learn(X, y, k, method="fast", rng=None, **options):
     if row.kind == "paper":
         from . import paper
 
-        return paper.learn(X, y, k, method, _seed_sequence(rng), options)
+        return paper.learn(X, y, k, method, _seed_sequence(rng), {**options, "progress": progress})
     params_class = row.params
     fields = {f.name for f in dataclasses.fields(params_class)}
     unknown = sorted(set(options) - fields)
@@ -151,7 +154,7 @@ def learn(X, y, k, method="fast", rng=None, **options):
     params = params_class(**options)
     row.validate(params, n, d, k)
     ss = _seed_sequence(rng)
-    outcome = row.fit(X, y, k, np.random.default_rng(ss), params)
+    outcome = row.fit(X, y, k, np.random.default_rng(ss), params, progress=progress)
     if row.kind == "fast":
         return row.load().make_result(*outcome, params, ss.entropy, k)
     from .baselines import make_result

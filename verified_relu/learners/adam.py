@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from ..network import ReLUNetwork
+from .._progress import reporter
 from .._validation import BOOLEAN, NONE, Interval, Sequence, check_params
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from .baselines import (
@@ -103,7 +104,11 @@ def validate(params, n, d, k):
     return tuple(float(lr) for lr in grid)
 
 
-def _train(torch, Xt, yt, Xv, yv, W0, mu0, lr, params, order_rng, deadline):
+#: Seconds between progress lines within one learning rate's run.
+_PROGRESS_SECONDS = 5.0
+
+
+def _train(torch, Xt, yt, Xv, yv, W0, mu0, lr, params, order_rng, deadline, say=None):
     """One Adam run from ``(W0, mu0, a = 0)``; returns ``(W, mu, a, val_mse, epochs_done, stopped_by)``."""
     W = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
     mu = torch.tensor(mu0, dtype=torch.float64, requires_grad=True)
@@ -117,6 +122,7 @@ def _train(torch, Xt, yt, Xv, yv, W0, mu0, lr, params, order_rng, deadline):
     X_t = torch.from_numpy(Xt)
     y_t = torch.from_numpy(yt)
     step, stopped_by, epoch = 0, "epochs", 0
+    next_line = time.perf_counter() + _PROGRESS_SECONDS
     for epoch in range(1, params.epochs + 1):
         perm = torch.from_numpy(order_rng.permutation(n))
         for start in range(0, n, bs):
@@ -133,6 +139,9 @@ def _train(torch, Xt, yt, Xv, yv, W0, mu0, lr, params, order_rng, deadline):
         if deadline is not None and time.perf_counter() >= deadline:
             stopped_by = "time_budget"
             break
+        if say is not None and time.perf_counter() >= next_line:
+            say(f"lr {lr:g}: epoch {epoch} of {params.epochs}, minibatch loss {loss.item():.3e}")
+            next_line = time.perf_counter() + _PROGRESS_SECONDS
     W_np, mu_np, a_np = (v.detach().numpy().copy() for v in (W, mu, a))
     val_mse = float(np.mean((np.maximum(Xv @ W_np.T, 0.0) @ mu_np + Xv @ a_np - yv) ** 2))
     return W_np, mu_np, a_np, val_mse, epoch, stopped_by
@@ -164,13 +173,17 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     W0, mu0 = xavier_init(rng, width, d)
     order_seeds = rng.spawn(len(grid))
     share = None if params.time_budget is None else params.time_budget / len(grid)
+    say = reporter(progress, METHOD)
+    say(f"{width} neurons, {len(grid)} learning rate(s), up to {params.epochs} epochs each on {len(tr)} samples")
     runs, best = [], None
-    for lr, order_rng in zip(grid, order_seeds):
+    for i, (lr, order_rng) in enumerate(zip(grid, order_seeds), 1):
         t0 = time.perf_counter()
         deadline = None if share is None else t0 + share
-        W, mu, a, val_mse, epochs, stopped_by = _train(torch, Xt, yt, Xs, ys, W0, mu0, lr, params, order_rng, deadline)
+        W, mu, a, val_mse, epochs, stopped_by = _train(torch, Xt, yt, Xs, ys, W0, mu0, lr, params, order_rng, deadline, say)
         runs.append({"lr": lr, "validation_mse": val_mse, "epochs": epochs, "stopped_by": stopped_by,
                      "seconds": time.perf_counter() - t0})
+        say(f"lr {lr:g} ({i} of {len(grid)}): {epochs} epochs ({stopped_by}), selection MSE {val_mse:.3e}, "
+            f"{runs[-1]['seconds']:.1f} s")
         if np.isfinite(val_mse) and (best is None or val_mse < best[0]):
             best = (val_mse, lr, W, mu, a)
     if best is None:
