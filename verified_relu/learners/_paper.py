@@ -469,7 +469,8 @@ def abs_form_network(linear, weights, directions):
 
 class Tracer:
     """Collects :class:`~verified_relu.learners.TraceStep` records; with ``progress`` also
-    prints a one-line summary of each to ``stderr`` (or calls ``progress(name, data)``)."""
+    reports a one-line summary of each (:func:`verified_relu._progress.reporter`: on stderr as
+    ``[method] name: ...``, or passed to a callable as ``name: ...``)."""
 
     def __init__(self, method, progress=False):
         self.method = method
@@ -481,15 +482,11 @@ class Tracer:
 
         step = TraceStep(name, jsonable(data))
         self.steps.append(step)
-        if callable(self.progress):
-            self.progress(name, step.data)
-        elif self.progress:
-            import sys
+        if self.progress:
+            from .._progress import reporter
 
-            brief = ", ".join(
-                f"{k}={_brief(v)}" for k, v in list(step.data.items())[:6]
-            )
-            print(f"[{self.method}] {name}: {brief}", file=sys.stderr, flush=True)
+            brief = ", ".join(f"{k}={_brief(v)}" for k, v in list(step.data.items())[:6])
+            reporter(self.progress, self.method)(f"{name}: {brief}")
         return step
 
     def add(self, step):
