@@ -34,6 +34,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from verified_relu import ReLUNetwork  # noqa: E402
+from verified_relu._provenance import machine, versions  # noqa: E402
 from verified_relu.moments import MomentAccumulator, contraction_eigh, contraction_matvec, moment_contraction  # noqa: E402
 
 
@@ -90,6 +91,7 @@ def _memory_worker(args):
 
 
 def _machine():
+    """:func:`verified_relu._provenance.machine` and the versions, with the CPU model, memory and BLAS."""
     cpu = platform.processor() or "unknown"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -110,18 +112,7 @@ def _machine():
         blas = f"{info.get('name')} {info.get('version')}"
     except Exception:  # noqa: BLE001 - informational only
         pass
-    import scipy
-
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(mem, 1),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "blas": blas,
-        "platform": platform.platform(),
-    }
+    return {**machine(), **versions(), "cpu": cpu, "memory_gib": round(mem, 1), "blas": blas}
 
 
 def main(argv=None):

@@ -12,27 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import sys
+
+from verified_relu._provenance import jsonable, versions
 
 from . import registry
 
 __all__ = ["add_arguments", "format_margin", "main", "run_from_args", "to_json", "to_markdown", "to_table", "versions"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-def versions():
-    """Versions of the software the evidence depends on (a dict of strings)."""
-    import mpmath
-    import numpy
-    import scipy
-    import sympy
-
-    from verified_relu._version import __version__
-
-    return {"verified_relu": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
-            "scipy": scipy.__version__, "sympy": sympy.__version__, "mpmath": mpmath.__version__}
 
 
 def format_margin(evidence):
@@ -81,26 +69,11 @@ def to_table(outcomes, not_run=(), tier="quick"):
     return "\n".join(lines)
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    try:
-        return float(obj)
-    except (TypeError, ValueError):
-        return str(obj)
-
-
 def to_json(outcomes, tier, not_run=()):
     """JSON text: ``{"tier", "versions", "passed", "claims": [Outcome.to_dict(), ...], "not_run"}``
     (``not_run``: ids of the claims that do not run at ``tier``)."""
     data = {"tier": tier, "versions": versions(), "passed": all(o.passed for o in outcomes),
-            "claims": [_jsonable(o.to_dict()) for o in outcomes], "not_run": list(not_run)}
+            "claims": [jsonable(o.to_dict()) for o in outcomes], "not_run": list(not_run)}
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 

@@ -14,6 +14,7 @@ from scipy.stats import beta, binomtest
 
 from proofs_checks import registry, report
 from proofs_checks.registry import Evidence, clopper_pearson, probability_evidence, ratio_evidence
+from verified_relu._provenance import jsonable
 from verified_relu.app import cli
 
 registry._load_all()
@@ -57,7 +58,7 @@ def test_claim_passes_at_quick_tier(cid):
         assert ev.margin == 0.0
     else:
         assert math.isfinite(ev.margin) and ev.margin <= 1.0
-    json.dumps(report._jsonable(ev.to_dict()))  # the evidence is JSON-ready after formatting
+    json.dumps(jsonable(ev.to_dict()), allow_nan=False)  # the evidence is JSON-ready after formatting
 
 
 @pytest.mark.parametrize("cid,mutation", MUTATIONS)

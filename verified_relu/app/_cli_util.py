@@ -31,7 +31,7 @@ def _err(args, *msg):
 
 def _emit_json(args, payload):
     if args.json:
-        from ..learners.result import jsonable
+        from .._provenance import jsonable
 
         print(json.dumps(jsonable(payload), indent=1))
 

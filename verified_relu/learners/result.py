@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import platform
-
-import numpy as np
 
 from .._io import parse_json
-from .._version import __version__
+from .._provenance import jsonable, versions
 from ..network import ReLUNetwork
 
-__all__ = ["LearnResult", "TraceStep", "jsonable"]
-
-
-def jsonable(value):
-    """Convert numpy scalars/arrays (recursively) into JSON-ready Python values."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return repr(value)  # 'inf'/'nan' as strings: JSON has no such numbers
-    if hasattr(value, "_mpf_"):
-        return str(value)  # mpmath numbers (e.g. a theory profile's 10^4000 samples), exactly as printed
-    return value
+# ``jsonable`` lives in verified_relu._provenance; it stays importable from here for the learners
+# that import it from this module.
+__all__ = ["LearnResult", "TraceStep"]
 
 
 def _network_from_dict(data):
@@ -59,21 +41,6 @@ class TraceStep:
         return out
 
 
-def _versions():
-    import mpmath
-    import scipy
-    import sympy
-
-    return {
-        "verified_relu": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "sympy": sympy.__version__,
-        "mpmath": mpmath.__version__,
-    }
-
-
 @dataclasses.dataclass(frozen=True)
 class LearnResult:
     """What a learner returns.
@@ -99,7 +66,7 @@ class LearnResult:
         Entropy of the ``SeedSequence`` the run drew from: ``learn(..., rng=seed_entropy)``
         repeats it.
     versions : dict
-        Package versions at the time of the run.
+        Package versions at the time of the run (:func:`verified_relu._provenance.versions`).
     """
 
     network: ReLUNetwork
@@ -110,7 +77,7 @@ class LearnResult:
     trace: tuple
     diagnostics: dict
     seed_entropy: object = None
-    versions: dict = dataclasses.field(default_factory=_versions)
+    versions: dict = dataclasses.field(default_factory=versions)
 
     def to_dict(self):
         """A JSON-ready dict; :meth:`from_dict` inverts it exactly."""
