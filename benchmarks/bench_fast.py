@@ -12,30 +12,21 @@ runs where the learner claimed success but the true error exceeds 1e-8 (should b
 import argparse
 import json
 import os
-import platform
 import statistics
-import time
-
 import sys
-
-import numpy as np
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
-from verified_relu import __version__, instances, learn  # noqa: E402
+from verified_relu import instances, learn  # noqa: E402
+from verified_relu._provenance import summary  # noqa: E402
+from verified_relu.app.bench import EXACT, FALSE_SUCCESS  # noqa: E402
+from verified_relu.metrics import relative_error  # noqa: E402
 
-FAMILIES = [
-    ("random", {}),
-    ("orthonormal", {}),
-    ("antipodal", {}),
-    ("ill_conditioned", {"cond": 1e3}),
-    ("dkkz", {}),
-    ("clump", {}),
-    ("close_pair", {"theta": 0.1}),
-    ("close_pair", {"theta": 0.01}),
-]
+#: (family, parameters): the "hard" grid of verified_relu.instances.grid
+FAMILIES = [(family, params) for _, family, params in instances.grid("hard")]
 
 
 def main():
@@ -48,8 +39,7 @@ def main():
     args = ap.parse_args()
     d, k = args.d, args.k
     n = args.samples_per_param * d * k
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; python {platform.python_version()}, "
-          f"numpy {np.__version__}, verified_relu {__version__}")
+    print(summary())
     print(f"d = {d}, k = {k}, n = {n}, seeds 0..{args.seeds - 1}, noiseless\n")
     print("| family | params | exact recoveries | worst rel. error | false success | median time (s) |")
     print("|---|---|---:|---:|---:|---:|")
@@ -65,10 +55,10 @@ def main():
             t0 = time.perf_counter()
             res = learn(X, y, k, rng=s, noiseless=True)
             times.append(time.perf_counter() - t0)
-            err = net.squared_distance(res.network) / net.norm_squared()
+            err = relative_error(net, res.network)
             errors.append(err)
-            ok += err <= 1e-10
-            false_success += bool(res.success and err > 1e-8)
+            ok += err <= EXACT
+            false_success += bool(res.success and err > FALSE_SUCCESS)
         row = {"family": family, "params": params, "exact": ok, "seeds": args.seeds, "worst": max(errors),
                "false_success": false_success, "median_time": statistics.median(times)}
         rows.append(row)

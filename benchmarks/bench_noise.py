@@ -15,23 +15,22 @@ parameters, so the ratio learner / oracle is expected near ``(k (d + 1) + d) / (
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import numpy as np
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
-from verified_relu import __version__, instances, learn
-from verified_relu.app.bench_full import oracle_fit
+from verified_relu import instances, learn
+from verified_relu._provenance import summary
+from verified_relu.app.bench_full import FULL, oracle_fit
 
-FAMILIES = [("random", {}), ("orthonormal", {}), ("close_pair", {"theta": 0.1}), ("dkkz", {})]
+#: (family, parameters): the noise part of the full benchmark suite, from verified_relu.instances.grid("hard")
+FAMILIES = [(family, params) for _, family, params in instances.grid("hard", FULL["noise"]["families"])]
 
 
 def main():
@@ -44,8 +43,7 @@ def main():
     args = ap.parse_args()
     d, k, n = args.d, args.k, args.n
     expected = (k * (d + 1) + d) / (k + d)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; python {platform.python_version()}, numpy {np.__version__}, "
-          f"verified_relu {__version__}; one BLAS thread")
+    print(f"{summary()}; one BLAS thread")
     print(f"d = {d}, k = {k}, n = {n}, seeds 0..{args.seeds - 1}; expected ratio ~ {expected:.2f}\n")
     print("| family | sigma | learner excess risk (median) | oracle excess risk (median) | ratio (median) | ratio (max) | sigma^2 p / n (learner) |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -20,7 +20,6 @@ Runs are spread over ``--workers`` processes with one BLAS thread each.
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,14 +34,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
-from verified_relu import __version__, instances, learn
+from verified_relu import instances, learn
+from verified_relu._provenance import summary
 
-FAMILIES = [
-    ("random", {}),
-    ("close_pair", {"theta": 0.05}),
-    ("orthonormal", {}),
-    ("dkkz", {}),
-]
+#: (family, parameters): the "paper" grid of verified_relu.instances.grid
+FAMILIES = [(family, params) for _, family, params in instances.grid("paper")]
 
 
 def _cells(ds, ks):
@@ -96,10 +92,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", help="also write every run to this JSON file")
     args = ap.parse_args()
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; python {platform.python_version()}, "
-        f"numpy {np.__version__}, verified_relu {__version__}; {args.workers} worker process(es), 1 BLAS thread each"
-    )
+    print(f"{summary()}; {args.workers} worker process(es), 1 BLAS thread each")
     print(f"n = {args.n} (dk: {args.n_dk}), seeds 0..{args.seeds - 1}, noiseless, practical profiles\n")
     jobs = [
         (method, family, params, d, k, seed, args.n_dk if method == "dk" else args.n)

@@ -11,8 +11,9 @@ The statistical claims ("with probability >= 1 - delta") pass only when the 99% 
 lower end of the rate of good runs clears ``1 - delta``; with no bad run in ``n`` runs that
 lower end is ``0.005^(1/n)`` (two-sided 99%), so ``n >= 51`` runs are needed for ``1 - delta = 0.9``;
 the quick tiers run 60 (lower end 0.915 when every run is good).  ``cn.end_to_end_faithful`` and
-``dk.end_to_end`` run at the full tier only: 51 of their runs take longer than the quick tier's
-minute, and fewer runs cannot carry the guarantee.
+``dk.end_to_end`` run at the full tier only: 51 of their runs take longer than the quick tier
+allows (docs/benchmarks.md, "Stated durations, measured"), and fewer runs cannot carry the
+guarantee.
 
 Mutations change the *experiment* so that the claim becomes false (labels corrupted with noise
 far above the acceptance threshold, a learner asked for too few neurons, far too few samples,
@@ -27,7 +28,6 @@ import numpy as np
 
 from .registry import Evidence, claim, clopper_pearson, probability_evidence
 
-_FAMILY_KW = {"close_pair": {"theta": 0.05}}
 #: experiment knobs every recovery claim declares (its mutations override them): label noise (relative to
 #: ||f||_L2), the learner's width minus the true one, and a factor on the claimed bound eps^2.
 _KNOBS = {"noise_rel": 0.0, "width_offset": 0, "bound_factor": 1.0}
@@ -39,9 +39,12 @@ def _run_seeds(seed, run):
 
 
 def _instance(family, d, k, ss):
+    """An instance of ``family`` with its parameters in the grid ``"paper"`` of
+    :func:`verified_relu.instances.grid` (close_pair: ``theta = 0.05``)."""
     from verified_relu import instances
 
-    return instances.make(family, d, k, rng=ss, **_FAMILY_KW.get(family, {}))
+    params = instances.grid("paper", [family])[0][2]
+    return instances.make(family, d, k, rng=ss, **params)
 
 
 def _labels(net, n, ss, noise_rel):

@@ -12,8 +12,10 @@ from verified_relu import ReLUNetwork
 from verified_relu.instances import (
     FAMILIES,
     FAMILY_PARAMETERS,
+    GRIDS,
     MAX_COND,
     describe,
+    grid,
     make,
     supports,
 )
@@ -430,3 +432,39 @@ def test_bad_rng():
         make("random", 3, 2, rng="seed")
     with pytest.raises(TypeError, match="rng must be"):
         make("random", 3, 2, rng=-1)
+
+
+# ----------------------------------------------------------------------------- grids
+@pytest.mark.parametrize("name", GRIDS)
+def test_grid_rows_build_valid_instances(name):
+    rows = grid(name)
+    labels = [label for label, _, _ in rows]
+    assert len(set(labels)) == len(labels) and rows
+    for label, family, params in rows:
+        assert family in FAMILIES and set(params) <= set(FAMILY_PARAMETERS[family])
+        assert label.split()[0] == family
+        net = make(family, 8, 4 if family != "orthonormal" else 3, rng=0, **params)
+        assert np.allclose(np.linalg.norm(net.weights, axis=1), 1.0)
+
+
+def test_grid_contents_the_benchmarks_rely_on():
+    assert grid("paper") == (("random", "random", {}), ("close_pair", "close_pair", {"theta": 0.05}),
+                             ("orthonormal", "orthonormal", {}), ("dkkz", "dkkz", {}))
+    hard = {label: (family, params) for label, family, params in grid("hard")}
+    assert hard["close_pair 1e-2"] == ("close_pair", {"theta": 0.01})
+    assert hard["ill_conditioned 1e3"] == ("ill_conditioned", {"cond": 1e3})
+    assert {family for family, _ in hard.values()} == set(FAMILIES) - {"dk_cancel"}
+
+
+def test_grid_labels_select_rows_in_grid_order_and_copy_the_parameters():
+    rows = grid("hard", ["dkkz", "close_pair 1e-1", "random"])
+    assert [label for label, _, _ in rows] == ["random", "close_pair 1e-1", "dkkz"]
+    rows[1][2]["theta"] = 99.0
+    assert grid("hard", "close_pair 1e-1")[0][2] == {"theta": 0.1}
+
+
+def test_grid_bad_name_or_label():
+    with pytest.raises(ValueError, match="grid: name must be one of"):
+        grid("easy")
+    with pytest.raises(ValueError, match=r"labels \['nope'\] are not in grid 'paper'"):
+        grid("paper", ["random", "nope"])

@@ -38,7 +38,7 @@ import numpy as np
 from ._validation import check_int, check_real, check_rng
 from .network import ReLUNetwork
 
-__all__ = ["FAMILIES", "FAMILY_PARAMETERS", "MAX_COND", "describe", "make", "supports"]
+__all__ = ["FAMILIES", "FAMILY_PARAMETERS", "GRIDS", "MAX_COND", "describe", "grid", "make", "supports"]
 
 #: Largest condition number ``ill_conditioned`` accepts; the achieved condition number is
 #: accurate to about ``cond * 1e-15`` relative, so beyond this it would no longer be ``cond``.
@@ -373,6 +373,73 @@ FAMILIES = tuple(_REGISTRY)
 
 #: Read-only map from family name to the names of its keyword parameters.
 FAMILY_PARAMETERS = MappingProxyType({name: tuple(fam.params) for name, fam in _REGISTRY.items()})
+
+
+#: Named instance grids, rows ``(label, family, parameters)``: the one list of instances each
+#: benchmark and claim runs on (each picks its own sizes ``d``, ``k``; see :func:`supports`).
+#:
+#: ``"hard"``: every family but ``dk_cancel`` at its default parameters, with ``close_pair`` at
+#: ``theta`` 0.1 and 0.01 and ``ill_conditioned`` at ``cond`` 1e3 (``bench --suite full``,
+#: ``benchmarks/bench_fast.py``, ``bench_robust.py``, ``bench_noise.py``).
+#: ``"paper"``: random, close_pair (``theta`` 0.05: a nearly cancelling pair), orthonormal and
+#: dkkz, the families the papers' learners are run on (``bench --suite quick``,
+#: ``benchmarks/bench_paper.py``, :mod:`proofs_checks.learners`).
+_GRIDS = {
+    "hard": (
+        ("random", "random", {}),
+        ("close_pair 1e-1", "close_pair", {"theta": 0.1}),
+        ("close_pair 1e-2", "close_pair", {"theta": 0.01}),
+        ("clump", "clump", {}),
+        ("antipodal", "antipodal", {}),
+        ("ill_conditioned 1e3", "ill_conditioned", {"cond": 1e3}),
+        ("orthonormal", "orthonormal", {}),
+        ("dkkz", "dkkz", {}),
+    ),
+    "paper": (
+        ("random", "random", {}),
+        ("close_pair", "close_pair", {"theta": 0.05}),
+        ("orthonormal", "orthonormal", {}),
+        ("dkkz", "dkkz", {}),
+    ),
+}
+
+#: Names of the instance grids of :func:`grid`.
+GRIDS = tuple(_GRIDS)
+
+
+def grid(name, labels=None):
+    """The rows ``(label, family, parameters)`` of a named instance grid (see :data:`GRIDS`).
+
+    Parameters
+    ----------
+    name : str
+        ``"hard"`` or ``"paper"``.
+    labels : iterable of str, optional
+        Keep only the rows with these labels (in the grid's order); each must be in the grid.
+
+    Returns
+    -------
+    tuple of (str, str, dict)
+        ``make(family, d, k, rng=seed, **parameters)`` builds a row's instance; the dicts are
+        fresh copies.
+
+    Examples
+    --------
+    >>> [label for label, _, _ in grid("paper")]
+    ['random', 'close_pair', 'orthonormal', 'dkkz']
+    >>> grid("hard", labels=["close_pair 1e-2"])
+    (('close_pair 1e-2', 'close_pair', {'theta': 0.01}),)
+    """
+    if name not in _GRIDS:
+        raise ValueError(f"grid: name must be one of {list(GRIDS)}, got {name!r}")
+    rows = _GRIDS[name]
+    if labels is not None:
+        labels = [labels] if isinstance(labels, str) else list(labels)
+        unknown = sorted(set(labels) - {label for label, _, _ in rows})
+        if unknown:
+            raise ValueError(f"grid: labels {unknown} are not in grid {name!r}; its labels are {[r[0] for r in rows]}")
+        rows = tuple(row for row in rows if row[0] in labels)
+    return tuple((label, family, dict(params)) for label, family, params in rows)
 
 
 def _family(family, caller):

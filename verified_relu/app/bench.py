@@ -10,18 +10,17 @@ true one (closed form) relative to the true ``norm_squared``.  Labels are noisel
 the true network and minimises the population loss); ``adam`` is skipped, and the files say so,
 when PyTorch is not installed.  Timings are wall-clock seconds on the recorded machine.
 
-The quick suite is sized to finish within a minute on two cores (docs/benchmarks.md, "Stated
-durations, measured"): ``n = 5000`` samples, and Adam gets a small fixed budget, 10 epochs per
-learning rate of its grid, which the progress output and ``results.md`` state; at that budget
-Adam is not expected to be exact (the full suite gives it five times the fast learner's wall
-time).  The suite runs with one BLAS, OpenMP and torch thread (:mod:`verified_relu._threads`).
+The quick suite is sized to be short on two cores (its measured wall time is in
+docs/benchmarks.md, "Stated durations, measured"): ``n = 5000`` samples, and Adam gets a small
+fixed budget, 10 epochs per learning rate of its grid, which the progress output and
+``results.md`` state; at that budget Adam is not expected to be exact (the full suite gives it
+five times the fast learner's wall time).  The suite runs with one BLAS, OpenMP and torch thread
+(:mod:`verified_relu._threads`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -29,15 +28,21 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_write_text
+from .._provenance import jsonable, machine, versions
 from .._threads import single_threaded
-from ..learners.result import jsonable
 
 __all__ = ["SUITES", "run_suite", "write_results"]
 
+#: Exact recovery: the true relative squared L2 error (closed form) is at most this, the
+#: learners' own default success threshold on their held-out relative error (``success_tol``,
+#: :data:`verified_relu.verdict.DEFAULTS`).
 EXACT = 1e-10
+#: A success the learner reports counts as false when the true relative error exceeds this, two
+#: orders of magnitude above :data:`EXACT`, so that only a clear miss of the threshold counts.
+FALSE_SUCCESS = 1e-8
 
-#: suite name -> grid.  Seeds: instance ``s``, samples ``1000 + s``, learner ``2000 + s``.
-#: The quick suite's Adam budget is fixed (epochs, not wall time), so its rows do not depend on
+#: suite name -> grid; ``families`` are labels of :func:`verified_relu.instances.grid` ``("paper")``.
+#: Seeds: instance ``s``, samples ``1000 + s``, learner ``2000 + s``.  The quick suite's Adam budget is fixed (epochs, not wall time), so its rows do not depend on
 #: the machine's speed; it runs on one torch thread (see :func:`run_suite`).
 SUITES = {
     "quick": {
@@ -72,15 +77,6 @@ def _have_torch():
     return True
 
 
-def _machine():
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-    }
-
-
 def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds=None):
     """Run a suite; returns the JSON-ready results dict (``rows`` plus provenance).
 
@@ -101,22 +97,18 @@ def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds
         raise ValueError(f"bench: workers must be an int >= 1, got {workers!r}")
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise ValueError(f"bench: seeds must be an int >= 1, got {seeds!r}")
-    from ..learners.result import _versions
-
     if name == "full":
         return _run_full(workers=workers, progress=progress, parts=parts, seeds=seeds)
     if name not in SUITES:
         raise ValueError(f"bench: suite must be one of {sorted(SUITES) + ['full']}, got {name!r}")
     suite = SUITES[name]
     torch_ok = _have_torch()
-    versions = _versions()
     threads = None
     if torch_ok:
         import torch
 
-        versions["torch"] = torch.__version__
         # one torch thread (and one BLAS thread, below): the products are small, and a pool beside
-        # other work on a small machine spin-waits (Adam's epochs were measured up to 100x slower)
+        # other work on a small machine spin-waits (and slows Adam's epochs down many times over)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
     try:
@@ -133,8 +125,8 @@ def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds
         "seeds": {"instance": "s", "samples": "1000 + s", "learner": "2000 + s", "values": list(suite["seeds"])},
         "exact_threshold": EXACT,
         "noise": 0.0,
-        "versions": versions,
-        "machine": _machine(),
+        "versions": versions("torch"),
+        "machine": machine(),
         "rows": rows,
     }
 
@@ -142,8 +134,10 @@ def run_suite(name="quick", *, progress=sys.stderr, workers=1, parts=None, seeds
 def _run_grid(suite, torch_ok, progress):
     from .. import instances
     from ..learners import learn
+    from ..metrics import relative_error
 
     rows = []
+    families = {label: (family, params) for label, family, params in instances.grid("paper", suite["families"])}
     grid = [(f, k, s) for f in suite["families"] for k in suite["k"] for s in suite["seeds"]]
     total = len(grid) * len(suite["methods"])
     if progress is not None and "adam" in suite["methods"]:
@@ -152,9 +146,8 @@ def _run_grid(suite, torch_ok, progress):
     count = 0
     for family, k, seed in grid:
         d = suite["d"]
-        net = instances.make(family, d, k, rng=seed)
+        net = instances.make(families[family][0], d, k, rng=seed, **families[family][1])
         X, y = net.sample(suite["n"], rng=1000 + seed)
-        scale = net.norm_squared()
         for method, options in suite["methods"].items():
             count += 1
             row = {"family": family, "d": d, "k": k, "seed": seed, "method": method}
@@ -165,7 +158,7 @@ def _run_grid(suite, torch_ok, progress):
                 t0 = time.perf_counter()
                 res = learn(X, y, k, method=method, rng=2000 + seed, **opts)
                 seconds = time.perf_counter() - t0
-                rel = float(net.squared_distance(res.network) / scale)
+                rel = relative_error(net, res.network)
                 row.update(status="ran", relative_error=rel, exact=rel <= EXACT, success=bool(res.success),
                            seconds=seconds, message=res.message)
             rows.append(row)
@@ -177,14 +170,8 @@ def _run_grid(suite, torch_ok, progress):
 
 def _run_full(*, workers, progress, parts, seeds, config=None):
     from . import bench_full
-    from ..learners.result import _versions
 
     torch_ok = _have_torch()
-    versions = _versions()
-    if torch_ok:
-        import torch
-
-        versions["torch"] = torch.__version__
     if parts is not None:
         unknown = sorted(set(parts) - set(bench_full.FULL))
         if unknown:
@@ -202,8 +189,8 @@ def _run_full(*, workers, progress, parts, seeds, config=None):
         "exact_threshold": EXACT,
         "noise": 0.0,
         "adam": "ran" if torch_ok else "skipped: torch is not installed",
-        "versions": versions,
-        "machine": _machine(),
+        "versions": versions("torch"),
+        "machine": machine(),
         "workers": workers,
         "wall_seconds": time.perf_counter() - t0,
         "rows": rows,

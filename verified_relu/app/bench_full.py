@@ -37,21 +37,14 @@ import time
 
 import numpy as np
 
+from .. import instances
+from ..metrics import relative_error
+from .bench import EXACT, FALSE_SUCCESS
+
 __all__ = ["FAMILIES", "FULL", "markdown_full", "oracle_fit", "plot_full", "run_full"]
 
-EXACT = 1e-10
-
-#: (label, family, parameters) of the grid.
-FAMILIES = (
-    ("random", "random", {}),
-    ("close_pair 1e-1", "close_pair", {"theta": 0.1}),
-    ("close_pair 1e-2", "close_pair", {"theta": 0.01}),
-    ("clump", "clump", {}),
-    ("antipodal", "antipodal", {}),
-    ("ill_conditioned 1e3", "ill_conditioned", {"cond": 1e3}),
-    ("orthonormal", "orthonormal", {}),
-    ("dkkz", "dkkz", {}),
-)
+#: (label, family, parameters) of the grid: :func:`verified_relu.instances.grid` ``("hard")``.
+FAMILIES = instances.grid("hard")
 
 FULL = {
     "recovery": {"d": (20, 50, 100), "k": (2, 3, 4, 5, 6), "seeds": {20: 10, 50: 3, 100: 2}, "per_dk": 50},
@@ -100,14 +93,13 @@ def _noise_task(task, net):
     excess = float(net.squared_distance(res.network))
     oracle = float(net.squared_distance(oracle_fit(net, X, y)))
     row.update(method="fast", excess_risk=excess, oracle_excess_risk=oracle, ratio=excess / oracle,
-               relative_error=excess / float(net.norm_squared()), exact=False, success=bool(res.success),
+               relative_error=relative_error(net, res.network), exact=False, success=bool(res.success),
                seconds=seconds, false_success=False, message=res.message)
     return [row]
 
 
 def _task(task):
     """Run one task (a dict); returns its row.  Top level so that a process pool can pickle it."""
-    from .. import instances
     from ..learners import learn
 
     part, family, params, d, k, n, seed = (task[key] for key in ("part", "family", "params", "d", "k", "n", "seed"))
@@ -115,25 +107,24 @@ def _task(task):
     if part == "noise":
         return _noise_task(task, net)
     X, y = net.sample(n, rng=1000 + seed)
-    scale = net.norm_squared()
     row = {key: task[key] for key in ("part", "label", "family", "params", "d", "k", "n", "seed")}
     if "multiple" in task:
         row["multiple"] = task["multiple"]
     t0 = time.perf_counter()
     res = learn(X, y, k, method="fast", rng=2000 + seed, noiseless=True)
     seconds = time.perf_counter() - t0
-    rel = float(net.squared_distance(res.network) / scale)
+    rel = relative_error(net, res.network)
     row.update(method="fast", relative_error=rel, exact=rel <= EXACT, success=bool(res.success), seconds=seconds,
-               false_success=bool(res.success and rel > 1e-8), message=res.message)
+               false_success=bool(res.success and rel > FALSE_SUCCESS), message=res.message)
     if part in ("recovery", "sample_size"):
         row["undetermined"] = _undetermined(net, X)
     rows = [row]
     if part == "adam":
-        rows += _adam_rows(task, X, y, net, scale, seconds)
+        rows += _adam_rows(task, X, y, net, seconds)
     return rows
 
 
-def _adam_rows(task, X, y, net, scale, fast_seconds):
+def _adam_rows(task, X, y, net, fast_seconds):
     from ..learners import learn
 
     opts = task["adam"]
@@ -156,18 +147,16 @@ def _adam_rows(task, X, y, net, scale, fast_seconds):
                     lr_grid=tuple(opts["lr_grid"]), batch_size=opts["batch_size"],
                     time_budget=budget_per_lr * len(opts["lr_grid"]))
         seconds = time.perf_counter() - t0
-        rel = float(net.squared_distance(res.network) / scale)
+        rel = relative_error(net, res.network)
         row = {key: task[key] for key in ("part", "label", "family", "params", "d", "k", "n", "seed")}
         row.update(method=f"adam width {mult}k", width=width, epochs=epochs, relative_error=rel, exact=rel <= EXACT,
                    success=bool(res.success), seconds=seconds, budget_seconds=budget_per_lr * len(opts["lr_grid"]),
-                   false_success=bool(res.success and rel > 1e-8), message=res.message)
+                   false_success=bool(res.success and rel > FALSE_SUCCESS), message=res.message)
         rows.append(row)
     return rows
 
 
 def _tasks(config):
-    from .. import instances
-
     tasks = []
 
     def add(part, label, family, params, d, k, n, seed, **extra):
@@ -247,7 +236,7 @@ def run_full(*, workers=1, progress=sys.stderr, config=None, parts=None, have_to
         import multiprocessing as mp
 
         # one thread per worker for BLAS and for torch's OpenMP pool (inherited by the spawned
-        # workers): oversubscribed OpenMP threads spin-wait, and Adam's epochs were measured 100x slower
+        # workers): oversubscribed OpenMP threads spin-wait, and slow Adam's epochs down many times over
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
         with mp.get_context("spawn").Pool(workers) as pool:
@@ -275,115 +264,130 @@ def smallest_multiple(rows, label):
 
 
 def markdown_full(results):
-    """The Markdown tables of a full-suite result dict."""
-    rows = results["rows"]
-    cfg = results["config"]
+    """The Markdown tables of a full-suite result dict: a section for each part that has rows."""
+    rows, cfg = results["rows"], results["config"]
     out = []
-    rec = [r for r in rows if r["part"] == "recovery"]
-    if rec:
-        out += ["## Exact recovery, n = 50 d k, noiseless", "",
-                ("Cell: exact recoveries / runs (exact: relative squared L2 error <= 1e-10, computed in closed form "
-                 "from the true network); in brackets, runs whose sample provably does not determine the true "
-                 "network (a certified alternative fits every sample).  A dash: the family does not exist at that k."),
-                ""]
-        for d in cfg["recovery"]["d"]:
-            ks = cfg["recovery"]["k"]
-            out += [f"### d = {d} ({cfg['recovery']['seeds'][str(d)] if str(d) in cfg['recovery']['seeds'] else cfg['recovery']['seeds'][d]} seeds)", "",
-                    "| family | " + " | ".join(f"k = {k}" for k in ks) + " | median s | false success |",
-                    "|---|" + "---:|" * (len(ks) + 2)]
-            for label, _, _ in FAMILIES:
-                cells, times, false = [], [], 0
-                for k in ks:
-                    sel = [r for r in rec if r["label"] == label and r["d"] == d and r["k"] == k]
-                    if not sel:
-                        cells.append("-")
-                        continue
-                    ok, tot = _rate(sel)
-                    und = sum(r.get("undetermined", 0.0) > 0 for r in sel)
-                    cells.append(f"{ok}/{tot}" + (f" [{und}]" if und else ""))
-                    times += [r["seconds"] for r in sel]
-                    false += sum(r["false_success"] for r in sel)
-                med = f"{np.median(times):.2f}" if times else "-"
-                out.append(f"| {label} | " + " | ".join(cells) + f" | {med} | {false} |")
-            out.append("")
-    ss = [r for r in rows if r["part"] == "sample_size"]
-    if ss:
-        c = cfg["sample_size"]
-        mults = sorted({r["multiple"] for r in ss})
-        out += ["## Sample size", "",
-                (f"d = {c['d']}, k = {c['k']}, n = m (d + 1) k, {c['seeds']} seeds.  Cell: exact / runs "
-                 "[runs whose sample provably does not determine the network]."), "",
-                "| family | " + " | ".join(f"m = {m}" for m in mults) + " | smallest m with >= 95% |",
-                "|---|" + "---:|" * (len(mults) + 1)]
-        for label, _, _ in FAMILIES:
-            cells = []
-            for m in mults:
-                sel = [r for r in ss if r["label"] == label and r["multiple"] == m]
-                ok, tot = _rate(sel)
-                und = sum(r.get("undetermined", 0.0) > 0 for r in sel)
-                cells.append(f"{ok}/{tot}" + (f" [{und}]" if und else "") if tot else "-")
-            m95 = smallest_multiple(rows, label)
-            out.append(f"| {label} | " + " | ".join(cells) + f" | {m95 if m95 is not None else '> ' + str(mults[-1])} |")
-        out.append("")
-    wd = [r for r in rows if r["part"] == "width"]
-    if wd:
-        out += ["## Width", "", f"d = {cfg['width']['d']}, n = 50 d k.", "",
-                "| family | k | exact / runs | median error | median s |", "|---|---:|---:|---:|---:|"]
-        for family in cfg["width"]["families"]:
-            for k in cfg["width"]["k"]:
-                sel = [r for r in wd if r["family"] == family and r["k"] == k]
-                if sel:
-                    ok, tot = _rate(sel)
-                    out.append(f"| {family} | {k} | {ok}/{tot} | {np.median([r['relative_error'] for r in sel]):.1e} | "
-                               f"{np.median([r['seconds'] for r in sel]):.1f} |")
-        out.append("")
-    sp = [r for r in rows if r["part"] == "speed"]
-    if sp:
-        c = cfg["speed"]
-        out += ["## Speed", "", (f"random family, d = {c['d']}, k = {c['k']}, n = {c['n']}, {len(sp)} seeds: "
-                                 f"median wall time {np.median([r['seconds'] for r in sp]):.2f} s, exact "
-                                 f"{_rate(sp)[0]}/{len(sp)}."), ""]
-    nz = [r for r in rows if r["part"] == "noise"]
-    if nz:
-        c = cfg["noise"]
-        p = c["k"] * (c["d"] + 1) + c["d"]
-        out += ["## Noisy labels", "",
-                (f"d = {c['d']}, k = {c['k']}, n = {c['n']}, {c['seeds']} seeds, labels F(x) + sigma N(0, 1).  Excess "
-                 f"risk ||F - G||^2 (exact).  The oracle fits the output weights and the linear term by least "
-                 f"squares with the true directions given ({c['k'] + c['d']} parameters; the learner fits {p}); "
-                 f"the parametric rate sigma^2 p / n is given for the learner's p."), "",
-                "| family | sigma | learner (median) | oracle (median) | ratio (median) | ratio (max) | sigma^2 p / n |",
-                "|---|---:|---:|---:|---:|---:|---:|"]
-        for label, _, _ in FAMILIES:
-            for sigma in c["sigmas"]:
-                sel = [r for r in nz if r["label"] == label and r["sigma"] == sigma]
-                if sel:
-                    out.append(f"| {label} | {sigma:g} | {np.median([r['excess_risk'] for r in sel]):.2e} | "
-                               f"{np.median([r['oracle_excess_risk'] for r in sel]):.2e} | "
-                               f"{np.median([r['ratio'] for r in sel]):.2f} | {max(r['ratio'] for r in sel):.2f} | "
-                               f"{sigma ** 2 * p / c['n']:.1e} |")
-        out.append("")
-    ad = [r for r in rows if r["part"] == "adam"]
-    if ad:
-        c = cfg["adam"]
-        methods = ["fast"] + [f"adam width {m}k" for m in c["widths"]]
-        out += ["## Against Adam", "",
-                (f"d = {c['d']}, k = {c['k']}, n = 50 d k, {c['seeds']} seeds.  Adam gets {c['factor']:g}x the fast "
-                 f"learner's wall time per learning rate of {list(c['lr_grid'])} (best by held-out error), batch "
-                 f"{c['batch_size']}, float64.  Cell: exact / runs, median relative error."), "",
-                "| family | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
-        for label, _, _ in FAMILIES:
-            cells = []
-            for m in methods:
-                sel = [r for r in ad if r["label"] == label and r["method"] == m]
-                if not sel:
-                    cells.append("-")
-                    continue
-                ok, tot = _rate(sel)
-                cells.append(f"{ok}/{tot}, {np.median([r['relative_error'] for r in sel]):.1e}")
-            out.append(f"| {label} | " + " | ".join(cells) + " |")
-        out.append("")
+    for part, section in _SECTIONS:
+        sel = [r for r in rows if r["part"] == part]
+        if sel:
+            out += section(sel, cfg)
     return "\n".join(out) + "\n"
+
+
+def _exact_cell(sel):
+    """``exact / runs`` of the rows ``sel``, with ``[undetermined runs]`` when there are any; ``-`` for none."""
+    ok, tot = _rate(sel)
+    if not tot:
+        return "-"
+    und = sum(r.get("undetermined", 0.0) > 0 for r in sel)
+    return f"{ok}/{tot}" + (f" [{und}]" if und else "")
+
+
+def _md_recovery(rec, cfg):
+    c = cfg["recovery"]
+    out = ["## Exact recovery, n = 50 d k, noiseless", "",
+           ("Cell: exact recoveries / runs (exact: relative squared L2 error <= 1e-10, computed in closed form "
+            "from the true network); in brackets, runs whose sample provably does not determine the true "
+            "network (a certified alternative fits every sample).  A dash: the family does not exist at that k."),
+           ""]
+    for d in c["d"]:
+        seeds = c["seeds"][str(d)] if str(d) in c["seeds"] else c["seeds"][d]  # str keys once read from JSON
+        out += [f"### d = {d} ({seeds} seeds)", "",
+                "| family | " + " | ".join(f"k = {k}" for k in c["k"]) + " | median s | false success |",
+                "|---|" + "---:|" * (len(c["k"]) + 2)]
+        out += [_md_recovery_row([r for r in rec if r["label"] == label and r["d"] == d], label, c["k"])
+                for label, _, _ in FAMILIES]
+        out.append("")
+    return out
+
+
+def _md_recovery_row(sel, label, ks):
+    """One family's row at one ``d``: a cell per ``k``, the median seconds and the false successes."""
+    cells = [_exact_cell([r for r in sel if r["k"] == k]) for k in ks]
+    runs = [r for r in sel if r["k"] in ks]
+    med = f"{np.median([r['seconds'] for r in runs]):.2f}" if runs else "-"
+    false = sum(r["false_success"] for r in runs)
+    return f"| {label} | " + " | ".join(cells) + f" | {med} | {false} |"
+
+
+def _md_sample_size(ss, cfg):
+    c = cfg["sample_size"]
+    mults = sorted({r["multiple"] for r in ss})
+    out = ["## Sample size", "",
+           (f"d = {c['d']}, k = {c['k']}, n = m (d + 1) k, {c['seeds']} seeds.  Cell: exact / runs "
+            "[runs whose sample provably does not determine the network]."), "",
+           "| family | " + " | ".join(f"m = {m}" for m in mults) + " | smallest m with >= 95% |",
+           "|---|" + "---:|" * (len(mults) + 1)]
+    for label, _, _ in FAMILIES:
+        cells = [_exact_cell([r for r in ss if r["label"] == label and r["multiple"] == m]) for m in mults]
+        m95 = smallest_multiple(ss, label)
+        out.append(f"| {label} | " + " | ".join(cells) + f" | {m95 if m95 is not None else '> ' + str(mults[-1])} |")
+    return out + [""]
+
+
+def _md_width(wd, cfg):
+    c = cfg["width"]
+    out = ["## Width", "", f"d = {c['d']}, n = 50 d k.", "",
+           "| family | k | exact / runs | median error | median s |", "|---|---:|---:|---:|---:|"]
+    for family in c["families"]:
+        for k in c["k"]:
+            sel = [r for r in wd if r["family"] == family and r["k"] == k]
+            if sel:
+                ok, tot = _rate(sel)
+                out.append(f"| {family} | {k} | {ok}/{tot} | {np.median([r['relative_error'] for r in sel]):.1e} | "
+                           f"{np.median([r['seconds'] for r in sel]):.1f} |")
+    return out + [""]
+
+
+def _md_speed(sp, cfg):
+    c = cfg["speed"]
+    return ["## Speed", "", (f"random family, d = {c['d']}, k = {c['k']}, n = {c['n']}, {len(sp)} seeds: "
+                             f"median wall time {np.median([r['seconds'] for r in sp]):.2f} s, exact "
+                             f"{_rate(sp)[0]}/{len(sp)}."), ""]
+
+
+def _md_noise(nz, cfg):
+    c = cfg["noise"]
+    p = c["k"] * (c["d"] + 1) + c["d"]
+    out = ["## Noisy labels", "",
+           (f"d = {c['d']}, k = {c['k']}, n = {c['n']}, {c['seeds']} seeds, labels F(x) + sigma N(0, 1).  Excess "
+            f"risk ||F - G||^2 (exact).  The oracle fits the output weights and the linear term by least "
+            f"squares with the true directions given ({c['k'] + c['d']} parameters; the learner fits {p}); "
+            f"the parametric rate sigma^2 p / n is given for the learner's p."), "",
+           "| family | sigma | learner (median) | oracle (median) | ratio (median) | ratio (max) | sigma^2 p / n |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for label, _, _ in FAMILIES:
+        for sigma in c["sigmas"]:
+            sel = [r for r in nz if r["label"] == label and r["sigma"] == sigma]
+            if sel:
+                out.append(f"| {label} | {sigma:g} | {np.median([r['excess_risk'] for r in sel]):.2e} | "
+                           f"{np.median([r['oracle_excess_risk'] for r in sel]):.2e} | "
+                           f"{np.median([r['ratio'] for r in sel]):.2f} | {max(r['ratio'] for r in sel):.2f} | "
+                           f"{sigma ** 2 * p / c['n']:.1e} |")
+    return out + [""]
+
+
+def _md_adam(ad, cfg):
+    c = cfg["adam"]
+    methods = ["fast"] + [f"adam width {m}k" for m in c["widths"]]
+    out = ["## Against Adam", "",
+           (f"d = {c['d']}, k = {c['k']}, n = 50 d k, {c['seeds']} seeds.  Adam gets {c['factor']:g}x the fast "
+            f"learner's wall time per learning rate of {list(c['lr_grid'])} (best by held-out error), batch "
+            f"{c['batch_size']}, float64.  Cell: exact / runs, median relative error."), "",
+           "| family | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
+    for label, _, _ in FAMILIES:
+        cells = []
+        for m in methods:
+            sel = [r for r in ad if r["label"] == label and r["method"] == m]
+            ok, tot = _rate(sel)
+            cells.append(f"{ok}/{tot}, {np.median([r['relative_error'] for r in sel]):.1e}" if sel else "-")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
+#: (part, the function writing its Markdown section from its rows and the config), in output order.
+_SECTIONS = (("recovery", _md_recovery), ("sample_size", _md_sample_size), ("width", _md_width),
+             ("speed", _md_speed), ("noise", _md_noise), ("adam", _md_adam))
 
 
 def plot_full(results, out):
