@@ -9,8 +9,8 @@ per-parameter sensitivity says which parameters are ill-determined and predicts 
 
 Identification: a relu neuron is determined up to positive rescaling, so a neuron is compared
 through its unit direction ``u = w / |w|`` and its coefficient ``c = mu |w|``; learned and true
-neurons are matched by minimal total angle (no sign identification); the linear term is
-compared as is.
+neurons are matched by minimal total angle (:func:`verified_relu.metrics.match_neurons`, no sign
+identification); the linear term is compared as is.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import dataclasses
 import math
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-
 from .. import _mp
+from ..metrics import match_neurons
 from ..network import ReLUNetwork
 from .steps import (
     RANK_RTOL,
@@ -83,13 +82,12 @@ def _canonical_digits(ctx, W, mu, a, teacher, dps):
         np.fill_diagonal(C, 0)
         if C.max(initial=0) > 1 - 1e-9:
             return None
-    C = to_float(np.array([[ctx.fdot(p, q) for q in Ut] for p in Ul], dtype=object))
-    rows, cols = linear_sum_assignment(-np.abs(C))
+    # neurons paired by least total angle, directions up to sign (the canonical form cannot tell u from -u)
+    pairs = match_neurons(teacher, ReLUNetwork(to_float(W), to_float(mu)), up_to_sign=True).pairs
     scale = max(float(max(abs(v) for v in lamt)), 1e-300)
     out = {"neurons": [], "digits": None}
     worst = float(dps)
-    for i, j in zip(rows, cols):
-        sgn = 1 if C[i, j] > 0 else -1
+    for i, j, sgn in sorted((p.learned_index, p.true_index, p.sign) for p in pairs):
         dd = _digits(ctx.sqrt(ctx.fsum((p - sgn * q) ** 2 for p, q in zip(Ul[i], Ut[j]))), 1.0, dps)
         dl = _digits(abs(laml[i] - lamt[j]), abs(float(lamt[j])) or scale, dps)
         out["neurons"].append({"index": int(i), "teacher_index": int(j), "direction_digits": dd, "lambda_digits": dl})
@@ -222,6 +220,34 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_di
     -------
     CertifyReport
     """
+    net, X, teacher, dps, fit_linear = _check_inputs(model, X, teacher, dps, fit_linear)
+    y, source, label_rel = _labels(X, y, teacher, dps)
+    out = refine(X, y, net.weights, net.coefficients, net.linear, dps=dps, fit_linear=fit_linear, max_iter=max_iter)
+    fit = _sensitivity(X, y, out, dps, fit_linear, label_rel)
+    neurons = _neuron_rows(fit, teacher)
+    lin = _linear_row(fit, net, teacher)
+    canonical = None if teacher is None else _canonical_digits(fit.ctx, fit.Wm, fit.mum, fit.to_mp(out.a), teacher, dps)
+    digits_all = [row[f"{part}_digits"] for row in neurons if row["teacher_index"] is not None
+                  for part in ("direction", "coefficient")] + ([lin["digits"]] if teacher is not None else [])
+    relu_correct = min(digits_all) if digits_all else None
+    use_canonical = (canonical is not None and relu_correct is not None
+                     and canonical["digits"] >= min_digits > relu_correct)
+    ill = _ill_determined(X, fit, neurons, min_digits, use_canonical)
+    correct = canonical["digits"] if use_canonical else relu_correct
+    pred_all = [row[f"predicted_{part}_digits"] for row in neurons for part in ("direction", "coefficient")]
+    predicted = min(pred_all + ([lin["predicted_digits"]] if fit_linear else []))
+    msg = _message(fit, correct, predicted, relu_correct, use_canonical, ill, source, label_rel, min_digits)
+    return CertifyReport(
+        dps=dps, label_source=source, label_precision=label_rel, loss=float(out.loss),
+        gradient_norm=float(out.gradient_norm), iterations=out.iterations, reason=out.reason,
+        singular_values=(fit.s / math.sqrt(len(X))).tolist(), condition=fit.cond, rank_deficiency=fit.null_dim,
+        canonical=canonical, neurons=neurons, linear=lin, correct_digits=correct, predicted_digits=predicted,
+        ill_determined=ill, message=msg, refined=(out.W, out.mu, out.a),
+    )
+
+
+def _check_inputs(model, X, teacher, dps, fit_linear):
+    """Validated ``(network, X, teacher, dps, fit_linear)``, with ``fit_linear="auto"`` resolved."""
     net = _network(model)
     if isinstance(fit_linear, str):
         if fit_linear != "auto":
@@ -235,85 +261,139 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_di
         teacher = _network(teacher, "teacher")
         if teacher.d != d:
             raise ValueError(f"certify: teacher has d = {teacher.d}, the samples d = {d}")
+    return net, X, teacher, dps, fit_linear
+
+
+def _labels(X, y, teacher, dps):
+    """``(y, label_source, label_precision)``: the given labels, or the teacher's at ``dps`` digits."""
+    n = len(X)
     if y is None:
         if teacher is None:
             raise ValueError("certify: give labels y, or a teacher to compute noiseless labels at dps digits")
-        y = noiseless_labels(teacher, X, dps)
-        source, label_rel = "teacher at dps", 10.0**-dps
-    else:
-        y = np.asarray(y)
-        if y.shape != (n,):
-            raise ValueError(f"certify: y must have shape ({n},), got {y.shape}")
-        if y.dtype == object:
-            source, label_rel = "given mp", 10.0**-dps
-        else:
-            source, label_rel = "given float64", UNIT_ROUNDOFF
-    out = refine(X, y, net.weights, net.coefficients, net.linear, dps=dps, fit_linear=fit_linear, max_iter=max_iter)
+        return noiseless_labels(teacher, X, dps), "teacher at dps", 10.0**-dps
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(f"certify: y must have shape ({n},), got {y.shape}")
+    if y.dtype == object:
+        return y, "given mp", 10.0**-dps
+    return y, "given float64", UNIT_ROUNDOFF
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fit:
+    """The refined parameters (at ``dps`` and in float64) and their sensitivity to the labels.
+
+    ``sens`` row ``p``: parameter ``p``'s response to a unit (2-norm) label perturbation, through
+    the gauge-fixed Jacobian ``J Q`` of rank ``rank``; ``undetermined[p]``: parameter ``p`` moves
+    along a direction no sample determines (numerically); ``eta``: the 2-norm of the labels' error.
+    Parameters are ordered ``W`` (row by row), ``mu``, then the linear term.
+    """
+
+    ctx: object
+    dps: int
+    out: object
+    Wf: np.ndarray
+    muf: np.ndarray
+    Wm: np.ndarray
+    mum: np.ndarray
+    s: np.ndarray
+    rank: int
+    sens: np.ndarray
+    undetermined: np.ndarray
+    eta: float
+    y_norm: float
+    n: int
+    fit_linear: bool
+
+    @property
+    def k(self):
+        return self.Wf.shape[0]
+
+    @property
+    def d(self):
+        return self.Wf.shape[1]
+
+    @property
+    def cond(self):
+        return float(self.s[0] / self.s[-1])
+
+    @property
+    def null_dim(self):
+        return len(self.s) - self.rank
+
+    def to_mp(self, arr):
+        return to_mp(self.ctx, arr)
+
+    def predicted(self, rows, scale):
+        """Digits a parameter block is predicted to reach: 0 when the samples do not determine it."""
+        if self.undetermined[rows].any():
+            return 0.0
+        return _digits(np.linalg.norm(self.sens[rows]) * self.eta, scale, self.dps)
+
+
+def _sensitivity(X, y, out, dps, fit_linear, label_rel):
+    """The :class:`_Fit` of the refinement ``out``: SVD of the gauge-fixed Jacobian at its parameters."""
     ctx = _mp.context(dps)
     Wf, muf = to_float(out.W), to_float(out.mu)
-    k = Wf.shape[0]
     Q = gauge_complement(Wf, muf, fit_linear)
     JQ = jacobian(X, Wf, muf, fit_linear) @ Q
     _, s, Vt = np.linalg.svd(JQ, full_matrices=False)
     rank = int(np.sum(s > RANK_RTOL * s[0]))
-    sens = Q @ (Vt[:rank].T / s[:rank])  # row p: parameter p's response to a unit (2-norm) label perturbation
-    null = Q @ Vt[rank:].T  # directions no sample determines (numerically)
+    sens = Q @ (Vt[:rank].T / s[:rank])
+    null = Q @ Vt[rank:].T
     undetermined = np.linalg.norm(null, axis=1) > 1e-3 if rank < len(s) else np.zeros(len(Q), dtype=bool)
-    eta = max(label_rel, 10.0**-dps) * float(np.linalg.norm(to_float(y)))
-    sv = (s / math.sqrt(n)).tolist()
-    cond = float(s[0] / s[-1])
+    y_norm = float(np.linalg.norm(to_float(y)))
+    return _Fit(ctx=ctx, dps=dps, out=out, Wf=Wf, muf=muf, Wm=to_mp(ctx, out.W), mum=to_mp(ctx, out.mu), s=s,
+                rank=rank, sens=sens, undetermined=undetermined, eta=max(label_rel, 10.0**-dps) * y_norm,
+                y_norm=y_norm, n=len(X), fit_linear=fit_linear)
 
-    def pred_digits(err_abs, scale):
-        return _digits(err_abs, scale, dps)
 
-    teacher_units = teacher_coefs = None
+def _neuron_rows(fit, teacher):
+    """A row per learned neuron: predicted digits, and with a teacher the matched teacher neuron
+    (least total angle, no sign identification) and the digits of agreement with it."""
+    k, d, ctx, dps = fit.k, fit.d, fit.ctx, fit.dps
     match = {}
     if teacher is not None:
-        tn = np.linalg.norm(teacher.weights, axis=1)
-        teacher_units = teacher.weights / tn[:, None]
-        teacher_coefs = teacher.coefficients * tn
-        cos = np.clip(Wf @ teacher_units.T, -1, 1)
-        rows, cols = linear_sum_assignment(np.arccos(cos))
-        match = {int(i): int(j) for i, j in zip(rows, cols)}
-    neurons, digits_all, pred_all, ill = [], [], [], []
-    Wm, mum = to_mp(ctx, out.W), to_mp(ctx, out.mu)
+        matching = match_neurons(teacher, ReLUNetwork(fit.Wf, fit.muf), up_to_sign=False)
+        match = {p.learned_index: p.true_index for p in matching.pairs}
+    neurons = []
     for i in range(k):
-        pd_dir = pred_digits(np.linalg.norm(sens[i * d : (i + 1) * d]) * eta, 1.0)
-        pd_coef = pred_digits(np.linalg.norm(sens[k * d + i]) * eta, abs(muf[i]) or 1.0)
-        if undetermined[i * d : (i + 1) * d].any():
-            pd_dir = 0.0
-        if undetermined[k * d + i]:
-            pd_coef = 0.0
-        row = {"index": i, "teacher_index": match.get(i), "direction": Wf[i].tolist(), "coefficient": float(muf[i]),
-               "direction_digits": None, "coefficient_digits": None,
-               "predicted_direction_digits": pd_dir, "predicted_coefficient_digits": pd_coef}
-        pred_all += [pd_dir, pd_coef]
+        row = {"index": i, "teacher_index": match.get(i), "direction": fit.Wf[i].tolist(),
+               "coefficient": float(fit.muf[i]), "direction_digits": None, "coefficient_digits": None,
+               "predicted_direction_digits": fit.predicted(slice(i * d, (i + 1) * d), 1.0),
+               "predicted_coefficient_digits": fit.predicted(slice(k * d + i, k * d + i + 1),
+                                                             abs(fit.muf[i]) or 1.0)}
         if i in match:
-            j = match[i]
-            tw = to_mp(ctx, teacher.weights[j])
+            tw = to_mp(ctx, teacher.weights[match[i]])
             tnorm = ctx.sqrt(ctx.fsum(v * v for v in tw))
-            ut = tw / tnorm
-            ct = ctx.mpf(teacher.coefficients[j]) * tnorm
-            err_dir = ctx.sqrt(ctx.fsum((a - b) ** 2 for a, b in zip(Wm[i], ut)))
+            ct = ctx.mpf(teacher.coefficients[match[i]]) * tnorm
+            err_dir = ctx.sqrt(ctx.fsum((a - b) ** 2 for a, b in zip(fit.Wm[i], tw / tnorm)))
             row["direction_digits"] = _digits(err_dir, 1.0, dps)
-            row["coefficient_digits"] = _digits(abs(mum[i] - ct), abs(float(ct)) or 1.0, dps)
-            digits_all += [row["direction_digits"], row["coefficient_digits"]]
+            row["coefficient_digits"] = _digits(abs(fit.mum[i] - ct), abs(float(ct)) or 1.0, dps)
         neurons.append(row)
-    scale = max(float(np.max(np.abs(muf))), float(np.linalg.norm(net.linear)), 1e-300)
-    lin = {"value": to_float(out.a).tolist(), "digits": None, "predicted_digits": None}
-    if fit_linear:
-        lin["predicted_digits"] = 0.0 if undetermined[k * d + k :].any() else pred_digits(
-            np.linalg.norm(sens[k * d + k :]) * eta, scale)
-        pred_all.append(lin["predicted_digits"])
+    return neurons
+
+
+def _linear_row(fit, net, teacher):
+    """The linear term: its value, predicted digits (when refined) and digits against the teacher's."""
+    k, d, ctx = fit.k, fit.d, fit.ctx
+    scale = max(float(np.max(np.abs(fit.muf))), float(np.linalg.norm(net.linear)), 1e-300)
+    lin = {"value": to_float(fit.out.a).tolist(), "digits": None, "predicted_digits": None}
+    if fit.fit_linear:
+        lin["predicted_digits"] = fit.predicted(slice(k * d + k, None), scale)
     if teacher is not None:
-        am, at = to_mp(ctx, out.a), to_mp(ctx, teacher.linear)
+        teacher_coefs = teacher.coefficients * np.linalg.norm(teacher.weights, axis=1)
+        am, at = fit.to_mp(fit.out.a), to_mp(ctx, teacher.linear)
         lin_scale = max(float(np.linalg.norm(teacher.linear)), float(np.max(np.abs(teacher_coefs))))
-        lin["digits"] = _digits(ctx.sqrt(ctx.fsum((p - q) ** 2 for p, q in zip(am, at))), lin_scale, dps)
-        digits_all.append(lin["digits"])
-    canonical = None if teacher is None else _canonical_digits(ctx, Wm, mum, to_mp(ctx, out.a), teacher, dps)
-    relu_correct = min(digits_all) if digits_all else None
-    use_canonical = (canonical is not None and relu_correct is not None
-                     and canonical["digits"] >= min_digits > relu_correct)
+        lin["digits"] = _digits(ctx.sqrt(ctx.fsum((p - q) ** 2 for p, q in zip(am, at))), lin_scale, fit.dps)
+    return lin
+
+
+def _ill_determined(X, fit, neurons, min_digits, use_canonical):
+    """The parameters predicted or measured below ``min_digits``, each with the neurons within 0.2
+    rad of it (a near-cancelling clump) and the samples that separate them."""
+    Wf, muf, k = fit.Wf, fit.muf, fit.k
+    ill = []
     for row in neurons:
         for part in ("direction", "coefficient"):
             got, pred = row[f"{part}_digits"], row[f"predicted_{part}_digits"]
@@ -328,12 +408,15 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_di
                      "separating_samples": int(np.sum((X @ Wf[i] > 0) != (X @ Wf[j] > 0)))}
                     for j in range(k) if j != i and abs(Wf[i] @ Wf[j]) > math.cos(0.2)
                 ]
-                ill.append({"parameter": f"neuron {row['index']} {part}", "digits": got, "predicted_digits": pred,
+                ill.append({"parameter": f"neuron {i} {part}", "digits": got, "predicted_digits": pred,
                             "nearby_neurons": near,
-                            "coefficient_sum_with_nearby": float(muf[row["index"]] + sum(c["coefficient"] for c in near))})
-    correct = canonical["digits"] if use_canonical else relu_correct
-    null_dim = len(s) - rank
-    predicted = min(pred_all)
+                            "coefficient_sum_with_nearby": float(muf[i] + sum(c["coefficient"] for c in near))})
+    return ill
+
+
+def _message(fit, correct, predicted, relu_correct, use_canonical, ill, source, label_rel, min_digits):
+    """The report's verdict in words."""
+    dps, cond, out = fit.dps, fit.cond, fit.out
     if correct is None:
         msg = f"refined at dps={dps}; predicted agreement with the sample-level minimiser >= {predicted:.1f} digits"
     elif correct >= min_digits:
@@ -342,19 +425,14 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_di
         if use_canonical:
             msg += (f"; compared in canonical form <c,x> + sum lambda |<u,x>| (the relu-form parameters differ by "
                     f"relu(z) = relu(-z) + z: {relu_correct:.1f} digits as relu neurons)")
-    elif source == "teacher at dps" and float(out.loss) > (10.0 ** (-dps / 2) * float(np.linalg.norm(to_float(y)))) ** 2 / n:
+    elif source == "teacher at dps" and float(out.loss) > (10.0 ** (-dps / 2) * fit.y_norm) ** 2 / fit.n:
         msg = (f"not certified: the refinement ends at loss {float(out.loss):.2e}, not a zero-residual fit, so the start "
                f"is not in the truth's basin (a different local minimiser or representation); worst parameter "
                f"{correct:.1f} digits")
     else:
         msg = (f"not certified to {min_digits} digits: worst parameter {correct:.1f} digits (predicted {predicted:.1f}); "
                f"ill-determined: {', '.join(p['parameter'] for p in ill) or 'none predicted'}; cond(J) = {cond:.2e}")
-    if null_dim:
-        msg += (f"; the gauge-fixed Jacobian is numerically rank deficient by {null_dim} (singular values below "
+    if fit.null_dim:
+        msg += (f"; the gauge-fixed Jacobian is numerically rank deficient by {fit.null_dim} (singular values below "
                 f"{RANK_RTOL:g} sigma_max): the parameters with predicted 0 digits are not determined by these samples")
-    return CertifyReport(
-        dps=dps, label_source=source, label_precision=label_rel, loss=float(out.loss),
-        gradient_norm=float(out.gradient_norm), iterations=out.iterations, reason=out.reason, singular_values=sv,
-        condition=cond, rank_deficiency=null_dim, canonical=canonical, neurons=neurons, linear=lin, correct_digits=correct, predicted_digits=predicted,
-        ill_determined=ill, message=msg, refined=(out.W, out.mu, out.a),
-    )
+    return msg
