@@ -7,10 +7,10 @@ seeds and the precision -- never a bare boolean.  Every claim also declares *mut
 parameter overrides (a wrong constant, a perturbed identity, the printed form of an erratum)
 under which its check must fail; the test suite runs them, so no check passes vacuously.
 
-Tiers: ``"quick"`` is sized so that ``verified-relu check --tier quick`` finishes within a
-minute on two cores (docs/benchmarks.md, "Stated durations, measured"); ``"full"`` is the
+Tiers: ``"quick"`` is sized so that ``verified-relu check --tier quick`` is short on two cores
+(its measured time is in docs/benchmarks.md, "Stated durations, measured"); ``"full"`` is the
 complete evidence (docs/claims.md).  A claim whose statistical guarantee needs more runs than
-fit in that minute declares ``tiers={"quick": None, "full": {...}}``: it runs at the full tier
+fit in the quick tier declares ``tiers={"quick": None, "full": {...}}``: it runs at the full tier
 only (its statement says why), and the quick tier's report names it as not run.
 
 Margins follow one convention: ``margin`` is the worst ratio ``observed / bound`` over the

@@ -6,8 +6,8 @@ learners make) or an int number of decimal digits (an explicit :class:`mpmath.MP
 (``mpmath.mp.dps``) is never read or written.
 
 The mp path is for small problems: at most :data:`MAX_MP_SAMPLES` samples and
-:data:`MAX_MP_DIMENSION` input dimensions (pure-Python multiprecision arithmetic costs about a
-microsecond per operation); :func:`check_mp_size` raises a ``ValueError`` naming ``n``/``d``
+:data:`MAX_MP_DIMENSION` input dimensions (multiprecision arithmetic runs in pure Python, one
+operation at a time); :func:`check_mp_size` raises a ``ValueError`` naming ``n``/``d``
 and the limit beyond that.
 
 Steps (the ones the fast learner and MULTISCALELEARN run):
