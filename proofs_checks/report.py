@@ -18,7 +18,7 @@ from verified_relu._provenance import jsonable, versions
 
 from . import registry
 
-__all__ = ["add_arguments", "format_margin", "main", "run_from_args", "to_json", "to_markdown", "to_table", "versions"]
+__all__ = ["add_arguments", "format_margin", "main", "run_from_args", "to_json", "to_markdown", "to_table"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
