@@ -8,10 +8,11 @@ the normalized Hermite tensor, so that ``E[relu(<u,x>) S_l(x)] = c_l u^{(x)l}`` 
 ``u`` with ``c_l = E[relu(G) h_l(G)]``.  All expectations below are closed forms (arc-cosine
 kernels, Hermite coefficients), in float64 or, with ``dps=``, in mpmath at that precision.
 
-Values computed with ``dps=`` are returned as ``mpmath.mpf`` numbers carrying the requested
-precision; arithmetic on them afterwards runs at the *caller's* working precision (mpmath's
-global ``mp.dps``, 15 by default, which this package never changes).  To keep the digits,
-do further arithmetic inside your own context, e.g. ``with mpmath.workdps(50): ...``.
+Values computed with ``dps=`` are returned as mpf numbers of a fresh mpmath context working at
+``dps`` digits (never mpmath's global ``mp``, whose precision this package does not change): they
+print all ``dps`` digits, and arithmetic between them runs at ``dps`` digits.  Mixed with a plain
+``mpmath.mpf`` (the global context, 15 digits by default) the left operand's context decides;
+``mpmath.nstr(value, n)`` prints ``n`` digits of any of them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import mpmath
 import numpy as np
 
 from . import _mp
@@ -84,7 +86,15 @@ def _norm_squared_mp(weights, coeffs, linear, dps):
             t = 2 * ctx.atan2(dn, sn)
             kij = norms[i] * norms[j] * (ctx.sin(t) + (ctx.pi - t) * ctx.cos(t)) / (2 * ctx.pi)
             total += mu[i] * mu[j] * kij
-    return _mp.rounder(dps)(total)
+    return _at_precision(total, dps)
+
+
+def _at_precision(value, dps):
+    """``value`` rounded to ``dps`` digits, as an mpf of a fresh context at ``dps`` digits (so it
+    prints, and computes, at that precision; mpmath's global context is untouched)."""
+    out = mpmath.MPContext()
+    out.dps = dps
+    return out.mpf(value)
 
 
 # ----------------------------------------------------------------------------- network
@@ -215,7 +225,14 @@ class ReLUNetwork:
         """``E[F(x)^2]`` in closed form (arc-cosine kernel); mpmath at ``dps`` digits if given.
 
         In float64 the absolute error is a few ulps of ``(sum_i |mu_i| |w_i| + |a|)^2``; when
-        ``F`` is much smaller than its weights (cancelling neurons), use ``dps``.
+        ``F`` is much smaller than its weights (cancelling neurons), use ``dps``: the value is
+        then an mpf of a context at ``dps`` digits, which prints them all.
+
+        >>> F = ReLUNetwork([[1.0, 0.0]], [2.0])
+        >>> F.norm_squared(dps=40)                     # 4 E[relu(G)^2] = 4 / 2
+        mpf('2.0')
+        >>> print(ReLUNetwork([[1.0, 0.0], [0.0, 1.0]], [1.0, 1.0]).norm_squared(dps=30))
+        1.31830988618379067153776752675
         """
         if dps is not None:
             return _norm_squared_mp(self._weights, self._coefficients, self._linear, dps)

@@ -40,7 +40,9 @@ from .result import TraceStep
 __all__ = ["AdamParams", "fit", "import_torch", "validate"]
 
 METHOD = "adam"
-TORCH_HINT = 'the adam baseline needs PyTorch: pip install "verified-relu[torch]" (or pip install torch)'
+TORCH_HINT = ('the adam baseline needs PyTorch: in the .venv made by tasks.py, run '
+              '.venv/bin/python -m pip install -e ".[torch]" in the repository\'s root '
+              '(in an environment of your own: python -m pip install torch)')
 
 
 @dataclasses.dataclass(frozen=True)
