@@ -35,6 +35,7 @@ import csv
 import os
 import shutil
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -164,7 +165,9 @@ def _load_csv(path, target):
     header = _check_header(path, [cell.strip() for cell in _read_header(path)])
     t = _target_column(path, header, target)
     try:  # fast path; on any irregularity the careful parser below names the line and column
-        values = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, encoding="utf-8-sig")
+        with warnings.catch_warnings():  # e.g. "input contained no data": the parser below says it in one line
+            warnings.simplefilter("ignore", UserWarning)
+            values = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, encoding="utf-8-sig")
         if values.shape[1] != len(header) or values.shape[0] == 0:
             raise ValueError
     except ValueError:
