@@ -10,8 +10,13 @@ grant success, and the message names the one that was met, in the same words for
 * **noise-consistent** (only when ``noiseless=False``) -- the held-out residual is
   indistinguishable from label noise independent of ``x``: no entry of ``E[r x]``,
   ``E[r S_2(x)]`` or ``E[(r^2 - mean r^2) S_2(x)]`` has a ``|z|``-score beyond the Bonferroni
-  limit of a family-wise false-alarm rate ``family_alpha``, and (when the training error is
-  given) the held-out error is within ``noise_factor`` times the training error.
+  limit of a family-wise false-alarm rate ``family_alpha``; the residual is not predictable
+  from ``x`` by ReLU features either (:func:`residual_feature_pvalue`: a rank-based test of the
+  share of the residual explained by ``x`` and random ReLU features, p-value above
+  ``family_alpha``); and (when the training error is given) the held-out error is within
+  ``noise_factor`` times the training error.  The two residual tests guard against different
+  misses: low-degree moments see structure spread over the whole space, the ReLU features see
+  a fit that is wrong where some neurons are active, whose low moments can cancel.
 
 Both criteria also require evidence, at a stated confidence, that the labels **depend on X**
 and that the fit captures it:
@@ -59,7 +64,7 @@ import numpy as np
 
 from ._validation import BOOLEAN, Interval
 
-__all__ = ["CONSTRAINTS", "DEFAULTS", "Verdict", "VerdictOptions", "dependence", "exact_fit_log10_pvalue", "permutation_pvalue", "residual_structure", "verdict"]
+__all__ = ["CONSTRAINTS", "DEFAULTS", "Verdict", "VerdictOptions", "dependence", "exact_fit_log10_pvalue", "permutation_pvalue", "residual_feature_pvalue", "residual_structure", "verdict"]
 
 #: Default thresholds of the shared rule (every learner's options default to these).
 DEFAULTS = {"success_tol": 1e-10, "noise_factor": 1.5, "alpha": 1e-4, "permutations": 9999, "family_alpha": 1e-3}
@@ -116,6 +121,8 @@ class Verdict:
     exact_fit_log10_p : float
         For an exact fit, ``log10`` of the permutation bound of :func:`exact_fit_log10_pvalue` (0 otherwise).
     train_mse : float or None
+    residual_feature_p : float
+        p-value of :func:`residual_feature_pvalue` (``nan`` when not computed: an exact fit).
     """
 
     success: bool
@@ -132,6 +139,7 @@ class Verdict:
     residual_z_limit: float
     exact_fit_log10_p: float = 0.0
     train_mse: float | None = None
+    residual_feature_p: float = math.nan
 
     def to_dict(self):
         out = dataclasses.asdict(self)
@@ -165,6 +173,51 @@ def residual_structure(X, resid, family_alpha=DEFAULTS["family_alpha"]):
     z = np.concatenate(zs)
     limit = float(-ndtri(family_alpha / (2 * max(len(z), 1))))
     return float(z.max(initial=0.0)), limit
+
+
+def residual_feature_pvalue(X, resid, seed=0):
+    """p-value of "the residual is independent of ``x``" against residuals that ReLU features predict.
+
+    The residual is replaced by the normal scores of its ranks ``s_a = Phi^{-1}((rank_a - 1/2) /
+    n)`` (so heavy-tailed noise is harmless), and regressed on the centred features ``x`` and
+    ``relu(<g_j, x>)``, ``j = 1..m``, with ``m = min(4 d, 64, n // 10 - d)`` unit directions
+    ``g_j`` drawn from ``seed`` (fixed: the test is a function of the data).  The statistic is the
+    share ``R^2`` of ``|s|^2`` explained; under independence with Gaussian scores it follows
+    ``Beta(q / 2, (n - 1 - q) / 2)`` for ``q`` independent features, whose upper tail is the
+    p-value (the normal scores make this accurate for any continuous noise law: measured false-
+    alarm rates in tests/test_verdict.py).  Too few rows for any feature give ``1.0``.
+    """
+    from scipy.special import betainc, ndtri
+
+    X = np.asarray(X, dtype=float)
+    r = np.asarray(resid, dtype=float)
+    n, d = X.shape
+    m = min(4 * d, 64, n // 10 - d)
+    if m < 1:
+        return 1.0
+    G = np.random.default_rng(seed).standard_normal((d, m))
+    G /= np.linalg.norm(G, axis=0)
+    Phi = np.hstack([X, np.maximum(X @ G, 0.0)])
+    Phi -= Phi.mean(axis=0)
+    Q, R = np.linalg.qr(Phi)
+    diag = np.abs(np.diag(R))
+    Q = Q[:, diag > 1e-10 * diag.max(initial=0.0)]
+    q = Q.shape[1]
+    if q < 1 or n - 1 - q < 1:
+        return 1.0
+    order = np.argsort(r, kind="stable")  # 0-based ranks; ties share the mean of theirs
+    sorted_r = r[order]
+    starts = np.flatnonzero(np.r_[True, sorted_r[1:] != sorted_r[:-1]])
+    ends = np.r_[starts[1:], n]
+    ranks = np.empty(n)
+    ranks[order] = np.repeat((starts + ends - 1) / 2.0, ends - starts)
+    s = ndtri((ranks + 0.5) / n)
+    s -= s.mean()
+    ss = float(s @ s)
+    if not ss > 0:
+        return 1.0  # a constant residual is independent of x
+    r2 = min(float(np.sum((Q.T @ s) ** 2)) / ss, 1.0)
+    return float(betainc((n - 1 - q) / 2.0, q / 2.0, 1.0 - r2))
 
 
 def dependence(y, resid):
@@ -275,10 +328,14 @@ def verdict(predictions, X, y, *, noiseless=False, success_tol=DEFAULTS["success
             perm_p = permutation_pvalue(y, pred, permutations)
             explained = perm_p <= alpha
     overfit = train_mse is not None and mse > noise_factor * train_mse
-    noise_like = (not noiseless) and not overfit and z_max <= z_limit
+    feature_p = math.nan
+    if not noiseless and not exact and not overfit and z_max <= z_limit:
+        feature_p = residual_feature_pvalue(X, resid)
+    noise_like = (not noiseless) and not overfit and z_max <= z_limit and feature_p > family_alpha
     r2_text = f"held-out R^2 = {r2:.4g} +- {r2_se:.2g}" if math.isfinite(r2) else "held-out labels are constant"
     fields = dict(n=n, mse=mse, relative=relative, r2=r2, r2_se=r2_se, permutation_p=perm_p, residual_max_z=z_max,
-                  residual_z_limit=z_limit, exact_fit_log10_p=log10_p, train_mse=train_mse)
+                  residual_z_limit=z_limit, exact_fit_log10_p=log10_p, train_mse=train_mse,
+                  residual_feature_p=feature_p)
     if not explained:
         test = f"permutation p = {perm_p:.2g}" if r2 > 0 else "R^2 not above 0"
         if exact:
@@ -300,7 +357,7 @@ def verdict(predictions, X, y, *, noiseless=False, success_tol=DEFAULTS["success
         return Verdict(True, "exact", "exact", message, **fields)
     if noise_like:
         message = (f"noise-consistent: the held-out residual shows no structure (max |z| {z_max:.2f} <= "
-                   f"{z_limit:.2f})"
+                   f"{z_limit:.2f}; ReLU-feature test p = {feature_p:.2g} > {family_alpha:g})"
                    + (f", its error {mse:.3e} is within {noise_factor:g}x the training error {train_mse:.3e}"
                       if train_mse is not None else "")
                    + f", and the fit explains the labels ({r2_text}, permutation p = {perm_p:.2g} <= {alpha:g}, "
@@ -313,6 +370,8 @@ def verdict(predictions, X, y, *, noiseless=False, success_tol=DEFAULTS["success
     else:
         if z_max > z_limit:
             why.append(f"the residual is not noise-like (max |z| {z_max:.2f} > {z_limit:.2f})")
+        elif feature_p <= family_alpha:
+            why.append(f"the residual is predictable from x (ReLU-feature test p = {feature_p:.2g} <= {family_alpha:g})")
         if overfit:
             why.append(f"held-out error {mse:.3e} above {noise_factor:g}x the training error {train_mse:.3e}")
     message = (f"not recovered: held-out relative squared error {relative:.2e} > success_tol {success_tol:.0e}"
