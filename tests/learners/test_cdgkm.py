@@ -366,9 +366,13 @@ def test_path_search_fails_honestly_within_its_budget():
     X, y = net.sample(4000, rng=1)
     params = CDGKMParams.faithful(3, 2, eps=1e-3, R=2.0, upsilon=0.5, weight_spacing=0.5, max_paths=3)
     res = learn(X, y, 2, method="cdgkm", rng=2, params=params)
-    assert not res.success and not res.diagnostics["paper_accepted"]
+    # what holds for every run: the paper's test does not accept (the budget cannot reach eps =
+    # 1e-3 here: the paths end on networks far off), it says why, and the budget is kept
+    assert not res.diagnostics["paper_accepted"]
     assert res.diagnostics["paths_explored"] <= 3
     assert "max_paths = 3" in res.message or "every computation path ended" in res.message
+    rel = net.squared_distance(res.network) / net.norm_squared()
+    assert (not res.success) or rel <= 1e-2, (rel, res.message)  # never a false success
     rounds = [s for s in res.trace if s.name == "round"]
     assert len(rounds) == res.diagnostics["paths_explored"]
     assert any(s.name == "descend" for s in res.trace)  # the search went past the first round

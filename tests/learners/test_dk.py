@@ -239,6 +239,8 @@ def test_learn_result_json_round_trip_and_determinism():
     assert [s.name for s in res.trace] == [
         "split",
         "subspace",
+        "q_spectrum",
+        "subspace_basis",
         "coefficients",
         "validation",
         "verdict",

@@ -53,7 +53,7 @@ import numpy as np
 from .._io import atomic_path
 from .._progress import reporter
 from .._validation import as_matrix, as_vector
-from ..learners import records
+from ..learners import records, registry
 from ..learners.dk_predictor import HermitePredictor
 from ..learners.result import LearnResult
 from ..network import ReLUNetwork
@@ -251,11 +251,12 @@ def _curve(result, teacher, X, y, fractions, say):
 
     n = X.shape[0]
     k = int(result.params.get("k", teacher.k))
+    row = registry.get(result.method, caller="write_report")
     options = {}
-    if result.method == "fast":
+    if row.kind == "fast":  # its recorded options are plain values that rebuild FastParams
         options = {key: v for key, v in result.params.items() if key != "k"}
-    elif result.method == "gd_population":
-        options = {"teacher": teacher}
+    if row.needs_teacher:  # an oracle baseline
+        options["teacher"] = teacher
     mc = teacher.sample(20000, rng=np.random.default_rng(1)) if not isinstance(result.network, ReLUNetwork) else None
     perm = np.random.default_rng(0).permutation(n)
     seed = 0 if result.seed_entropy is None else int(result.seed_entropy)
@@ -362,7 +363,7 @@ def _build(result, teacher, X, y, fractions, mpl, say):
                        + ("" if own[1] is None else f", standard error {_fmt(own[1])}")
                        + f"); mean squared error on the given {X.shape[0]} samples {_fmt(mse)}. "
                        "Re-runs of the same method on nested subsamples (seeded permutation 0, the result's seed; "
-                       + ("the recorded options" if result.method == "fast" else "the method's default options") + "):"))
+                       + ("the recorded options" if registry.get(result.method).kind == "fast" else "the method's default options") + "):"))
         b.append(("fig", "error_vs_samples", _curve_figure(points, own, X.shape[0], mpl), "Error against samples"))
         b.append(("table", ["n", "relative error", "standard error", "note"], rows))
 
