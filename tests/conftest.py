@@ -48,3 +48,51 @@ def first_exact(run, seeds=(0, 1, 2), exact=None):
 def exact_run():
     """:func:`first_exact` as a fixture."""
     return first_exact
+
+
+# --------------------------------------------------------------------------- the claims of proofs_checks
+#: A full-tier-only claim's mutations run at its full-tier parameters with at most this many runs
+#: (a mutation must fail, and fails sooner with fewer runs); the claim itself runs at its full tier.
+CLAIM_TEST_RUNS = 60
+
+
+class ClaimResults:
+    """The evidence of the registry's claims at the size the test suite runs them, each computed
+    once per session (on first use) and then read by every test that needs it.
+
+    ``claim(cid)``: the claim at its quick tier; a full-tier-only claim at its full tier, uncapped
+    (at 60 runs its 99% Clopper-Pearson guarantee needs 60/60 good runs, which a rate of 0.97
+    misses one time in 6).  ``mutation(cid, name)``: the claim under one of its declared
+    mutations, at the quick tier; a full-tier-only claim at its full tier with at most
+    :data:`CLAIM_TEST_RUNS` runs.
+    """
+
+    def __init__(self):
+        from proofs_checks import registry
+
+        registry._load_all()
+        self._registry = registry
+        self._evidence = {}
+
+    def _once(self, key, compute):
+        if key not in self._evidence:
+            self._evidence[key] = compute()
+        return self._evidence[key]
+
+    def claim(self, cid):
+        c = self._registry.REGISTRY[cid]
+        return self._once((cid, None), lambda: c.run("quick") if c.in_tier("quick") else c.run("full"))
+
+    def mutation(self, cid, name):
+        c = self._registry.REGISTRY[cid]
+        overrides = c.mutations[name]
+        if c.in_tier("quick"):
+            return self._once((cid, name), lambda: c.run("quick", **overrides))
+        runs = min(c.tiers["full"]["runs"], CLAIM_TEST_RUNS)
+        return self._once((cid, name), lambda: c.run("full", **{"runs": runs, **overrides}))
+
+
+@pytest.fixture(scope="session")
+def claim_results():
+    """:class:`ClaimResults`, one for the whole session."""
+    return ClaimResults()

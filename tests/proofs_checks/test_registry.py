@@ -15,23 +15,15 @@ from scipy.stats import beta, binomtest
 from proofs_checks import registry, report
 from proofs_checks.registry import Evidence, clopper_pearson, probability_evidence, ratio_evidence
 from verified_relu._provenance import jsonable
+from tests.conftest import CLAIM_TEST_RUNS as TEST_RUNS
 from verified_relu.app import cli
 
 registry._load_all()
 CLAIM_IDS = sorted(registry.REGISTRY)
 QUICK_IDS = [cid for cid in CLAIM_IDS if registry.REGISTRY[cid].in_tier("quick")]
 FULL_ONLY_IDS = [cid for cid in CLAIM_IDS if cid not in QUICK_IDS]
-# A full-tier-only claim's mutations run at its full-tier parameters with at most TEST_RUNS runs
-# (a mutation must fail, and fails sooner with fewer runs); the claim itself runs at its full tier
-# (test_claim_passes_at_quick_tier).
-TEST_RUNS = 60
-
-
-def _run(c, **overrides):
-    """Run a claim at the size the test suite uses (see TEST_RUNS)."""
-    if c.in_tier("quick"):
-        return c.run("quick", **overrides)
-    return c.run("full", **{"runs": min(c.tiers["full"]["runs"], TEST_RUNS), **overrides})
+# Each claim's evidence, and its evidence under each mutation, is computed once per session by the
+# claim_results fixture (tests/conftest.py, which also says at what size) and read here.
 
 
 def _case(cid, *rest):
@@ -45,12 +37,9 @@ MUTATIONS = [_case(cid, name) for cid in CLAIM_IDS for name in sorted(registry.R
 
 # ------------------------------------------------------------------ every claim, every mutation
 @pytest.mark.parametrize("cid", [_case(cid) for cid in CLAIM_IDS])
-def test_claim_passes_at_quick_tier(cid):
-    """Every claim passes at its quick tier (a full-tier-only claim at its full tier)."""
-    c = registry.REGISTRY[cid]
-    # a full-tier-only claim passes or fails at its full tier, uncapped: at 60 runs its 99%
-    # Clopper-Pearson guarantee needs 60/60 good runs, which a rate of 0.97 misses one time in 6
-    ev = c.run("quick") if c.in_tier("quick") else c.run("full")
+def test_claim_passes_at_quick_tier(cid, claim_results):
+    """Every claim passes at its quick tier (a full-tier-only claim at its full tier, uncapped)."""
+    ev = claim_results.claim(cid)
     assert isinstance(ev, Evidence)
     assert ev.passed, f"{cid} failed: margin {ev.margin} ({ev.margin_kind}), details {ev.details}"
     assert ev.instances > 0
@@ -62,9 +51,8 @@ def test_claim_passes_at_quick_tier(cid):
 
 
 @pytest.mark.parametrize("cid,mutation", MUTATIONS)
-def test_mutation_makes_check_fail(cid, mutation):
-    c = registry.REGISTRY[cid]
-    ev = _run(c, **c.mutations[mutation])
+def test_mutation_makes_check_fail(cid, mutation, claim_results):
+    ev = claim_results.mutation(cid, mutation)
     assert not ev.passed, f"{cid} still passes under mutation {mutation!r}: margin {ev.margin}"
 
 
@@ -293,11 +281,11 @@ def test_crashing_check_is_reported_not_raised(capsys):
         registry.REGISTRY.pop(cid, None)
 
 
-def test_statistical_claims_use_explicit_seeds():
+def test_statistical_claims_use_explicit_seeds(claim_results):
     for cid in QUICK_IDS:
         c = registry.REGISTRY[cid]
         if c.kind == "statistical":
-            ev = c.run("quick")
+            ev = claim_results.claim(cid)  # the session's run (test_claim_passes_at_quick_tier)
             assert ev.seeds, f"{cid}: a statistical claim must record its seeds"
-            again = c.run("quick")
+            again = c.run("quick")  # a second, independent run: it must reproduce the first
             assert np.isclose(again.margin, ev.margin, rtol=0, atol=0), f"{cid} is not reproducible"
