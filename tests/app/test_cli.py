@@ -90,6 +90,11 @@ def test_demo_text_output(capsys):
     assert main(["demo", "--n", "2200", "--no-report"]) == 0
     text = capsys.readouterr().out
     assert "Exact L2 norms" in text and "50 digits" in text
+    # the 50-digit line shows 50 significant digits: those of the same closed form at 70 digits
+    line = next(line for line in text.splitlines() if line.endswith("(50 digits)"))
+    ctx = mpmath.MPContext()
+    ctx.dps = 70
+    assert line.split("=")[1].split()[0] == ctx.nstr(ctx.mpf(_demo_net().norm_squared(dps=70)), 50)
     assert "Learned by method='fast'" in text and "Learned by method='cdgkm'" in text
     assert "matched up to sign and permutation" in text
 
@@ -204,7 +209,9 @@ def test_eval_mse_and_exact_error(dataset, capsys):
     assert payload["squared_error"] == net.squared_distance(other)
     assert payload["relative_squared_error"] == net.squared_distance(other) / net.norm_squared()
     assert main(["eval", str(tmp / "other.json"), str(tmp / "test.csv")]) == 0
-    assert "held-out MSE on 700 samples" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert f"MSE on {tmp / 'test.csv'} (700 samples)" in captured.out  # named by its path, not "held-out"
+    assert "held-out" not in captured.out and captured.err == ""  # no learn record next to other.json: no warning
 
 
 def test_report_of_a_learn_result(dataset, capsys):

@@ -5,7 +5,7 @@ Commands
 ``demo``    a built-in hard instance: exact quantities, moment estimates, two learners, a report
 ``sample``  a dataset from an instance family (or a network JSON) to .npz / .npy / .csv
 ``learn``   learn a network from a dataset; writes network.json and result.json
-``eval``    held-out MSE of a network on a dataset; the exact L2 error against a true network
+``eval``    MSE of a network on a dataset (warns when it is the training data); the exact L2 error
 ``audit``   the papers' parameter chains and sample/time bounds, exactly (mpmath)
 ``report``  an HTML/Markdown report of a learning result (:mod:`verified_relu.report`)
 ``bench``   the fast learner against the baselines (:mod:`verified_relu.bench`)
@@ -14,7 +14,10 @@ Commands
 
 Every command takes ``--quiet`` (nothing on stdout) and ``--json`` (one JSON document on
 stdout); progress and warnings go to stderr.  Output files are written atomically: they
-appear complete or not at all, also on errors and on Ctrl-C.
+appear complete or not at all, also on errors and on Ctrl-C.  Output locations are checked
+before any work (writable, a directory where one is needed), and a directory already holding
+the files a command writes is not overwritten without ``--force`` (the demo's own default
+directory aside).
 
 Exit codes: 0 success; 1 a check or the learning reported failure, or an optional dependency
 is missing; 2 bad usage or bad input (one line on stderr, no traceback); 130 interrupted.
@@ -23,6 +26,7 @@ is missing; 2 bad usage or bad input (one line on stderr, no traceback); 130 int
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -32,9 +36,16 @@ from pathlib import Path
 import numpy as np
 
 from ..learners.chains import audit_table
+from ._cli_checks import (
+    check_out_dir,
+    check_out_file,
+    data_provenance,
+    format_options,
+    refuse_existing_run,
+    same_data,
+)
 from ._cli_util import (
     UsageError,
-    _check_out_parent,
     _emit_json,
     _err,
     _load_data,
@@ -52,6 +63,13 @@ __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+#: The key of ``LearnResult.diagnostics`` under which ``learn`` records the training data
+#: (``{"path", "resolved_path", "sha256"}``); ``eval`` compares its DATA with it.
+TRAINING_DATA_KEY = "training_data"
+#: The files ``learn`` writes into its run directory, and those of a report.
+RUN_FILES = ("network.json", "result.json")
+REPORT_FILES = ("report.html", "report.md")
+
 DEMO_DEFAULTS = {
     "family": "close_pair", "d": 20, "k": 4, "theta": 0.05, "seed": 2023, "n": 10_000, "out": "out/demo",
 }
@@ -62,11 +80,16 @@ def _demo(args):
     from ..moments import moment_contraction
 
     out = _Printer(args.quiet or args.json)
+    if args.n < 1:
+        raise UsageError(f"--n must be >= 1, got {args.n}")
+    if not args.no_report:  # before any work: the report's directory is writable and holds no other report
+        default = args.out is None
+        args.out = DEMO_DEFAULTS["out"] if default else args.out
+        check_out_dir(args.out, "--out", parents=default)
+        refuse_existing_run(args.out, REPORT_FILES, "--out", args.force or default)
     seeds = np.random.SeedSequence(args.seed).spawn(5)
     net = instances.make(DEMO_DEFAULTS["family"], args.d, args.k, rng=seeds[0], theta=args.theta)
     d, k = net.d, net.k
-    if args.n < 1:
-        raise UsageError(f"n must be >= 1, got {args.n}")
     report = {"instance": {"family": DEMO_DEFAULTS["family"], "d": d, "k": k, "theta": args.theta, "seed": args.seed,
                            "n": args.n, "network": net.to_dict()}}
 
@@ -84,7 +107,7 @@ def _demo(args):
     out("")
     out("Exact L2 norms (closed-form arc-cosine kernels):")
     out(f"  E[F(x)^2]                    = {norm2:.15g}   (float64)")
-    out(f"                               = {mpmath_str(norm2_mp)}   (50 digits)")
+    out(f"                               = {mpmath_str(norm2_mp, 50)}   (50 digits)")
     out(f"  ||lambda||_1 (canonical form)= {net.canonical().l1_norm:.6f}")
     out(f"  E[pair(x)^2], the close pair = {mpmath_str(pair2, 12)}   (each neuron alone: {pair.coefficients[0] ** 2 / 2:.3f})")
     report["exact"] = {"norm_squared": norm2, "norm_squared_50_digits": str(norm2_mp),
@@ -173,8 +196,6 @@ def _paths_json(paths):
 
 def _demo_report(args, result, teacher, X, y, out):
     out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {str(out_dir)!r} exists and is not a directory")
     try:
         from .report import write_report
 
@@ -196,7 +217,10 @@ def _sample(args):
 
     out = _Printer(args.quiet or args.json)
     fmt = data_format(args.out)
-    _check_out_parent(Path(str(args.out).rstrip("/") or "."))
+    if fmt == "npy" and Path(args.out).is_dir():
+        check_out_dir(args.out, "--out")
+    else:
+        check_out_file(Path(str(args.out).rstrip("/") or "."), "--out")
     if (args.family is None) == (args.network is None):
         raise UsageError("give exactly one of --family and --network")
     if args.n < 1:
@@ -214,7 +238,7 @@ def _sample(args):
         true_out = Path(args.true_out) if args.true_out else base.with_name(base.stem + ".true.json")
         if true_out.suffix != ".json":
             raise UsageError(f"--true-out must end in .json, got {str(true_out)!r}")
-        _check_out_parent(true_out)
+        check_out_file(true_out, "--true-out")
         source = {"family": args.family, "d": args.d, "k": args.k, "params": params}
     else:
         if args.param or args.d is not None or args.k is not None:
@@ -257,11 +281,15 @@ def _learn(args):
     out = _Printer(args.quiet or args.json)
     if args.method not in METHODS:
         raise UsageError(f"--method must be one of {', '.join(METHODS)}; got {args.method!r}")
+    if args.list_options:
+        return _list_options(args, out)
+    missing = [name for name, value in (("DATA", args.data), ("--k", args.k)) if value is None]
+    if missing:
+        raise UsageError(f"the following arguments are required: {', '.join(missing)} "
+                         "(--list-options lists the options of --method without them)")
     out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {str(out_dir)!r} exists and is not a directory")
-    if not out_dir.exists() and not out_dir.parent.is_dir():
-        raise UsageError(f"--out {str(out_dir)!r}: its parent directory does not exist")
+    check_out_dir(out_dir, "--out")
+    refuse_existing_run(out_dir, RUN_FILES, "--out", args.force)
     teacher = _load_relu(args.teacher, "--teacher") if args.teacher else None
     X, y, warnings = _load_data(args.data, args, target=args.target)
     if teacher is not None and teacher.d != X.shape[1]:
@@ -288,6 +316,10 @@ def _learn(args):
                "train_mse": float(np.mean(residual**2)), "warnings": warnings}
     if teacher is not None:
         payload.update(_learn_summary(teacher, res, seconds))
+        if warnings:  # the exact error is a Gaussian-population quantity: add its counterpart on the data
+            payload["teacher_mse_on_data"] = _chunked_mse_between(res.network, teacher, X)
+    # where the network was learned from, so that `eval` can tell a training error from a held-out one
+    res = dataclasses.replace(res, diagnostics={**res.diagnostics, TRAINING_DATA_KEY: data_provenance(args.data)})
     out_dir.mkdir(exist_ok=True)
     files = {out_dir / "network.json": json.dumps(res.network.to_dict(), indent=1) + "\n", out_dir / "result.json": res.to_json() + "\n"}
     _write_texts(files)
@@ -296,8 +328,7 @@ def _learn(args):
     out(f"{args.method}: {'success' if res.success else 'FAILURE'} in {seconds:.2f} s: {res.message}")
     out(f"  training MSE {payload['train_mse']:.4e}")
     if teacher is not None:
-        out(f"  exact E[(F - F_hat)^2] against --teacher: {payload['squared_error']:.4e} "
-            f"(relative {payload['relative_squared_error']:.4e})")
+        _print_teacher_error(out, payload, "F - F_hat", "--teacher", bool(warnings), X.shape[0])
     out(f"  wrote the {kind} to {payload['files']['network']} and the result to {payload['files']['result']}")
     _emit_json(args, payload)
     return EXIT_OK if res.success else EXIT_FAIL
@@ -313,6 +344,53 @@ def _check_options(method, options):
         raise UsageError(f"unknown --option(s) {unknown} for method {method!r}; valid: {', '.join(sorted(fields))}")
 
 
+def _list_options(args, out):
+    """``learn --method M --list-options``: each option with its default and meaning (stdout)."""
+    from ._cli_checks import options_table
+
+    d = k = None
+    if args.data is not None and args.k is not None:  # the papers' profiles depend on d and k
+        X, _, _ = _load_data(args.data, args, target=args.target)
+        d, k = int(X.shape[1]), args.k
+    out(format_options(args.method, d, k))
+    header, rows = options_table(args.method, d, k)
+    _emit_json(args, {"method": args.method, "about": header,
+                      "options": [{"name": n, "default": v, "meaning": m} for n, v, m in rows]})
+    return EXIT_OK
+
+
+def _print_teacher_error(out, payload, diff, what, non_gaussian, n):
+    """The exact error against a true network; under a failed Gaussianity test it is labelled as
+    the Gaussian-population error and followed by its counterpart on the given data."""
+    rel = payload["relative_squared_error"]
+    if not non_gaussian:
+        out(f"  exact E[(F - F_hat)^2] against {what}: {payload['squared_error']:.4e} (relative {rel:.4e})"
+            if diff == "F - F_hat" else
+            f"exact E[(F_true - F)^2] = {payload['squared_error']:.6e}   relative to E[F_true^2] = "
+            f"{payload['true_norm_squared']:.6g}: {rel:.6e}")
+        return
+    indent = "  " if diff == "F - F_hat" else ""
+    out(f"{indent}Gaussian-population error E[({diff})^2] over x ~ N(0, I_d) against {what}: "
+        f"{payload['squared_error']:.4e} (relative {rel:.4e}); the data failed the Gaussianity test above, so")
+    out(f"{indent}  this is not the error on this data's distribution; on the given data ({_count(n)} samples), "
+        f"mean ({diff})^2 = {payload['teacher_mse_on_data']:.4e}")
+
+
+def _count(n):
+    """``10000`` as ``10 000``."""
+    return f"{int(n):,}".replace(",", " ")
+
+
+def _chunked_mse_between(net, other, X, chunk=1 << 16):
+    """``mean((net(X) - other(X))^2)`` over row blocks."""
+    total = 0.0
+    for start in range(0, X.shape[0], chunk):
+        block = np.asarray(X[start : start + chunk])
+        diff = np.asarray(net.predict(block)) - np.asarray(other.predict(block))
+        total += float(diff @ diff)
+    return total / X.shape[0]
+
+
 # ----------------------------------------------------------------------------- eval
 def _eval(args):
     out = _Printer(args.quiet or args.json)
@@ -321,20 +399,54 @@ def _eval(args):
     X, y, warnings = _load_data(args.data, args, target=args.target)
     if net.d != X.shape[1]:
         raise UsageError(f"the network has d = {net.d} but the data has {X.shape[1]} columns")
+    if true is not None and true.d != net.d:
+        raise UsageError(f"--true has d = {true.d} but the network has d = {net.d}")
+    learned_from, record = _training_data(args.network)
+    training = learned_from is not None and same_data(learned_from, args.data)
+    if training:
+        _err(args, f"warning: {args.data} is the data {args.network} was learned from (its SHA-256 is the one "
+                   f"recorded in {record}): this MSE is a training error, not a held-out one")
     mse = _chunked_mse(net, X, y)
-    payload = {"n": int(X.shape[0]), "d": int(X.shape[1]), "mse": mse, "warnings": warnings}
-    out(f"held-out MSE on {X.shape[0]} samples: {mse:.6e}")
+    n = int(X.shape[0])
+    payload = {"data": str(args.data), "n": n, "d": int(X.shape[1]), "mse": mse, "is_training_data": training,
+               "warnings": warnings}
+    out(f"MSE on {args.data} ({_count(n)} samples): {mse:.6e}" + ("   (the training data)" if training else ""))
     if true is not None:
-        if true.d != net.d:
-            raise UsageError(f"--true has d = {true.d} but the network has d = {net.d}")
         err = float(true.squared_distance(net))
         norm2 = float(true.norm_squared())
         payload.update({"squared_error": err, "true_norm_squared": norm2, "relative_squared_error": err / norm2,
                         "true_mse": _chunked_mse(true, X, y)})
-        out(f"exact E[(F_true - F)^2] = {err:.6e}   relative to E[F_true^2] = {norm2:.6g}: {err / norm2:.6e}")
+        if warnings:
+            payload["teacher_mse_on_data"] = _chunked_mse_between(net, true, X)
+        _print_teacher_error(out, payload, "F_true - F", "--true", bool(warnings), n)
         out(f"MSE of the true network on these samples (the label noise): {payload['true_mse']:.6e}")
     _emit_json(args, payload)
     return EXIT_OK
+
+
+def _training_data(network_path):
+    """``(provenance, path of the result.json holding it)`` of the data a network was learned from:
+    recorded by ``learn`` in result.json (NETWORK itself, or the result.json next to a network.json
+    whose network it holds); ``(None, None)`` when there is no such record."""
+    path = Path(network_path)
+    if path.suffix != ".json":
+        return None, None
+    own = _read_json(path, "network")
+    if isinstance(own, dict) and own.get("format") == "verified_relu.LearnResult":
+        result, where = own, path
+    else:
+        where = path.with_name("result.json")
+        if not where.is_file():
+            return None, None
+        try:
+            result = json.loads(where.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None, None
+        if not isinstance(result, dict) or result.get("network") != own:
+            return None, None
+    diagnostics = result.get("diagnostics")
+    record = diagnostics.get(TRAINING_DATA_KEY) if isinstance(diagnostics, dict) else None
+    return (record, where) if isinstance(record, dict) else (None, None)
 
 
 def _chunked_mse(net, X, y, chunk=1 << 16):
@@ -399,6 +511,9 @@ def _report(args):
         result = LearnResult.from_dict(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"result {str(args.result)!r}: not a learning result ({exc})") from None
+    out_dir = Path(args.out) if args.out else Path(args.result).parent
+    check_out_dir(out_dir, "--out" if args.out else "RESULT's directory")
+    refuse_existing_run(out_dir, REPORT_FILES, "--out" if args.out else "RESULT's directory", args.force)
     teacher = _load_relu(args.teacher, "--teacher") if args.teacher else None
     X = y = None
     if args.data:
@@ -407,11 +522,6 @@ def _report(args):
     for what, dim in (("--teacher", teacher.d if teacher is not None else d), ("--data", d if X is None else X.shape[1])):
         if dim != d:
             raise UsageError(f"{what} has d = {dim} but the result's network has d = {d}")
-    out_dir = Path(args.out) if args.out else Path(args.result).parent
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {str(out_dir)!r} exists and is not a directory")
-    if not out_dir.exists() and not out_dir.parent.is_dir():
-        raise UsageError(f"--out {str(out_dir)!r}: its parent directory does not exist")
     try:
         from .report import write_report
 
@@ -428,6 +538,8 @@ def _report(args):
 def _bench(args):
     from .bench import run_suite, write_results
 
+    check_out_dir(args.out, "--out", parents=True)  # write_results creates missing parents
+    refuse_existing_run(args.out, ("results.json", "results.md"), "--out", args.force)
     results = run_suite(args.suite, progress=None if args.quiet else sys.stderr, workers=args.workers,
                         parts=args.parts.split(",") if args.parts else None, seeds=args.seeds)
     json_path, md_path = write_results(results, args.out)
@@ -439,6 +551,9 @@ def _bench(args):
 def _check(args):
     from proofs_checks.report import run_from_args
 
+    for option in ("json", "markdown"):
+        if getattr(args, option, None):
+            check_out_file(getattr(args, option), f"--{option}")
     return run_from_args(args, "verified-relu check")
 
 
@@ -501,7 +616,10 @@ def _build_parser():
     demo.add_argument("--theta", type=float, default=DEMO_DEFAULTS["theta"], help="angle of the close pair (default %(default)s)")
     demo.add_argument("--seed", type=int, default=DEMO_DEFAULTS["seed"], help="random seed (default %(default)s)")
     demo.add_argument("--n", type=int, default=DEMO_DEFAULTS["n"], help="number of samples (default %(default)s)")
-    demo.add_argument("--out", default=DEMO_DEFAULTS["out"], help="directory of the report (default ./%(default)s/)")
+    demo.add_argument("--out", default=None, metavar="DIR",
+                      help=f"directory of the report (default ./{DEMO_DEFAULTS['out']}/, which a re-run overwrites; "
+                           "a DIR already holding a report needs --force)")
+    demo.add_argument("--force", action="store_true", help="overwrite the report in an existing --out DIR")
     demo.add_argument("--no-report", action="store_true", help="do not write the report")
     _common(demo)
     demo.set_defaults(func=_demo)
@@ -531,26 +649,38 @@ def _build_parser():
                  "DIR/network.json (for method dk: the improper Hermite predictor's JSON) and DIR/result.json "
                  "(the full LearnResult with its trace).  Exit status 1 if the learner reports failure (the "
                  "files are still written).  --teacher supplies the true network for the papers' audit "
-                 "quantities and the exact error; it is never used to learn (except by the oracle gd_population).",
+                 "quantities and the exact error; it is never used to learn (except by the oracle gd_population).  "
+                 "result.json records DATA's path and SHA-256 (diagnostics['training_data']), so that eval can "
+                 "tell training data from held-out data.  Each method's options (--option NAME=VALUE): "
+                 "verified-relu learn --method METHOD --list-options.",
                  "verified-relu learn data.npz --k 4 --method cdgkm --teacher data.true.json --out run1")
-    learn.add_argument("data", metavar="DATA", help="the dataset")
-    learn.add_argument("--k", type=int, required=True, help="number of neurons")
+    learn.add_argument("data", metavar="DATA", nargs="?", help="the dataset")
+    learn.add_argument("--k", type=int, help="number of neurons (required to learn)")
     learn.add_argument("--method", default="fast", help=f"one of {', '.join(METHODS)} (default %(default)s)")
-    learn.add_argument("--out", default="learned", help="output directory (default ./%(default)s/)")
+    learn.add_argument("--out", default="learned", metavar="DIR",
+                       help="output directory (default ./%(default)s/); one already holding network.json or "
+                            "result.json needs --force")
+    learn.add_argument("--force", action="store_true", help="overwrite the run in an existing --out DIR")
     learn.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     learn.add_argument("--teacher", metavar="NET.json", help="true network, for the audit and the exact error")
     learn.add_argument("--target", help=_TARGET_HELP)
     learn.add_argument("--option", action="append", metavar="NAME=VALUE",
-                       help="a learner option, e.g. noiseless=true (repeatable; values as JSON)")
+                       help="a learner option, e.g. noiseless=true (repeatable; values as JSON; the names, "
+                            "defaults and meanings: --list-options)")
+    learn.add_argument("--list-options", action="store_true",
+                       help="list the options of --method with their defaults and meanings, and exit "
+                            "(with DATA and --k: the papers' profiles at the data's d and k)")
     _common(learn)
     learn.set_defaults(func=_learn)
 
     ev = _add(sub, "eval", "evaluate a network on a dataset",
               "Print the MSE of NETWORK (a network .json/.npz, a predictor JSON, or a result.json) on DATA; with "
-              "--true, also the exact population error E[(F_true - F)^2] in closed form.",
+              "--true, also the exact population error E[(F_true - F)^2] in closed form.  A warning on stderr "
+              "when DATA is the data NETWORK was learned from (by the SHA-256 that learn records in result.json): "
+              "then the MSE is a training error.",
               "verified-relu eval run1/network.json test.npz --true data.true.json")
     ev.add_argument("network", metavar="NETWORK", help="the network to evaluate")
-    ev.add_argument("data", metavar="DATA", help="the (held-out) dataset")
+    ev.add_argument("data", metavar="DATA", help="the dataset (held-out data for a test error)")
     ev.add_argument("--true", metavar="NET.json", help="the true network: print the exact squared L2 error")
     ev.add_argument("--target", help=_TARGET_HELP)
     _common(ev)
@@ -576,7 +706,9 @@ def _build_parser():
                "(default: RESULT's directory), with the true network and the data when given.",
                "verified-relu report run1/result.json --teacher data.true.json --data data.npz --out run1")
     rep.add_argument("result", metavar="RESULT", help="result.json of a learning run")
-    rep.add_argument("--out", help="output directory (default: RESULT's directory)")
+    rep.add_argument("--out", metavar="DIR",
+                     help="output directory (default: RESULT's directory); one already holding a report needs --force")
+    rep.add_argument("--force", action="store_true", help="overwrite the report in an existing DIR")
     rep.add_argument("--teacher", metavar="NET.json", help="the true network")
     rep.add_argument("--data", help="the dataset the result was learned from")
     rep.add_argument("--target", help=_TARGET_HELP)
@@ -594,7 +726,10 @@ def _build_parser():
                        help="seeds per cell for every part of the full suite (default: docs/benchmarks.md)")
     bench.add_argument("--parts", default=None,
                        help="comma-separated parts of the full suite (recovery, sample_size, width, speed, noise, adam)")
-    bench.add_argument("--out", required=True, help="output directory (created if missing)")
+    bench.add_argument("--out", required=True, metavar="DIR",
+                       help="output directory (created if missing); one already holding results.json or results.md "
+                            "needs --force")
+    bench.add_argument("--force", action="store_true", help="overwrite the results in an existing --out DIR")
     _common(bench)
     bench.set_defaults(func=_bench)
 
@@ -607,10 +742,14 @@ def _build_parser():
     _check_arguments(check)
     check.set_defaults(func=_check)
 
+    from .stability import COLUMNS as _STABILITY_COLUMNS
+    from .stability import LIMITS as _STABILITY_LIMITS
+
     st = _add(sub, "stability", "float64 against mpmath, step by step, on small data",
               "Run the learner's steps in float64 and at --dps digits on the same samples; per step the quantity, "
               "both values, the relative difference, a condition estimate and the digits lost (flagged when float64 "
-              "loses 8 or more); then the moment estimators up to degree 40 and known ill-conditioned probes.",
+              "loses 8 or more); then the moment estimators up to degree 40 and known ill-conditioned probes.  "
+              f"Limits: {_STABILITY_LIMITS}.  Columns of the table: {_STABILITY_COLUMNS}.",
               "verified-relu stability data.npz --k 3 --dps 50")
     from .stability import add_arguments as _stability_arguments
     from .stability import run as _stability_run
@@ -633,6 +772,11 @@ def main(argv=None):
         return EXIT_USAGE
     try:
         return args.func(args)
+    except BrokenPipeError:  # stdout closed early (e.g. piped into `head`): not an error of the input
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_OK
     except (ValueError, TypeError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"verified-relu {args.command}: error: {message}", file=sys.stderr)
