@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 import warnings
 from pathlib import Path
 
@@ -292,8 +291,11 @@ def test_docs_cli_has_a_stability_section():
 def test_torch_hint_names_a_command_for_the_tasks_venv(ws, capsys, monkeypatch):
     from verified_relu.learners.adam import TORCH_HINT
 
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    assert "torch" in extras  # the extra the hint installs exists
+    # the extra the hint installs exists (read as text: tomllib is Python 3.11+, the package 3.10+)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    section = pyproject[pyproject.index("[project.optional-dependencies]"):]
+    section = section[: section.find("\n[", 1) if "\n[" in section[1:] else len(section)]
+    assert any(line.split("=")[0].strip() == "torch" for line in section.splitlines() if "=" in line)
     assert '.venv/bin/python -m pip install -e ".[torch]"' in TORCH_HINT
     assert 'pip install "verified-relu[torch]"' not in TORCH_HINT  # not on PyPI under that name
     tmp, _ = ws
@@ -373,7 +375,7 @@ def test_header_only_csv_via_the_real_command(tmp_path):
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     r = subprocess.run([sys.executable, "-m", "verified_relu", "learn", "h.csv", "--k", "1"], cwd=tmp_path,
-                       capture_output=True, text=True, env=env)
+                       capture_output=True, text=True, env=env, check=False)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "UserWarning" not in r.stderr, r.stderr
     assert sorted(os.listdir(tmp_path)) == ["h.csv"]
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._version import __version__
 from ..learners.chains import audit_table
 from ._cli_checks import (
     check_out_dir,
@@ -57,7 +58,6 @@ from ._cli_util import (
     _write_texts,
     mpmath_str,
 )
-from .._version import __version__
 
 __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -592,9 +592,9 @@ def _add(sub, name, help, description, example):
 
 
 def _build_parser():
-    from .data import FORMATS
     from ..instances import FAMILIES
     from ..learners.registry import LEARNERS
+    from .data import FORMATS
 
     METHODS = tuple(LEARNERS)
 

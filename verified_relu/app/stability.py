@@ -67,8 +67,8 @@ def run(args, out=None):
     """Run the command for parsed ``args``: the text table on stdout (the JSON document with
     ``--json``; nothing with ``--quiet``), JSON to ``--out``.  Returns 0; bad input raises
     ``ValueError`` naming it."""
-    from .data import load_dataset
     from ..learners import LearnResult
+    from .data import load_dataset
 
     out = out or sys.stdout
     if args.out:  # before any work: the report can be written there
@@ -122,10 +122,10 @@ def format_table(report, name_width=72):
     rows, s = report.rows, report.settings
     names = [f"{r['step']}: {r['quantity']}" for r in rows]
     width = min(name_width, max([len("step / quantity"), *map(len, names)]))
-    lines = [f"stability report: method={s.get('method')} n={s.get('n')} d={s.get('d')} k={s.get('k')} "
-             f"dps={s.get('dps')} (flag: float64 lost >= {s.get('flag_digits_lost', FLAG_DIGITS_LOST):g} digits)",
-             f"{'':2} {'step / quantity':<{width}} {'float64':>12} {'mp':>12} {'rel diff':>9} {'cond':>9} "
-             f"{'lost':>5} {'pred':>5}"]
+    lines = [(f"stability report: method={s.get('method')} n={s.get('n')} d={s.get('d')} k={s.get('k')} "
+              f"dps={s.get('dps')} (flag: float64 lost >= {s.get('flag_digits_lost', FLAG_DIGITS_LOST):g} digits)"),
+             (f"{'':2} {'step / quantity':<{width}} {'float64':>12} {'mp':>12} {'rel diff':>9} {'cond':>9} "
+              f"{'lost':>5} {'pred':>5}")]
     for r, name in zip(rows, names):
         mp = float(r["mp"]) if r["mp"] is not None else float("nan")
         mark = "!!" if r["flagged"] else "" if r.get("comparable", True) else "--"
