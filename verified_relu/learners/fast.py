@@ -26,6 +26,11 @@ Pipeline (each stage is a trace step):
 5. ``reseed`` -- if the fit is not exact, the two most parallel neurons are merged and the freed
    neuron is re-seeded from the top eigenvectors of the residual's degree-2 moment, then refined
    again (a few rounds).
+5b. ``hop`` (recorded in the ``reseed`` step) -- if the fit is still not exact, up to ``hops``
+   random perturbations of the rows (relative sizes 0.01 .. 0.3), each refined; one is kept when
+   it lowers the training loss.  Levenberg-Marquardt stops where every descent direction moves a
+   hyperplane across a sample (clumps, DK24's cancelling triple, rows of an ill-conditioned
+   matrix); a perturbed start crosses it.  Costs nothing when the fit is exact.
 6. ``consolidate`` -- (anti)parallel learned neurons are merged when the merged network fits the
    training samples as well (a cancelling pair that no sample separates is invisible to the
    training loss, not to the population error).
@@ -35,11 +40,17 @@ Pipeline (each stage is a trace step):
 8. ``validation`` -- the shared verdict (:func:`verified_relu.verdict.verdict`) on held-out
    samples decides ``success``: exact, or noise-consistent, and never for labels that show no
    dependence on ``x``; an exact fit is still refused when the sample provably does not
-   determine it (a second network that fits every sample and differs in population,
-   :func:`~verified_relu.identifiability.ambiguous_pair`).
-9. ``attempts`` -- when the verdict is a failure with structure left in the residual, stages
-   1-7 run again from fresh random draws, up to ``restarts`` more times (a stated budget); the
-   attempt with the lowest training loss is kept.
+   determine it (a second network that fits every sample and differs in population:
+   :func:`~verified_relu.identifiability.ambiguous_pair`, a merged or split neuron, or a refit on
+   all samples from the fit with a close pair of rows perturbed -- each checked by evaluating it
+   on every sample and by its closed-form distance).
+9. ``attempts`` -- when the verdict is a failure (not exact, not noise-consistent, not a
+   certified undetermined sample), stages 1-7 run again from fresh random draws and with the next
+   fold of samples held out, up to ``restarts`` more times (a stated budget: with the defaults
+   ``validation_fraction = 0.2`` and ``restarts = 4`` the five attempts hold out five disjoint folds).  A sample
+   that one split withholds from fitting (a wedge sample of two nearly parallel neurons) is fitted
+   by the next; each attempt is judged on its own held-out fold, which it never fitted.  A
+   successful attempt is returned, else the one with the lowest held-out error.
 """
 
 from __future__ import annotations
@@ -80,9 +91,17 @@ class FastParams:
         learned rows, the linear term and the top ``resubspace_extra`` eigenvectors of each
         residual moment matrix, when the fit is not exact.
     reseed_rounds : rounds of merge-and-reseed when the fit is not exact.
-    restarts : further attempts, each from fresh random draws (a new subspace and new starts),
-        when an attempt is neither exact nor noise-consistent on the held-out samples; a failing
-        run costs up to ``restarts + 1`` attempts.
+    hops : perturb-and-refine steps (stage 5b) when the fit is not exact after the reseed stage; a
+        failing attempt spends all of them (each a candidate refinement), an exact one none.
+    certificate_tries : refits on all samples per close pair of an exact fit, searching for a
+        second network that fits every sample as well and differs in population (stage 8); only
+        pairs with fewer than ``2 d`` wedge samples are searched, so fits without a close pair
+        spend none.
+    restarts : further attempts, each from fresh random draws (a new subspace and new starts) and
+        with the next fold of ``validation_fraction`` of the samples held out, when an attempt is
+        neither exact nor noise-consistent on its held-out samples (and the sample is not
+        certified to leave the fit undetermined); a failing run costs up to ``restarts + 1``
+        attempts, a run whose first attempt succeeds costs one.
     merge_cos : learned neurons with ``|cos angle| >= merge_cos`` are tried for consolidation.
     success_tol, noise_factor, noiseless : the options of the shared verdict
         (:mod:`verified_relu.verdict`), the same for every method: a fit succeeds when it is exact
@@ -104,7 +123,9 @@ class FastParams:
     expand_iterations: int = 30
     expand_min_decrease: float = 1e-3
     reseed_rounds: int = 3
-    restarts: int = 2
+    hops: int = 40
+    certificate_tries: int = 12
+    restarts: int = 4
     merge_cos: float = 0.99
     success_tol: float = 1e-10
     noise_factor: float = 1.5
@@ -246,6 +267,33 @@ def _resubspace(X, y, out, k, params, scale, rng):
             break
         out = cand
     return out, rounds
+
+
+def _hop(X, y, out, params, scale, rng):
+    """Perturb-and-refine (basin hopping) around the best fit while it is not exact.
+
+    Levenberg-Marquardt stops where every descent direction moves a hyperplane across a sample
+    (nearly parallel neurons whose activation patterns differ on a few samples, or a cancelling
+    triple whose residual lives on a thin wedge); from a random perturbation of the rows, of
+    relative size 0.01, 0.03, 0.1 or 0.3 in turn, a new refinement often crosses them.  Up to
+    ``params.hops`` perturbations, each refined as a candidate (short full-space polish); a hop is
+    kept when it lowers the training loss, and the kept fit gets the full refinement at the end.
+    """
+    kept, tried = 0, 0
+    scales = (0.01, 0.03, 0.1, 0.3)
+    start = out
+    for h in range(params.hops):
+        if out.loss <= 1e-26 * scale:
+            break
+        tried += 1
+        size = scales[h % len(scales)] * np.linalg.norm(out.W, axis=1, keepdims=True)
+        W = out.W + size * _unit(rng, out.W.shape)
+        cand = _refine(X, y, W, out.mu, out.a, params, scale, polish=2)
+        if cand.loss < out.loss:
+            out, kept = cand, kept + 1
+    if out is not start and out.loss > 1e-26 * scale:
+        out = _refine(X, y, out.W, out.mu, out.a, params, scale)
+    return out, {"tried": tried, "kept": kept, "loss": out.loss}
 
 
 def _merge_and_reseed(X, y, out, params, scale):
@@ -407,7 +455,7 @@ def _check_params(params):
         check_int(params.starts, "starts", minimum=1, caller=caller)
     for name in ("subspace_iterations", "refine_iterations", "full_iterations", "expand_rounds", "expand_iterations"):
         check_int(getattr(params, name), name, minimum=1, caller=caller)
-    for name in ("resubspace_rounds", "resubspace_extra", "reseed_rounds", "restarts"):
+    for name in ("resubspace_rounds", "resubspace_extra", "reseed_rounds", "hops", "certificate_tries", "restarts"):
         check_int(getattr(params, name), name, minimum=0, caller=caller)
     for name in ("subspace_sigma", "success_tol", "noise_factor"):
         check_real(getattr(params, name), name, minimum=0.0, strict_min=True, caller=caller)
@@ -445,7 +493,8 @@ def _attempt(Xt, yt, k, params, rng, scale):
     trace.append(TraceStep("resubspace", {"rounds": rounds, "loss": out.loss}))
 
     out, rounds = _merge_and_reseed(Xt, yt, out, params, scale)
-    trace.append(TraceStep("reseed", {"rounds": rounds, "loss": out.loss}))
+    out, hops = _hop(Xt, yt, out, params, scale, rng)
+    trace.append(TraceStep("reseed", {"rounds": rounds, "hops": hops, "loss": out.loss}))
 
     out, merges = _consolidate(Xt, yt, out, params, scale)
     premerge = [m.pop("before") for m in merges]
@@ -506,6 +555,79 @@ def _split_certificate(network, X, tol):
     return None
 
 
+def _refit_certificate(network, X, y, tol, tries, seed=0):
+    """A second network that fits every sample as well as ``network`` and differs from it in population.
+
+    For each pair of neurons with fewer than ``2 d`` wedge samples (exactly one of the two active;
+    for nearly antiparallel rows, the samples where both or neither are active) whose rows are not
+    (anti)parallel to rounding (angle at least ``1e-6``; an antipodal pair is one direction and a
+    linear term, ``relu(z) - relu(-z) = z``),
+    up to ``tries`` Levenberg-Marquardt refits on *all* samples start from ``network`` with the
+    pair's rows perturbed at angles from a tenth of to twice the pair's angle (a sample on the other
+    side of a hyperplane gives another activation pattern, which the fixed-pattern search of
+    :func:`~verified_relu.identifiability.ambiguous_pair` cannot reach).  A refit that fits every
+    sample is pushed further: the start is moved to twice its parameter offset from ``network`` and
+    refitted again, while the refit still fits every sample and its distance at least doubles (up
+    to 16 doublings; each refit at most 60 full-space steps).  A refit is a
+    certificate when its largest absolute residual on the samples is at most that of ``network``
+    (or at most ``1e2`` ulps of the largest sum of absolute terms, the rounding level of
+    :mod:`~verified_relu.identifiability`), and its closed-form squared L2 distance to ``network``
+    exceeds ``tol`` relative to ``E[F^2]``.  Both are evaluated, not assumed; the search is
+    seeded by ``seed``, so the judgement is a function of the data.
+    """
+    if tries <= 0 or network.k < 2:
+        return None
+    n, d = X.shape
+    a = network.linear
+    norms = np.linalg.norm(network.weights, axis=1)
+    norms = np.where(norms > 0, norms, 1.0)
+    W, mu = network.weights / norms[:, None], network.coefficients * norms  # as Levenberg-Marquardt returns them
+    norm = network.norm_squared()
+    if not norm > 0:
+        return None
+    terms = np.abs(X @ W.T) @ np.abs(mu) + np.abs(X @ a)
+    level = max(float(np.max(np.abs(network(X) - y))), 1e2 * np.finfo(np.float64).eps * float(np.max(terms)))
+    scale = float(np.mean(y * y)) or 1.0
+    Z = X @ W.T > 0
+    U = W / np.linalg.norm(W, axis=1)[:, None]
+    gen = np.random.default_rng(seed)
+
+    def fitted(W2, mu2, a2):
+        out = expanding_subspace_lm(X, y, W2, mu2, a2, full_iter=60, atol=1e-30 * scale)
+        alt = ReLUNetwork(out.W, out.mu, out.a)
+        resid = float(np.max(np.abs(alt(X) - y)))
+        if resid > level:
+            return None
+        return out, alt, resid, alt.squared_distance(network) / norm
+
+    for i, j in itertools.combinations(range(network.k), 2):
+        differ = int(np.count_nonzero(Z[:, i] != Z[:, j]))
+        if mu[i] == 0 or mu[j] == 0 or min(differ, n - differ) >= 2 * d:  # n - differ: antiparallel rows
+            continue
+        angle = float(np.arccos(np.clip(abs(U[i] @ U[j]), -1.0, 1.0)))
+        if angle < 1e-6:  # one direction to rounding (an antipodal pair is |<u,x>| plus a linear term): not a pair
+            continue
+        for t in range(tries):
+            W2 = W.copy()
+            size = angle * (0.5, 2.0, 0.1)[t % 3]
+            for m in (i, j):
+                W2[m] = W[m] + size * _unit(gen, d)
+            found = fitted(W2, mu, a)
+            for _ in range(16):
+                if found is None or found[3] > tol:
+                    break
+                out = found[0]
+                more = fitted(W + 2.0 * (out.W - W), mu + 2.0 * (out.mu - mu), a + 2.0 * (out.a - a))
+                if more is None or more[3] < 2.0 * found[3]:  # the distance grows ~4x per doubling along a family
+                    break
+                found = more
+            if found is not None and found[3] > tol:
+                _, alt, resid, dist = found
+                return {"neurons": "refit", "pair": [i, j], "relative_distance": float(dist),
+                        "sample_max_abs_residual": resid, "alternative": alt.to_dict()}
+    return None
+
+
 def _judge(network, train_loss, X, y, Xv, yv, params, premerge=(), k=None):
     """The shared verdict (:func:`verified_relu.verdict.verdict`) of one attempt, with the
     identifiability certificates of an exact fit."""
@@ -526,6 +648,16 @@ def _judge(network, train_loss, X, y, Xv, yv, params, premerge=(), k=None):
             )
         else:
             undetermined = _undetermined_pair(network, X, params.success_tol)
+        if undetermined is None:
+            undetermined = _refit_certificate(network, X, y, params.success_tol, params.certificate_tries)
+            if undetermined is not None:
+                i, j = undetermined["pair"]
+                sentence = (
+                    f"the fit is exact on held-out samples (relative squared error {rel:.2e}), but a refit on all "
+                    f"samples that moves neurons {i} and {j} across samples fits every sample as well (largest "
+                    f"residual {undetermined['sample_max_abs_residual']:.2e}) and differs from it by "
+                    f"{undetermined['relative_distance']:.2e} relative squared L2; more samples are needed"
+                )
         if undetermined is None and k is not None and network.k < k:
             undetermined = _split_certificate(network, X, params.success_tol)
             if undetermined is not None:
@@ -552,32 +684,39 @@ def _judge(network, train_loss, X, y, Xv, yv, params, premerge=(), k=None):
 def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     """Run the pipeline on validated inputs; returns ``(network, success, message, trace, diagnostics)``.
 
-    When an attempt (stages 1-7) is neither exact nor noise-consistent on the held-out samples
+    When an attempt (stages 1-7) is neither exact nor noise-consistent on its held-out samples
     (the shared verdict), up to ``params.restarts`` further attempts run with fresh random draws
-    (other contraction directions, so another subspace, and other starts); the attempt with the
-    lowest training loss is kept, and the verdict is that of the kept attempt.  ``teacher`` and
+    (other contraction directions, so another subspace, and other starts) and the next fold held
+    out; the first successful attempt is returned, else the one with the lowest held-out error,
+    and the verdict is that of the returned attempt.  ``teacher`` and
     ``progress`` are part of the learners' common signature and not used here (the fast learner
     never sees the truth).
     """
     _check_params(params)
-    n, d = X.shape
+    n = X.shape[0]
     perm = rng.permutation(n)
     n_val = max(int(round(params.validation_fraction * n)), 1)
-    val, tr = perm[:n_val], perm[n_val:]
-    Xt, yt, Xv, yv = X[tr], y[tr], X[val], y[val]
-    scale = float(np.mean(yt * yt)) or 1.0
+    folds = max(1, n // n_val)
 
     attempts, best = [], None
     streams = rng.spawn(params.restarts + 1) if hasattr(rng, "spawn") else [rng] * (params.restarts + 1)
     for a, stream in enumerate(streams):
+        # attempt a holds out fold a (mod the number of folds): a sample that the held-out fold of one
+        # attempt withholds from fitting (a wedge sample of two nearly parallel neurons) is fitted by the next
+        f = a % folds
+        val = perm[f * n_val:(f + 1) * n_val]
+        tr = np.concatenate([perm[: f * n_val], perm[(f + 1) * n_val:]])
+        Xt, yt, Xv, yv = X[tr], y[tr], X[val], y[val]
+        scale = float(np.mean(yt * yt)) or 1.0
         network, train_loss, proper, steps, dim, premerge = _attempt(Xt, yt, k, params, stream, scale)
         v, undetermined = _judge(network, train_loss, X, y, Xv, yv, params, premerge, k)
-        attempts.append({"attempt": a, "train_mse": train_loss, "validation_mse": v.mse, "verdict": v.reason})
-        if best is None or train_loss < best[1]:
-            best = (network, train_loss, proper, steps, dim, v, undetermined)
+        attempts.append({"attempt": a, "fold": f, "train_mse": train_loss, "validation_mse": v.mse,
+                         "verdict": v.reason})
+        if best is None or v.success or (not best[5].success and v.relative < best[5].relative):
+            best = (network, train_loss, proper, steps, dim, v, undetermined, len(tr))
         if v.success or v.reason == "undetermined":
             break  # more attempts cannot help: success, or a sample that provably does not determine the fit
-    network, train_loss, proper, steps, dim, v, undetermined = best
+    network, train_loss, proper, steps, dim, v, undetermined, n_train = best
     trace = list(steps)
     trace.append(TraceStep("attempts", {"restarts_allowed": params.restarts, "attempts": attempts}))
     trace.append(
@@ -597,7 +736,7 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         "undetermined": undetermined,
         "attempts": len(attempts),
         "verdict": v.to_dict(),
-        "n_train": int(len(tr)),
+        "n_train": int(n_train),
         "n_validation": int(n_val),
     }
     return network, v.success, v.message, tuple(trace), diagnostics
