@@ -310,6 +310,29 @@ def _network_rows(net):
     return ["neuron", "mu", "w"], rows
 
 
+def _checkpoint_blocks(result, teacher):
+    """The papers' checkpoints side by side: what the paper's steps alone produced, then each
+    post-processing departure (exact error with a teacher, else the recorded held-out error)."""
+    if not result.checkpoints:
+        return []
+    recorded = result.diagnostics.get("checkpoints", {})
+    rows = []
+    for name, net in result.checkpoints.items():
+        stage = "the paper's steps alone" if name == "paper" else f"after the departure {name!r}"
+        if teacher is not None:
+            err, kind = teacher.squared_distance(net) / teacher.norm_squared(), "exact relative squared error"
+        elif name in recorded:
+            (kind, err), = recorded[name].items()
+            kind = kind.replace("_", " ")
+        else:
+            err, kind = math.nan, "not recorded"
+        rows.append([name, stage, kind, _fmt(err)])
+    text = ("The paper's own output is kept apart from what the departures added: a reviewer's "
+            "question is which of them did the work.")
+    return [("h", "Checkpoints: the paper's steps and the departures"), ("p", text),
+            ("table", ["checkpoint", "stage", "error", "value"], rows)]
+
+
 def _build(result, teacher, X, y, fractions, mpl, say):
     """The report as blocks: ``("h", text)``, ``("p", text)``, ``("table", header, rows)``, ``("fig", name, png, caption)``."""
     net = result.network
@@ -324,6 +347,7 @@ def _build(result, teacher, X, y, fractions, mpl, say):
         dist = teacher.squared_distance(net)
         text = f"Exact squared L2 distance to the teacher (closed form): {_fmt(dist)}; relative: {_fmt(dist / teacher.norm_squared())}."
         b.append(("p", text))
+    b.extend(_checkpoint_blocks(result, teacher))
 
     b.append(("h", "Spectra of the moment contractions"))
     panels = _trace_spectra(result)

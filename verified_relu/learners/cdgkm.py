@@ -34,6 +34,8 @@ The practical profile (:meth:`CDGKMParams.practical`) switches on named departur
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 
 import mpmath
@@ -364,7 +366,12 @@ class _Search:
 
 def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     """Run MULTISCALELEARN; see the module docstring.  Returns the learner tuple of
-    :mod:`verified_relu.learners.paper`."""
+    :mod:`verified_relu.learners.paper`; ``diagnostics["checkpoints"]`` holds the paper's own
+    output (``"paper"``: the same run with the post-processing departure ``refine`` off, from the
+    same random state) and, with ``refine`` on, the refined output (``"refine"``)."""
+    paper_network = None
+    if params.refine and params.paper_checkpoint:  # the paper's steps alone: the same run without the refinement
+        paper_network = fit(X, y, k, copy.deepcopy(rng), dataclasses.replace(params, refine=False))[0]
     n, d = X.shape
     tr = _paper.Tracer("cdgkm", progress)
     n_val, n_mom = _sizes(params, n, d, k)
@@ -407,6 +414,8 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         "validation_mse": loss,
         "paths_explored": search.paths,
         "neurons": _size(network),
+        "checkpoints": ({"paper": network} if not params.refine else {"refine": network} if paper_network is None
+                        else {"paper": paper_network, "refine": network}),
     }
     if teacher is not None:
         diagnostics["exact_squared_error"] = teacher.squared_distance(network)

@@ -231,6 +231,10 @@ def format_audit(result):
     with ``teacher=``.  Returns a string.
     """
     lines = [f"cdgkm run: {result.message}"]
+    for name, err in result.diagnostics.get("checkpoints", {}).items():
+        (kind, value), = err.items()
+        label = "the paper's steps alone" if name == "paper" else f"after the departure {name!r}"
+        lines.append(f"checkpoint {name!r} ({label}): {kind.replace('_', ' ')} {_fmt(value)}")
     direction = result.step("direction").data
     if direction.get("checked"):
         m = direction["margins"]
@@ -276,8 +280,10 @@ def format_audit(result):
             f"  largest principal angle between V and the true span: {_fmt(a['principal_angle_max'])} rad"
         )
         for row in a["detectable_to_V"]:
+            vacuous = row["lemma13_bound"] >= 1.0
             lines.append(
                 f"  neuron {row['neuron']}: dist(u, V) = {_fmt(row['dist_to_V'])} vs Lemma 13 bound sqrt(2 eta/C1) + (C2/C1)^(1/4) = "
                 f"{_fmt(row['lemma13_bound'])} (gamma = {_fmt(row['gamma'])}, C1 = {_fmt(row['C1'])}, C2 = {_fmt(row['C2'])})"
+                + (": VACUOUS here (>= 1, and the distance of a unit vector to a subspace is at most 1)" if vacuous else "")
             )
     return "\n".join(lines)

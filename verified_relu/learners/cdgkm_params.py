@@ -35,7 +35,7 @@ from typing import ClassVar
 import mpmath
 
 from .. import _mp
-from .._validation import NONE, Interval, Options
+from .._validation import BOOLEAN, NONE, Interval, Options
 
 __all__ = ["DEPARTURES", "CDGKMParams"]
 
@@ -89,6 +89,13 @@ class CDGKMParams:
     noise_threshold (with noise_z), reduce_dim (with reduce_to), greedy_search, ls_weights,
     beam (an int or None), refine.
 
+    Output
+    ------
+    paper_checkpoint : with ``refine`` on, also run the paper's steps alone (the same run with
+        ``refine`` off, from the same random state) and keep their network as
+        ``result.checkpoints["paper"]``.  Costs that second search, which explores more paths
+        than the refined one (docs/benchmarks.md); not a departure, it changes no output.
+
     Theory bookkeeping (``from_theory`` only; None otherwise): xi0, xi_prime, N_per_round,
     net_size, grid_size, paths, and the constants used.
     """
@@ -118,6 +125,7 @@ class CDGKMParams:
     ls_weights: bool = False
     beam: int | None = None
     refine: bool = False
+    paper_checkpoint: bool = True
     xi0: object = None
     xi_prime: object = None
     N_per_round: object = None
@@ -136,6 +144,7 @@ class CDGKMParams:
         "beam": [NONE, Interval("int", 1)],
         "max_paths": [Interval("int", 1)],
         "max_candidates": [Interval("int", 1)],
+        "paper_checkpoint": [BOOLEAN],
     }
 
     def departures(self):

@@ -446,6 +446,7 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         "subspace_dim": r,
         "terms": len(alphas),
         "estimated_variance_sum": float(var.sum()),
+        "checkpoints": {"paper": predictor},  # no departure of DK24 post-processes the predictor
     }
     if teacher is not None:
         proj = HermitePredictor.projection(teacher, E, params.D)

@@ -565,11 +565,13 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
        validation_loss=loss, threshold=threshold)
 
     network = abs_form_network(w_hat, lam, U)
+    checkpoints = {"paper": network}  # the paper's steps alone: nothing below changes what came before
     val_loss = float(np.mean((yv - network(Xv)) ** 2))
     refined = False
     if params.refine and params.refine_iterations > 0:
         network, val_loss, refined = _refine(network, val_loss, lam, U, w_hat, P, V, Xm, ym, Xv, yv, resid, k, rng,
                                              params, threshold, tr)
+        checkpoints["refine"] = network
     success = bool(val_loss <= threshold)
     message = (f"validation MSE {val_loss:.3e} {'<=' if success else '>'} eps^2/2 = {threshold:.3e}"
                + ("" if success else ": Fail (CN24 Alg. 1 step 7)"))
@@ -577,6 +579,6 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     diagnostics = {
         "validation_mse": val_loss, "threshold": threshold, "eps": eps, "dim_V": int(dimV),
         "net_size": len(points), "candidates": int(count), "n_moment": n_mom, "n_validation": n_val,
-        "refined": refined, "search_loss": loss,
+        "refined": refined, "search_loss": loss, "checkpoints": checkpoints,
     }
     return network, success, message, tr.steps, diagnostics

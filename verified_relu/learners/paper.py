@@ -113,9 +113,41 @@ def learn(X, y, k, method, ss, options):
     )
     v = judge(vopts, network(X[held]), X[held], y[held], train_mse=diagnostics.get("validation_mse"))
     diagnostics = dict(diagnostics)
+    checkpoints = diagnostics.pop("checkpoints", {})
+    diagnostics["checkpoints"] = _checkpoint_errors(checkpoints, X[held], y[held], teacher)
     diagnostics["departures"] = list(params.departures())
     diagnostics.update(paper_accepted=bool(accepted), verdict=v.to_dict(), n_verdict=n_verdict)
     trace = tuple(trace) + (TraceStep("verdict", {**v.to_dict(), "paper_accepted": bool(accepted)}),)
-    message = f"{v.message}; paper's test: {'accepted' if accepted else 'not accepted'}: {paper_message}"
+    message = (f"{v.message}; paper's test: {'accepted' if accepted else 'not accepted'}: {paper_message}"
+               + _checkpoint_sentence(diagnostics["checkpoints"]))
     result = make_result(method, network, v.success, message, trace, diagnostics, params, ss.entropy, k)
-    return dataclasses.replace(result, params={**result.params, **dataclasses.asdict(vopts)})
+    return dataclasses.replace(result, params={**result.params, **dataclasses.asdict(vopts)},
+                               checkpoints=dict(checkpoints))
+
+
+def _checkpoint_errors(checkpoints, Xh, yh, teacher):
+    """Per checkpoint, in order: the exact relative squared error against ``teacher`` when given
+    (closed form), else the relative squared error on the held-out verdict rows."""
+    out = {}
+    for name, net in checkpoints.items():
+        if teacher is not None:
+            out[name] = {"exact_relative_squared_error": float(teacher.squared_distance(net) / teacher.norm_squared())}
+        else:
+            resid = yh - net(Xh)
+            scale = float(np.mean(yh * yh)) or 1.0
+            out[name] = {"held_out_relative_squared_error": float(np.mean(resid * resid)) / scale}
+    return out
+
+
+def _checkpoint_sentence(errors):
+    """``"; paper steps: 1.0e-02 (exact); after refine (departure): 9.0e-15"`` (empty if no
+    departure post-processed the paper's output)."""
+    if len(errors) < 2:
+        return ""
+    parts = []
+    for i, (name, e) in enumerate(errors.items()):
+        (kind, value), = e.items()
+        what = "exact relative error" if kind.startswith("exact") else "held-out relative error"
+        label = "paper steps" if i == 0 else f"after {name} (departure)"
+        parts.append(f"{label}: {what} {value:.2e}")
+    return "; " + "; ".join(parts)

@@ -67,6 +67,11 @@ class LearnResult:
         repeats it.
     versions : dict
         Package versions at the time of the run (:func:`verified_relu._provenance.versions`).
+    checkpoints : dict
+        For the papers' learners: stage name -> network (or predictor).  ``"paper"`` is the
+        output of the paper's steps alone, before any departure that post-processes it; later
+        entries, one per such departure in the order applied, hold what each produced (the last
+        is ``network``).  Empty for the other methods.
     """
 
     network: ReLUNetwork
@@ -78,6 +83,7 @@ class LearnResult:
     diagnostics: dict
     seed_entropy: object = None
     versions: dict = dataclasses.field(default_factory=versions)
+    checkpoints: dict = dataclasses.field(default_factory=dict)
 
     def to_dict(self):
         """A JSON-ready dict; :meth:`from_dict` inverts it exactly."""
@@ -93,6 +99,7 @@ class LearnResult:
             "diagnostics": jsonable(self.diagnostics),
             "seed_entropy": None if self.seed_entropy is None else str(self.seed_entropy),
             "versions": dict(self.versions),
+            "checkpoints": {name: net.to_dict() for name, net in self.checkpoints.items()},
         }
 
     @classmethod
@@ -110,6 +117,7 @@ class LearnResult:
             diagnostics=data["diagnostics"],
             seed_entropy=None if seed is None else int(seed),
             versions=data["versions"],
+            checkpoints={name: _network_from_dict(net) for name, net in data.get("checkpoints", {}).items()},
         )
 
     def to_json(self):
