@@ -38,6 +38,7 @@ import dataclasses
 
 import numpy as np
 
+from .._order import canonical_order
 from .._validation import as_matrix, as_vector, check_int
 from . import registry
 from .result import LearnResult, TraceStep
@@ -124,6 +125,9 @@ def learn(X, y, k, method="fast", rng=None, *, progress=False, **options):
     Returns
     -------
     LearnResult
+        A function of the rows of ``(X, y)`` as a set and of ``rng``: the rows are put in a
+        canonical order (:func:`verified_relu._order.canonical_order`) before any learner sees
+        them, so permuting them changes nothing.
 
     Examples
     --------
@@ -142,6 +146,10 @@ def learn(X, y, k, method="fast", rng=None, *, progress=False, **options):
     n, d = X.shape
     y = as_vector(y, "y", length=n, caller="learn")
     k = check_int(k, "k", minimum=1, maximum=d, caller="learn")
+    # The rows in a canonical order first: the result is a function of the samples as a set and
+    # of the seed, never of the order the rows came in (verified_relu._order).
+    order = canonical_order(X, y)
+    X, y = X[order], y[order]
     if row.kind == "paper":
         from . import paper
 
