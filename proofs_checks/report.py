@@ -1,5 +1,5 @@
-"""Formatting and the command-line driver shared by ``python -m proofs_checks`` and
-``verified-relu check``.
+"""Formatting of the claims' outcomes (the command line that runs them is :mod:`proofs_checks.cli`,
+shared by ``python -m proofs_checks`` and ``verified-relu check``).
 
 Outputs: a terminal table (id, source, kind, result, margin, time), JSON (the
 :meth:`~proofs_checks.registry.Outcome.to_dict` list plus versions and tier) and Markdown
@@ -9,18 +9,18 @@ Exit status: 0 all claims passed, 1 some claim failed, 2 bad usage (one line on 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 
 from verified_relu._provenance import jsonable, versions
 
-from . import registry
+__all__ = ["LEGEND", "format_margin", "to_json", "to_markdown", "to_table"]
 
-__all__ = ["add_arguments", "format_margin", "main", "run_from_args", "to_json", "to_markdown", "to_table"]
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+#: What the margin column means (also in docs/claims.md).
+LEGEND = ("margin: ratio = worst observed / bound (passes when <= 1); exact = how far an identity is off "
+          "(0: it holds exactly); probability = claimed probability / the 99% Clopper-Pearson lower end of the "
+          "observed rate (passes when <= 1)")
+_SOURCE_WIDTH = 40
 
 
 def format_margin(evidence):
@@ -48,12 +48,16 @@ def _not_run_line(not_run, tier):
     return f"Not run at the {tier} tier (full tier only; each statement says why): {', '.join(not_run)}."
 
 
-def to_table(outcomes, not_run=(), tier="quick"):
-    """A fixed-width text table of outcomes, with a summary line (and the ids in ``not_run``:
-    claims that do not run at ``tier``)."""
+def to_table(outcomes, not_run=(), tier="quick", verbose=False):
+    """A fixed-width text table of outcomes, with a summary line, the ids in ``not_run`` (claims
+    that do not run at ``tier``) and a legend of the margins.  Sources longer than 40 characters
+    are cut (the legend says so) unless ``verbose``."""
     rows = [("id", "source", "kind", "result", "margin", "time")]
+    cut = False
     for o in outcomes:
-        src = o.claim.source if len(o.claim.source) <= 40 else o.claim.source[:37] + "..."
+        src = o.claim.source
+        if not verbose and len(src) > _SOURCE_WIDTH:
+            src, cut = src[: _SOURCE_WIDTH - 3] + "...", True
         rows.append((o.claim.id, src, o.claim.kind, _result(o), format_margin(o.evidence), f"{o.seconds:.2f}s"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
@@ -66,6 +70,8 @@ def to_table(outcomes, not_run=(), tier="quick"):
     for o in outcomes:
         if o.error:
             lines.append(f"{o.claim.id}: {o.error}")
+    lines.append(LEGEND + "." + (f" Sources are cut at {_SOURCE_WIDTH} characters; --verbose prints them in full."
+                                 if cut else ""))
     return "\n".join(lines)
 
 
@@ -121,64 +127,3 @@ def to_markdown(outcomes, tier, not_run=()):
         out.append(f"- **Mutations (must fail):** {', '.join(f'`{m}`' for m in o.claim.mutations)}")
         out.append(f"- **Time:** {o.seconds:.2f} s")
     return "\n".join(out) + "\n"
-
-
-def add_arguments(parser):
-    """Add the ``--tier``, ``--only``, ``--json``, ``--markdown``, ``--quiet`` options."""
-    parser.add_argument("--tier", default="quick", choices=list(registry.TIERS),
-                        help="parameter tier (default %(default)s; quick leaves out the claims that run at the full "
-                             "tier only, and names them)")
-    parser.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
-    parser.add_argument("--json", metavar="FILE", help="write the outcomes as JSON to FILE")
-    parser.add_argument("--markdown", metavar="FILE", help="write the outcomes as Markdown to FILE")
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr and no table on stdout")
-    return parser
-
-
-def run_from_args(args, prog):
-    """Run the claims selected by parsed ``args``; returns the exit status."""
-    from verified_relu._io import atomic_write_text
-    from verified_relu._threads import single_threaded
-
-    registry._load_all()
-    if args.only:
-        unknown = [c for c in args.only if c not in registry.REGISTRY]
-        if unknown:
-            print(f"{prog}: error: unknown claim id(s): {', '.join(unknown)}; known ids: {', '.join(sorted(registry.REGISTRY))}",
-                  file=sys.stderr)
-            return EXIT_USAGE
-        elsewhere = [c for c in args.only if not registry.REGISTRY[c].in_tier(args.tier)]
-        if elsewhere:
-            print(f"{prog}: error: claim(s) {', '.join(elsewhere)} run at the full tier only; use --tier full",
-                  file=sys.stderr)
-            return EXIT_USAGE
-    not_run = [] if args.only else registry.not_in_tier(args.tier)
-
-    def progress(i, n, outcome):
-        print(f"[{i}/{n}] {outcome.claim.id}: {_result(outcome)} ({outcome.seconds:.2f}s)", file=sys.stderr, flush=True)
-
-    # one BLAS/OpenMP thread: the checks are small dense products (see verified_relu._threads)
-    with single_threaded():
-        outcomes = registry.run(args.only, tier=args.tier, progress=None if args.quiet else progress)
-    try:
-        if args.json:
-            atomic_write_text(args.json, to_json(outcomes, args.tier, not_run))
-        if args.markdown:
-            atomic_write_text(args.markdown, to_markdown(outcomes, args.tier, not_run))
-    except OSError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if not args.quiet:
-        print(to_table(outcomes, not_run, args.tier))
-    return EXIT_OK if all(o.passed for o in outcomes) else EXIT_FAIL
-
-
-def main(argv=None, prog="python -m proofs_checks"):
-    """Entry point of ``python -m proofs_checks``."""
-    parser = argparse.ArgumentParser(prog=prog, description="Run the papers' claims as executable checks.")
-    add_arguments(parser)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse prints its own one-line usage error
-        return int(exc.code) if exc.code is not None else EXIT_USAGE
-    return run_from_args(args, prog)

@@ -549,7 +549,7 @@ def _bench(args):
 
 
 def _check(args):
-    from proofs_checks.report import run_from_args
+    from proofs_checks.cli import run_from_args
 
     for option in ("json", "markdown"):
         if getattr(args, option, None):
@@ -737,7 +737,7 @@ def _build_parser():
                  "Run the claims of CDGKM23, CN24 and DK24 (and their errata) as checks with evidence; "
                  "exit status 1 if any claim fails.",
                  "verified-relu check --tier quick --json claims.json")
-    from proofs_checks.report import add_arguments as _check_arguments
+    from proofs_checks.cli import add_arguments as _check_arguments
 
     _check_arguments(check)
     check.set_defaults(func=_check)
