@@ -3,6 +3,7 @@
 
     python3 tasks.py demo    # create .venv, install the package, run `verified-relu demo`
     python3 tasks.py test    # create .venv, install the package with its test extra, run the suite
+                             # (all but the slow tier, on two processes; `test -m slow`: that tier)
     python3 tasks.py setup   # only create .venv as `test` would (`setup demo`: as `demo` would)
 
 Each command creates (or reuses) a virtual environment in ``.venv`` next to this file and
@@ -74,7 +75,9 @@ def main(argv=None) -> int:
         env.setdefault(var, "1")
     if cmd == "demo":
         return _run([py, "-m", "verified_relu", "demo", *rest], env=env)
-    return _run([py, "-m", "pytest", *rest], env=env)
+    # Two worker processes (pytest-xdist); tests marked xdist_group("name") share one worker.
+    # Options given after `test` come later and win (e.g. `-n 0`: one process).
+    return _run([py, "-m", "pytest", "-n", "2", "--dist", "loadgroup", *rest], env=env)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from verified_relu.app.cli import main
 from verified_relu.identifiability import ambiguous_pair
 
 
+@pytest.mark.slow  # the whole quick suite; its code path on a tiny grid is in the default tier
 def test_quick_suite_runs_end_to_end(tmp_path):
     results = bench.run_suite("quick", progress=None)
     suite = bench.SUITES["quick"]

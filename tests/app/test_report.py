@@ -338,6 +338,7 @@ def _blue_pixels(png_path):
     return int(np.sum(np.all(np.abs(rgb - [31, 119, 180]) < 30, axis=-1)))  # matplotlib's C0
 
 
+@pytest.mark.slow  # starts headless Chromium
 def test_chromium_renders_the_figures(runs, tmp_path):
     exe = _chromium()
     res, X, y = runs["cdgkm"]

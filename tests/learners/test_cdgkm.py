@@ -118,7 +118,7 @@ def test_case1_recovers_an_antipodal_pair_from_exact_moments():
 
 @pytest.mark.parametrize(
     ("d", "k", "eps", "upsilon"),
-    [(3, 2, 0.25, 0.2), (4, 1, 0.2, 0.2), (2, 2, 0.2, 0.2)],
+    [pytest.param(3, 2, 0.25, 0.2, marks=pytest.mark.slow), (4, 1, 0.2, 0.2), (2, 2, 0.2, 0.2)],  # d = 3, k = 2 is the slowest
 )
 def test_faithful_mode_reaches_its_eps(d, k, eps, upsilon):
     for seed in range(3):

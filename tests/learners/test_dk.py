@@ -355,13 +355,14 @@ def test_bad_input():
 
 
 # ----------------------------------------------------------------------------- acceptance (small cells)
+_SLOW = pytest.mark.slow  # one case per family in the default tier, the other cases in the slow one
 ACCEPT = [
     ("random", 2),
-    ("random", 4),
+    pytest.param("random", 4, marks=_SLOW),
     ("close_pair", 3),
     ("orthonormal", 2),
-    ("orthonormal", 4),
-    ("dkkz", 2),
+    pytest.param("orthonormal", 4, marks=_SLOW),
+    pytest.param("dkkz", 2, marks=_SLOW),
     ("dkkz", 4),
 ]
 

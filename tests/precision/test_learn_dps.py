@@ -31,6 +31,7 @@ def test_fast_at_40_digits_agrees_with_float64_to_its_conditioning(exact_run):
     assert LearnResult.from_json(high.to_json()).to_dict() == high.to_dict()
 
 
+@pytest.mark.slow  # the fast learner at 40 digits is in the default tier
 def test_cdgkm_at_30_digits(exact_run):
     """The 30-digit pass recomputes both of MULTISCALELEARN's cases, and from an exact float64 run
     (whichever seed gives one) the 30-digit refinement fits the float64 labels down to their
