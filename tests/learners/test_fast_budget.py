@@ -22,10 +22,10 @@ def _rel(true, learned):
 @pytest.mark.parametrize(
     "kwargs,exc,match",
     [
-        ({"hops": -1}, ValueError, "hops must be >= 0"),
+        ({"hops": -1}, ValueError, "hops must be an int >= 0"),
         ({"hops": 2.5}, TypeError, "hops must be an int"),
-        ({"certificate_tries": -1}, ValueError, "certificate_tries must be >= 0"),
-        ({"restarts": -2}, ValueError, "restarts must be >= 0"),
+        ({"certificate_tries": -1}, ValueError, "certificate_tries must be an int >= 0"),
+        ({"restarts": -2}, ValueError, "restarts must be an int >= 0"),
     ],
 )
 def test_bad_budget_options_name_the_option(kwargs, exc, match):

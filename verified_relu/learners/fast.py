@@ -57,10 +57,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
+from typing import ClassVar
 
 import numpy as np
 
-from .._validation import check_int, check_real
+from .._progress import reporter
+from .._validation import BOOLEAN, NONE, Interval, check_params
+from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
 from .._lm import expanding_subspace_lm, levenberg_marquardt, predict
@@ -130,6 +134,20 @@ class FastParams:
     success_tol: float = 1e-10
     noise_factor: float = 1.5
     noiseless: bool = False
+
+    #: Declared constraints of the fields (:func:`verified_relu._validation.check_params`).
+    _constraints: ClassVar[dict] = {
+        "validation_fraction": [Interval("real", 0, 1, closed="neither")],
+        "subspace_sigma": [Interval("real", 0, None, closed="neither")],
+        "starts": [NONE, Interval("int", 1)],
+        **{name: [Interval("int", 1)] for name in ("subspace_iterations", "refine_iterations", "full_iterations",
+                                                    "expand_rounds", "expand_iterations")},
+        **{name: [Interval("int", 0)] for name in ("resubspace_rounds", "resubspace_extra", "reseed_rounds", "hops",
+                                                    "certificate_tries", "restarts")},
+        "expand_min_decrease": [Interval("real", 0, 1)],
+        "merge_cos": [Interval("real", 0, 1, closed="right")],
+        **VERDICT_CONSTRAINTS,
+    }
 
 
 def _unit(rng, shape):
@@ -408,6 +426,30 @@ def _proper_form(W, mu, a, k, tol=1e-8):
     return np.array(rows), np.array(coefs), 0.0
 
 
+def _nearest_proper_form(W, mu, a, k):
+    """The network without linear term nearest to the given one: each direction of the canonical
+    form carries one neuron, with the signs whose linear parts come closest to the linear term
+    (exhaustive up to 12 directions).  ``(W, mu)``, or ``(None, None)``.  On noisy labels the
+    linear term is never exactly that of a proper network, so :func:`_proper_form` finds none;
+    this one is then refined and kept when it fits as well within the noise."""
+    can = ReLUNetwork(W, mu, a).canonical()
+    lam, U, w = can.coefficients, can.directions, can.linear
+    keep = np.abs(lam) > 0
+    lam, U = lam[keep], U[keep]
+    if not 0 < len(lam) <= min(k, 12):
+        return None, None
+    B = (lam[:, None] * U).T
+    _, s = min((np.linalg.norm(w - B @ np.array(s)), s) for s in itertools.product((1.0, -1.0), repeat=len(lam)))
+    return np.array(s)[:, None] * U, 2.0 * lam
+
+
+def _proper_allowance(loss, n, d):
+    """How much higher a proper fit's training loss may be and still fit "as well within the noise":
+    dropping the ``d`` parameters of the linear term raises a least-squares loss on pure noise by
+    ``loss chi^2_d / n`` on average; allowed is its mean plus three standard deviations."""
+    return loss * (1.0 + (d + 3.0 * math.sqrt(2.0 * d)) / max(n, 1))
+
+
 def _undetermined_pair(network, X, tol):
     """A certificate that the sample does not determine the learned network, or ``None``.
 
@@ -447,30 +489,18 @@ def validate(params, n, d, k):
 
 
 def _check_params(params):
-    """Every option of :class:`FastParams` in its range; the error names the option."""
-    caller = "learn (method='fast')"
-    if isinstance(params.validation_fraction, bool) or not 0 < params.validation_fraction < 1:
-        raise ValueError(f"learn: validation_fraction must be in (0, 1), got {params.validation_fraction}")
-    if params.starts is not None:
-        check_int(params.starts, "starts", minimum=1, caller=caller)
-    for name in ("subspace_iterations", "refine_iterations", "full_iterations", "expand_rounds", "expand_iterations"):
-        check_int(getattr(params, name), name, minimum=1, caller=caller)
-    for name in ("resubspace_rounds", "resubspace_extra", "reseed_rounds", "hops", "certificate_tries", "restarts"):
-        check_int(getattr(params, name), name, minimum=0, caller=caller)
-    for name in ("subspace_sigma", "success_tol", "noise_factor"):
-        check_real(getattr(params, name), name, minimum=0.0, strict_min=True, caller=caller)
-    check_real(params.expand_min_decrease, "expand_min_decrease", minimum=0.0, maximum=1.0, caller=caller)
-    check_real(params.merge_cos, "merge_cos", minimum=0.0, maximum=1.0, strict_min=True, caller=caller)
-    if not isinstance(params.noiseless, (bool, np.bool_)):
-        raise TypeError(f"{caller}: noiseless must be a bool, got {type(params.noiseless).__name__}")
+    """Every option of :class:`FastParams` against its declared constraints; the error names it."""
+    check_params(params, params._constraints, "learn (method='fast')")
 
 
-def _attempt(Xt, yt, k, params, rng, scale):
+def _attempt(Xt, yt, k, params, rng, scale, say=None):
     """Stages 1-7 on the training samples with the random draws of ``rng``.
 
-    Returns ``(network, train_loss, proper, trace steps, subspace dimension)``."""
+    Returns ``(network, train_loss, proper, trace steps, subspace dimension)``; ``say`` receives
+    a progress line after each stage."""
     d = Xt.shape[1]
     trace = []
+    say = say or (lambda message: None)
     w = moment_contraction(Xt, yt, 1)
     r = yt - Xt @ w
     trace.append(TraceStep("linear_term", {"w": w.tolist(), "norm": float(np.linalg.norm(w))}))
@@ -482,29 +512,40 @@ def _attempt(Xt, yt, k, params, rng, scale):
         [(f"{m['labels']}, l={m['degree']}", m["eigenvalues"], m.get("noise_floor"), f"{params.subspace_sigma:g} op_se")
          for m in rows]))
 
+    say(f"  subspace: dimension {V.shape[1]} ({how})")
     Z = Xt @ V
     sub, losses = _subspace_fit(Z, yt, k, params, rng)
     trace.append(TraceStep("subspace_fit", {"starts": losses, "best_loss": sub.loss}))
+    say(f"  subspace fit: {len(losses)} starts, best relative loss {sub.loss / scale:.3e}")
 
     out = _refine(Xt, yt, sub.W @ V.T, sub.mu, sub.a @ V.T, params, scale)
     trace.append(TraceStep("refine", {"loss": out.loss, "iterations": out.iterations, "reason": out.reason}))
 
     out, rounds = _resubspace(Xt, yt, out, k, params, scale, rng)
     trace.append(TraceStep("resubspace", {"rounds": rounds, "loss": out.loss}))
+    say(f"  refine and re-subspace ({len(rounds)} round(s)): relative loss {out.loss / scale:.3e}")
 
     out, rounds = _merge_and_reseed(Xt, yt, out, params, scale)
     out, hops = _hop(Xt, yt, out, params, scale, rng)
     trace.append(TraceStep("reseed", {"rounds": rounds, "hops": hops, "loss": out.loss}))
+    say(f"  merge-and-reseed ({len(rounds)} round(s)), {hops['tried']} hop(s) tried: relative loss "
+        f"{out.loss / scale:.3e}")
 
     out, merges = _consolidate(Xt, yt, out, params, scale)
     premerge = [m.pop("before") for m in merges]
     trace.append(TraceStep("consolidate", {"merges": merges, "width": int(out.W.shape[0]), "loss": out.loss}))
 
     Wp, mup, lin = _proper_form(out.W, out.mu, out.a, k)
+    exact_form = Wp is not None
+    if not exact_form:  # noisy labels: the nearest proper network, kept if it fits as well within the noise
+        Wp, mup = _nearest_proper_form(out.W, out.mu, out.a, k)
     proper = Wp is not None
     if proper:
         polished = _refine(Xt, yt, Wp, mup, np.zeros(d), params, scale, fit_linear=False)
-        if polished.loss <= max(out.loss * 1.0001, 1e-26 * scale):  # no worse (rounding level counts as exact)
+        allowed = max(out.loss * 1.0001, 1e-26 * scale)  # no worse (rounding level counts as exact)
+        if not exact_form:
+            allowed = max(allowed, _proper_allowance(out.loss, len(yt), d))
+        if polished.loss <= allowed:
             network = ReLUNetwork(polished.W, polished.mu)
             train_loss = polished.loss
         else:
@@ -512,7 +553,8 @@ def _attempt(Xt, yt, k, params, rng, scale):
     if not proper:
         network = ReLUNetwork(out.W, out.mu, out.a)
         train_loss = out.loss
-    trace.append(TraceStep("proper_form", {"proper": proper, "width": network.k, "linear_residual_norm": lin}))
+    trace.append(TraceStep("proper_form", {"proper": proper, "exact_form": exact_form, "width": network.k,
+                                           "linear_residual_norm": lin, "improper_loss": out.loss}))
     return network, float(train_loss), proper, trace, int(V.shape[1]), premerge
 
 
@@ -688,11 +730,12 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     (the shared verdict), up to ``params.restarts`` further attempts run with fresh random draws
     (other contraction directions, so another subspace, and other starts) and the next fold held
     out; the first successful attempt is returned, else the one with the lowest held-out error,
-    and the verdict is that of the returned attempt.  ``teacher`` and
-    ``progress`` are part of the learners' common signature and not used here (the fast learner
-    never sees the truth).
+    and the verdict is that of the returned attempt.  ``progress`` reports each attempt and its
+    stages (:func:`verified_relu._progress.reporter`); ``teacher`` is part of the learners' common
+    signature and not used here (the fast learner never sees the truth).
     """
     _check_params(params)
+    say = reporter(progress, "fast")
     n = X.shape[0]
     perm = rng.permutation(n)
     n_val = max(int(round(params.validation_fraction * n)), 1)
@@ -708,8 +751,10 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         tr = np.concatenate([perm[: f * n_val], perm[(f + 1) * n_val:]])
         Xt, yt, Xv, yv = X[tr], y[tr], X[val], y[val]
         scale = float(np.mean(yt * yt)) or 1.0
-        network, train_loss, proper, steps, dim, premerge = _attempt(Xt, yt, k, params, stream, scale)
+        say(f"attempt {a + 1} of at most {params.restarts + 1} (held-out fold {f}): {len(tr)} training samples")
+        network, train_loss, proper, steps, dim, premerge = _attempt(Xt, yt, k, params, stream, scale, say)
         v, undetermined = _judge(network, train_loss, X, y, Xv, yv, params, premerge, k)
+        say(f"attempt {a + 1}: {v.reason} (held-out relative error {v.relative:.3e})")
         attempts.append({"attempt": a, "fold": f, "train_mse": train_loss, "validation_mse": v.mse,
                          "verdict": v.reason})
         if best is None or v.success or (not best[5].success and v.relative < best[5].relative):
@@ -739,7 +784,11 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         "n_train": int(n_train),
         "n_validation": int(n_val),
     }
-    return network, v.success, v.message, tuple(trace), diagnostics
+    message = v.message
+    if not proper and np.any(network.linear):
+        message += (f"; the network keeps a linear term <a, x> (|a| = {np.linalg.norm(network.linear):.3g}): no "
+                    f"network of width <= {k} without one fits the training samples as well within the noise")
+    return network, v.success, message, tuple(trace), diagnostics
 
 
 def make_result(network, success, message, trace, diagnostics, params, seed_entropy, k):
