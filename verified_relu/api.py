@@ -13,7 +13,8 @@ import numpy as np
 
 from . import learners
 from .learners import registry
-from .learners.result import TraceStep, jsonable
+from ._provenance import jsonable
+from .learners.result import TraceStep
 
 __all__ = ["learn"]
 

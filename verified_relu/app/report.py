@@ -54,6 +54,7 @@ from .._io import atomic_path
 from .._progress import reporter
 from .._validation import as_matrix, as_vector
 from ..learners import records, registry
+from ..metrics import relative_error
 from ..learners.dk_predictor import HermitePredictor
 from ..learners.result import LearnResult
 from ..network import ReLUNetwork
@@ -238,9 +239,9 @@ def _neurons_figure(result, teacher, mpl):
 # ----------------------------------------------------------------------------- error against samples
 def _relative_error(net, teacher, mc):
     """``(value, standard error or None, kind)``: exact in closed form, or Monte Carlo for a predictor."""
-    nsq = teacher.norm_squared()
     if isinstance(net, ReLUNetwork):
-        return teacher.squared_distance(net) / nsq, None, "exact"
+        return relative_error(teacher, net), None, "exact"
+    nsq = teacher.norm_squared()
     Xt, yt = mc
     r2 = (yt - net.predict(Xt)) ** 2
     return float(np.mean(r2)) / nsq, float(np.std(r2, ddof=1) / math.sqrt(r2.size)) / nsq, "Monte Carlo"
@@ -320,7 +321,7 @@ def _checkpoint_blocks(result, teacher):
     for name, net in result.checkpoints.items():
         stage = "the paper's steps alone" if name == "paper" else f"after the departure {name!r}"
         if teacher is not None:
-            err, kind = teacher.squared_distance(net) / teacher.norm_squared(), "exact relative squared error"
+            err, kind = relative_error(teacher, net), "exact relative squared error"
         elif name in recorded:
             (kind, err), = recorded[name].items()
             kind = kind.replace("_", " ")

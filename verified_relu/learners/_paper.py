@@ -478,7 +478,8 @@ class Tracer:
         self.steps = []
 
     def __call__(self, name, **data):
-        from .result import TraceStep, jsonable
+        from .._provenance import jsonable
+        from .result import TraceStep
 
         step = TraceStep(name, jsonable(data))
         self.steps.append(step)

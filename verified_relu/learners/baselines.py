@@ -18,7 +18,8 @@ import dataclasses
 
 import numpy as np
 
-from .result import LearnResult, jsonable
+from .._provenance import jsonable
+from .result import LearnResult
 
 __all__ = [
     "check_verdict_options",

@@ -67,7 +67,7 @@ from .._validation import BOOLEAN, NONE, Interval, check_params
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
-from .._lm import expanding_subspace_lm, levenberg_marquardt, predict
+from .._lm import EXACT_LOSS, LM_ATOL, expanding_subspace_lm, levenberg_marquardt, predict
 from . import records
 from .result import LearnResult, TraceStep
 
@@ -231,11 +231,11 @@ def _subspace_fit(Z, y, k, params, rng):
             U = _unit(rng, (k, r_dim))
             kind = "random"
         mu, a = _ls_coefficients(Z, y, U)
-        out = levenberg_marquardt(Z, y, U, mu, a, max_iter=params.subspace_iterations, atol=1e-28 * scale)
+        out = levenberg_marquardt(Z, y, U, mu, a, max_iter=params.subspace_iterations, atol=LM_ATOL * scale)
         losses.append({"start": s, "kind": kind, "loss": out.loss, "iterations": out.iterations})
         if best is None or out.loss < best.loss:
             best = out
-        if best.loss <= 1e-26 * scale:
+        if best.loss <= EXACT_LOSS * scale:
             break
     return best, losses
 
@@ -246,7 +246,7 @@ def _refine(X, y, W, mu, a, params, scale, fit_linear=True, polish=None):
     return expanding_subspace_lm(X, y, W, mu, a, fit_linear=fit_linear, rounds=params.expand_rounds,
                                  sub_iter=params.expand_iterations,
                                  polish_iter=params.refine_iterations if polish is None else polish,
-                                 full_iter=params.full_iterations, atol=1e-28 * scale,
+                                 full_iter=params.full_iterations, atol=LM_ATOL * scale,
                                  min_decrease=params.expand_min_decrease)
 
 
@@ -263,7 +263,7 @@ def _resubspace(X, y, out, k, params, scale, rng):
     rounds = []
     d = X.shape[1]
     for _ in range(params.resubspace_rounds):
-        if out.loss <= 1e-26 * scale:
+        if out.loss <= EXACT_LOSS * scale:
             break
         r = y - predict(X, out.W, out.mu, out.a)
         cols = [out.W.T, out.a[:, None]]
@@ -274,7 +274,7 @@ def _resubspace(X, y, out, k, params, scale, rng):
         V = Q[:, sv > 1e-8 * sv[0]][:, : min(d, 2 * k + 2)]
         Z = X @ V
         best = levenberg_marquardt(Z, y, out.W @ V, out.mu, out.a @ V, max_iter=params.subspace_iterations,
-                                   atol=1e-28 * scale)
+                                   atol=LM_ATOL * scale)
         sub, _ = _subspace_fit(Z, y, k, params, rng)
         if sub.loss < best.loss:
             best = sub
@@ -301,7 +301,7 @@ def _hop(X, y, out, params, scale, rng):
     scales = (0.01, 0.03, 0.1, 0.3)
     start = out
     for h in range(params.hops):
-        if out.loss <= 1e-26 * scale:
+        if out.loss <= EXACT_LOSS * scale:
             break
         tried += 1
         size = scales[h % len(scales)] * np.linalg.norm(out.W, axis=1, keepdims=True)
@@ -309,7 +309,7 @@ def _hop(X, y, out, params, scale, rng):
         cand = _refine(X, y, W, out.mu, out.a, params, scale, polish=2)
         if cand.loss < out.loss:
             out, kept = cand, kept + 1
-    if out is not start and out.loss > 1e-26 * scale:
+    if out is not start and out.loss > EXACT_LOSS * scale:
         out = _refine(X, y, out.W, out.mu, out.a, params, scale)
     return out, {"tried": tried, "kept": kept, "loss": out.loss}
 
@@ -319,7 +319,7 @@ def _merge_and_reseed(X, y, out, params, scale):
     rounds = []
     k = out.W.shape[0]
     for _ in range(params.reseed_rounds):
-        if out.loss <= 1e-26 * scale or k < 2:
+        if out.loss <= EXACT_LOSS * scale or k < 2:
             break
         r = y - predict(X, out.W, out.mu, out.a)
         C = np.abs(out.W @ out.W.T)
@@ -372,7 +372,7 @@ def _consolidate(X, y, out, params, scale):
         pairs.sort(key=lambda ij: -C[ij])
         for i, j in pairs:
             cand = _refine(X, y, *_merge_pair(out.W, out.mu, out.a, i, j), params, scale)
-            if cand.loss <= max(2.0 * out.loss, 1e-26 * scale):
+            if cand.loss <= max(2.0 * out.loss, EXACT_LOSS * scale):
                 merges.append({"kept": i, "merged": j, "loss_before": out.loss, "loss_after": cand.loss,
                                "before": ReLUNetwork(out.W, out.mu, out.a)})
                 out = cand
@@ -542,7 +542,7 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None):
     proper = Wp is not None
     if proper:
         polished = _refine(Xt, yt, Wp, mup, np.zeros(d), params, scale, fit_linear=False)
-        allowed = max(out.loss * 1.0001, 1e-26 * scale)  # no worse (rounding level counts as exact)
+        allowed = max(out.loss * 1.0001, EXACT_LOSS * scale)  # no worse (rounding level counts as exact)
         if not exact_form:
             allowed = max(allowed, _proper_allowance(out.loss, len(yt), d))
         if polished.loss <= allowed:

@@ -69,7 +69,7 @@ import numpy as np
 
 from .. import _mp
 from ..network import ReLUNetwork
-from .._lm import levenberg_marquardt
+from .._lm import LM_ATOL, levenberg_marquardt
 from .._validation import NONE, Interval, Options, Sequence, check_params
 from . import records
 from ._paper import (
@@ -500,7 +500,7 @@ def _refine(network, val_loss, lam, U, w_hat, P, V, Xm, ym, Xv, yv, resid, k, rn
             U_r = pts[list(o.subset)] if o.subset else np.zeros((0, d))
         W0, mu0, a0 = _relu_form(w_hat, lam_r, U_r, k, d, rng)
         res = levenberg_marquardt(Xm[:nr], ym[:nr], W0, mu0, a0, max_iter=params.refine_iterations,
-                                  atol=1e-28 * scale)
+                                  atol=LM_ATOL * scale)
         cand = ReLUNetwork(res.W, res.mu, res.a) if np.all(np.linalg.norm(res.W, axis=1) > 0) else None
         cand_loss = float(np.mean((yv - cand(Xv)) ** 2)) if cand is not None else math.inf
         kept = cand_loss < val_loss

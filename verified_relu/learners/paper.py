@@ -128,10 +128,12 @@ def learn(X, y, k, method, ss, options):
 def _checkpoint_errors(checkpoints, Xh, yh, teacher):
     """Per checkpoint, in order: the exact relative squared error against ``teacher`` when given
     (closed form), else the relative squared error on the held-out verdict rows."""
+    from ..metrics import relative_error
+
     out = {}
     for name, net in checkpoints.items():
         if teacher is not None:
-            out[name] = {"exact_relative_squared_error": float(teacher.squared_distance(net) / teacher.norm_squared())}
+            out[name] = {"exact_relative_squared_error": float(relative_error(teacher, net))}
         else:
             resid = yh - net(Xh)
             scale = float(np.mean(yh * yh)) or 1.0

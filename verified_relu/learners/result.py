@@ -9,8 +9,7 @@ from .._io import parse_json
 from .._provenance import jsonable, versions
 from ..network import ReLUNetwork
 
-# ``jsonable`` lives in verified_relu._provenance; it stays importable from here for the learners
-# that import it from this module.
+# ``jsonable`` lives in verified_relu._provenance.
 __all__ = ["LearnResult", "TraceStep"]
 
 

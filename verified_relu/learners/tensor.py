@@ -34,7 +34,7 @@ import numpy as np
 
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
-from .._lm import levenberg_marquardt
+from .._lm import LM_ATOL, levenberg_marquardt
 from .._validation import Interval, check_params
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from .baselines import judge, split_holdout
@@ -168,7 +168,7 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     trace.append(TraceStep("coefficients", {"loss": init_loss, "relative": init_loss / scale}))
 
     if params.refine_iterations > 0:
-        out = levenberg_marquardt(Xt, yt, U, mu, a, max_iter=params.refine_iterations, atol=1e-28 * scale)
+        out = levenberg_marquardt(Xt, yt, U, mu, a, max_iter=params.refine_iterations, atol=LM_ATOL * scale)
         W, mu, a, train_loss = out.W, out.mu, out.a, out.loss
         trace.append(TraceStep("refine", {"loss": out.loss, "iterations": out.iterations, "reason": out.reason}))
     else:

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .. import instances
+from ..metrics import relative_error
 from ..learners import learn
 from ..network import ReLUNetwork
 from .certify import certify, noiseless_labels
@@ -47,7 +48,7 @@ def survey(cases=CASES, n=3000, dps=50, seed=0, sweep_samples=300):
         y_mp = noiseless_labels(net, X, dps)
         y = np.array([float(v) for v in y_mp])
         res = learn(X, y, k, rng=seed + 2, noiseless=True)
-        rel = float(net.squared_distance(res.network) / net.norm_squared())
+        rel = float(relative_error(net, res.network))
         cert = certify(res, X, y_mp, teacher=net, dps=dps) if res.network.k == k else None
         # identifiability of the instance itself, apart from the learner: start next to the truth
         gen = np.random.default_rng(seed + 3)
