@@ -37,7 +37,7 @@ def _run(cmd, **kw):
 
 
 def ensure_env(extras: str) -> Path:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 -- any python3 may run this file; it says why it stops
         sys.exit(f"verified_relu needs Python >= 3.10, this is {sys.version.split()[0]}")
     py = _venv_python()
     if not py.exists():

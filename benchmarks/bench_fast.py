@@ -20,10 +20,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
-from verified_relu import instances, learn  # noqa: E402
-from verified_relu._provenance import summary  # noqa: E402
-from verified_relu.app.bench import EXACT, FALSE_SUCCESS  # noqa: E402
-from verified_relu.metrics import relative_error  # noqa: E402
+from verified_relu import instances, learn
+from verified_relu._provenance import summary
+from verified_relu.app.bench import EXACT, FALSE_SUCCESS
+from verified_relu.metrics import relative_error
 
 #: (family, parameters): the "hard" grid of verified_relu.instances.grid
 FAMILIES = [(family, params) for _, family, params in instances.grid("hard")]
@@ -59,10 +59,20 @@ def main():
             errors.append(err)
             ok += err <= EXACT
             false_success += bool(res.success and err > FALSE_SUCCESS)
-        row = {"family": family, "params": params, "exact": ok, "seeds": args.seeds, "worst": max(errors),
-               "false_success": false_success, "median_time": statistics.median(times)}
+        row = {
+            "family": family,
+            "params": params,
+            "exact": ok,
+            "seeds": args.seeds,
+            "worst": max(errors),
+            "false_success": false_success,
+            "median_time": statistics.median(times),
+        }
         rows.append(row)
-        print(f"| {family} | {params or ''} | {ok}/{args.seeds} | {max(errors):.1e} | {false_success} | {row['median_time']:.2f} |", flush=True)
+        print(
+            f"| {family} | {params or ''} | {ok}/{args.seeds} | {max(errors):.1e} | {false_success} | {row['median_time']:.2f} |",
+            flush=True,
+        )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"d": d, "k": k, "n": n, "rows": rows}, fh, indent=1)

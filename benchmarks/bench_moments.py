@@ -27,15 +27,15 @@ import time
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from verified_relu import ReLUNetwork  # noqa: E402
-from verified_relu._provenance import machine, versions  # noqa: E402
-from verified_relu.moments import MomentAccumulator, contraction_eigh, contraction_matvec, moment_contraction  # noqa: E402
+from verified_relu import ReLUNetwork
+from verified_relu._provenance import machine, versions
+from verified_relu.moments import MomentAccumulator, contraction_eigh, contraction_matvec, moment_contraction
 
 
 def _best(fn, repeats):
@@ -110,7 +110,7 @@ def _machine():
         cfg = np.show_config(mode="dicts")
         info = cfg["Build Dependencies"]["blas"]
         blas = f"{info.get('name')} {info.get('version')}"
-    except Exception:  # noqa: BLE001 - informational only
+    except Exception:
         pass
     return {**machine(), **versions(), "cpu": cpu, "memory_gib": round(mem, 1), "blas": blas}
 
@@ -159,8 +159,18 @@ def main(argv=None):
         Xm = ym = None  # close the maps before the directory is removed
         memory = {}
         for mode in ("memmap", "iterator"):
-            cmd = [sys.executable, os.path.abspath(__file__), "--memory-worker", tmp, "--mode", mode,
-                   "--l", str(args.degrees[0]), "--chunk-rows", str(args.chunk_rows)]
+            cmd = [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--memory-worker",
+                tmp,
+                "--mode",
+                mode,
+                "--l",
+                str(args.degrees[0]),
+                "--chunk-rows",
+                str(args.chunk_rows),
+            ]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             memory[mode] = json.loads(out.strip().splitlines()[-1])
 

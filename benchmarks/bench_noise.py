@@ -45,7 +45,9 @@ def main():
     expected = (k * (d + 1) + d) / (k + d)
     print(f"{summary()}; one BLAS thread")
     print(f"d = {d}, k = {k}, n = {n}, seeds 0..{args.seeds - 1}; expected ratio ~ {expected:.2f}\n")
-    print("| family | sigma | learner excess risk (median) | oracle excess risk (median) | ratio (median) | ratio (max) | sigma^2 p / n (learner) |")
+    print(
+        "| family | sigma | learner excess risk (median) | oracle excess risk (median) | ratio (median) | ratio (max) | sigma^2 p / n (learner) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     rows = []
     for family, params in FAMILIES:
@@ -57,13 +59,24 @@ def main():
                 res = learn(X, y, k, rng=s)
                 ours = float(net.squared_distance(res.network))
                 oracle = float(net.squared_distance(oracle_fit(net, X, y)))
-                cell.append({"family": family, "sigma": sigma, "seed": s, "learner": ours, "oracle": oracle,
-                             "ratio": ours / oracle, "success": bool(res.success)})
+                cell.append(
+                    {
+                        "family": family,
+                        "sigma": sigma,
+                        "seed": s,
+                        "learner": ours,
+                        "oracle": oracle,
+                        "ratio": ours / oracle,
+                        "success": bool(res.success),
+                    }
+                )
             rows += cell
             med = statistics.median
             p = k * (d + 1) + d
-            print(f"| {family} | {sigma:g} | {med(r['learner'] for r in cell):.3g} | {med(r['oracle'] for r in cell):.3g} | "
-                  f"{med(r['ratio'] for r in cell):.2f} | {max(r['ratio'] for r in cell):.3g} | {sigma**2 * p / n:.3g} |")
+            print(
+                f"| {family} | {sigma:g} | {med(r['learner'] for r in cell):.3g} | {med(r['oracle'] for r in cell):.3g} | "
+                f"{med(r['ratio'] for r in cell):.2f} | {max(r['ratio'] for r in cell):.3g} | {sigma**2 * p / n:.3g} |"
+            )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -106,29 +106,19 @@ def main():
             rows.append(row)
             if i % 20 == 0:
                 print(f"  {i}/{len(jobs)} runs", file=sys.stderr, flush=True)
-    print(
-        "| method | family | d | k | success | worst err / bound | claimed success, err > bound | median time (s) |"
-    )
+    print("| method | family | d | k | success | worst err / bound | claimed success, err > bound | median time (s) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for method in args.methods:
         for family, _, d, k in _cells(args.d, args.k):
-            cell = [
-                r
-                for r in rows
-                if (r["method"], r["family"], r["d"], r["k"]) == (method, family, d, k)
-            ]
+            cell = [r for r in rows if (r["method"], r["family"], r["d"], r["k"]) == (method, family, d, k)]
             ok = sum(r["ok"] for r in cell)
             worst = max(r["squared_error"] / r["bound"] for r in cell)
             false = sum(r["claimed_success"] and not r["ok"] for r in cell)
             med = statistics.median(r["time_s"] for r in cell)
-            print(
-                f"| {method} | {family} | {d} | {k} | {ok}/{len(cell)} | {worst:.2g} | {false} | {med:.2f} |"
-            )
+            print(f"| {method} | {family} | {d} | {k} | {ok}/{len(cell)} | {worst:.2g} | {false} | {med:.2f} |")
     for method in args.methods:
         mine = [r for r in rows if r["method"] == method]
-        print(
-            f"\n{method}: {sum(r['ok'] for r in mine)}/{len(mine)} runs within the bound overall"
-        )
+        print(f"\n{method}: {sum(r['ok'] for r in mine)}/{len(mine)} runs within the bound overall")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -38,7 +38,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_fast, beside this file
-from bench_fast import FAMILIES as _FAST_FAMILIES  # noqa: E402  (it also puts the checkout on sys.path)
+from bench_fast import FAMILIES as _FAST_FAMILIES
 
 #: bench_fast's families, and dk_cancel
 FAMILIES = [*_FAST_FAMILIES, ("dk_cancel", {})]
@@ -70,10 +70,24 @@ def _run(task):
     fits_all = float(np.mean((res.network(X) - y) ** 2)) <= 1e-24 * float(np.mean(y * y))
     if fits_all and rel > EXACT:
         undetermined = True
-    return {"family": family, "params": params, "d": d, "k": k, "n": n, "seed": seed, "variant": variant,
-            "learner_seed": learner_seed, "relative_error": rel, "exact": bool(rel <= EXACT),
-            "success": bool(res.success), "false_success": bool(res.success and rel > FALSE),
-            "determined": not undetermined, "determined_strict": not (undetermined or refit), "attempts": res.diagnostics.get("attempts"), "seconds": seconds}
+    return {
+        "family": family,
+        "params": params,
+        "d": d,
+        "k": k,
+        "n": n,
+        "seed": seed,
+        "variant": variant,
+        "learner_seed": learner_seed,
+        "relative_error": rel,
+        "exact": bool(rel <= EXACT),
+        "success": bool(res.success),
+        "false_success": bool(res.success and rel > FALSE),
+        "determined": not undetermined,
+        "determined_strict": not (undetermined or refit),
+        "attempts": res.diagnostics.get("attempts"),
+        "seconds": seconds,
+    }
 
 
 def _tasks(ds, ks, seeds, families):
@@ -114,8 +128,10 @@ def markdown(rows, meta):
     for r in rows:
         cells.setdefault(_cell_key(r), []).append(r)
     lines = [
-        ("| family | d | k | n | runs | determined | exact / determined | 95% lower bound "
-         "| exact / determined (strict) | false successes | median s | max s | max attempts |"),
+        (
+            "| family | d | k | n | runs | determined | exact / determined | 95% lower bound "
+            "| exact / determined (strict) | false successes | median s | max s | max attempts |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     tot_det = tot_exact = tot_false = tot_sdet = tot_sexact = 0
@@ -128,16 +144,23 @@ def markdown(rows, meta):
         tot_det, tot_exact, tot_false = tot_det + len(det), tot_exact + ex, tot_false + false
         tot_sdet, tot_sexact = tot_sdet + len(sdet), tot_sexact + sex
         secs = sorted(r["seconds"] for r in rs)
-        lines.append(f"| {label} | {d} | {k} | {n} | {len(rs)} | {len(det)} | {ex}/{len(det)} | "
-                     f"{clopper_pearson_lower(ex, len(det)):.3f} | {sex}/{len(sdet)} | {false} | "
-                     f"{secs[len(secs) // 2]:.2f} | {secs[-1]:.1f} | {max(r['attempts'] or 1 for r in rs)} |")
+        lines.append(
+            f"| {label} | {d} | {k} | {n} | {len(rs)} | {len(det)} | {ex}/{len(det)} | "
+            f"{clopper_pearson_lower(ex, len(det)):.3f} | {sex}/{len(sdet)} | {false} | "
+            f"{secs[len(secs) // 2]:.2f} | {secs[-1]:.1f} | {max(r['attempts'] or 1 for r in rs)} |"
+        )
     secs = sorted(r["seconds"] for r in rows)
-    lines.append(f"| **all** | | | | {len(rows)} | {tot_det} | {tot_exact}/{tot_det} | "
-                 f"{clopper_pearson_lower(tot_exact, tot_det):.4f} | {tot_sexact}/{tot_sdet} | {tot_false} | "
-                 f"{secs[len(secs) // 2]:.2f} | {secs[-1]:.1f} | |")
-    head = [f"Machine: {meta['machine']}; Python {meta['python']}, numpy {meta['numpy']}; "
-            f"workers {meta['workers']} (one BLAS thread each); wall time {meta['seconds']:.0f} s; "
-            f"command: `{meta['command']}`.", ""]
+    lines.append(
+        f"| **all** | | | | {len(rows)} | {tot_det} | {tot_exact}/{tot_det} | "
+        f"{clopper_pearson_lower(tot_exact, tot_det):.4f} | {tot_sexact}/{tot_sdet} | {tot_false} | "
+        f"{secs[len(secs) // 2]:.2f} | {secs[-1]:.1f} | |"
+    )
+    head = [
+        f"Machine: {meta['machine']}; Python {meta['python']}, numpy {meta['numpy']}; "
+        f"workers {meta['workers']} (one BLAS thread each); wall time {meta['seconds']:.0f} s; "
+        f"command: `{meta['command']}`.",
+        "",
+    ]
     return "\n".join(head + lines) + "\n"
 
 
@@ -157,9 +180,19 @@ def main(argv=None):
     if args.summarize:
         with open(args.summarize) as fh:
             rows = [json.loads(line) for line in fh if line.strip()]
-        print(markdown(rows, {"machine": "see the run", "python": platform.python_version(), "numpy": np.__version__,
-                              "workers": args.workers, "seconds": float(sum(r["seconds"] for r in rows)),
-                              "command": "(partial run; seconds = summed run time)"}))
+        print(
+            markdown(
+                rows,
+                {
+                    "machine": "see the run",
+                    "python": platform.python_version(),
+                    "numpy": np.__version__,
+                    "workers": args.workers,
+                    "seconds": float(sum(r["seconds"] for r in rows)),
+                    "command": "(partial run; seconds = summed run time)",
+                },
+            )
+        )
         return
 
     tasks = _tasks(args.d, args.k, args.seeds, args.families)
@@ -173,11 +206,19 @@ def main(argv=None):
             partial.write(json.dumps(row) + "\n")
             partial.flush()
             if i % 20 == 0 or i == len(tasks):
-                print(f"[bench_robust] {i}/{len(tasks)} runs, {time.perf_counter() - t0:.0f} s", file=sys.stderr,
-                      flush=True)
-    meta = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(),
-            "numpy": np.__version__, "workers": args.workers, "seconds": time.perf_counter() - t0,
-            "command": "python3 benchmarks/bench_robust.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+                print(
+                    f"[bench_robust] {i}/{len(tasks)} runs, {time.perf_counter() - t0:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    meta = {
+        "machine": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "workers": args.workers,
+        "seconds": time.perf_counter() - t0,
+        "command": "python3 benchmarks/bench_robust.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
     try:
         with open("/proc/cpuinfo") as fh:
             meta["machine"] = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))

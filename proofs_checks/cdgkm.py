@@ -96,9 +96,19 @@ def check_anticoncentration(p):
             if worst is None or ev.margin > worst[0].margin:
                 worst = (ev, (k, d, cname, lemma))
     ev = worst[0]
-    details = dict(ev.details, worst_case=dict(zip(("k", "d", "config", "lemma"), worst[1])), cases=rows, lower_scale=scale)
-    return Evidence(ev.passed, ev.margin, "probability", len(cases) * p["trials"], seeds=[p["seed"]],
-                    precision="float64", interval=ev.interval, details=details)
+    details = dict(
+        ev.details, worst_case=dict(zip(("k", "d", "config", "lemma"), worst[1])), cases=rows, lower_scale=scale
+    )
+    return Evidence(
+        ev.passed,
+        ev.margin,
+        "probability",
+        len(cases) * p["trials"],
+        seeds=[p["seed"]],
+        precision="float64",
+        interval=ev.interval,
+        details=details,
+    )
 
 
 # --------------------------------------------------------------------------- claim 13
@@ -116,7 +126,10 @@ def _lemma26_ratio(a, b, const, expo):
     source=f"{SRC} Lemma 26",
     statement="For |a|, |b| <= 1: min_s |a - s b|^2 <= |a^2 - b^2| <= 2 min_s |a - s b| (s in {+-1}).",
     kind="property-based search",
-    tiers={"quick": {"random": 2000, "hypothesis": 150, "seed": 13}, "full": {"random": 50000, "hypothesis": 3000, "seed": 13}},
+    tiers={
+        "quick": {"random": 2000, "hypothesis": 150, "seed": 13},
+        "full": {"random": 50000, "hypothesis": 3000, "seed": 13},
+    },
     mutations={"constant_1.5": {"const": 1.5}, "exponent_1": {"expo": 1}},
 )
 def check_lemma26(p):
@@ -146,16 +159,26 @@ def check_lemma26(p):
         consider(a, b)
     unit = st.floats(-1, 1, allow_nan=False)
 
-    @settings(max_examples=p["hypothesis"], derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=p["hypothesis"],
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(unit, unit)
     def search(a, b):
         target(float(consider(a, b)))
 
     search()
     n = len(pts) + p["hypothesis"]
-    return ratio_evidence(float(worst[0]), n, seeds=[p["seed"]], precision="exact (Fraction of float inputs)",
-                          details={"worst_pair": worst[1], "const": float(const), "exponent": expo})
+    return ratio_evidence(
+        float(worst[0]),
+        n,
+        seeds=[p["seed"]],
+        precision="exact (Fraction of float inputs)",
+        details={"worst_pair": worst[1], "const": float(const), "exponent": expo},
+    )
 
 
 # --------------------------------------------------------------------------- claim 14
@@ -187,10 +210,15 @@ def _vandermonde_nodes(gen, m, lo, hi, count):
     for delta in (Fraction(1, 10), Fraction(1, 100), Fraction(1, 1000)):
         span = delta * (m - 1)
         if span <= L:
-            out += [[Fraction(lo) + delta * j for j in range(m)], [Fraction(hi) - delta * j for j in range(m)],
-                    [Fraction(lo) + (L - span) / 2 + delta * j for j in range(m)]]
+            out += [
+                [Fraction(lo) + delta * j for j in range(m)],
+                [Fraction(hi) - delta * j for j in range(m)],
+                [Fraction(lo) + (L - span) / 2 + delta * j for j in range(m)],
+            ]
             half = m // 2
-            out.append([Fraction(lo) + delta * j for j in range(half)] + [Fraction(hi) - delta * j for j in range(m - half)])
+            out.append(
+                [Fraction(lo) + delta * j for j in range(half)] + [Fraction(hi) - delta * j for j in range(m - half)]
+            )
     for _ in range(count):
         x = sorted(Fraction(int(t), 2**20) * L + Fraction(lo) for t in gen.integers(0, 2**20 + 1, m))
         if len(set(x)) == m:
@@ -207,8 +235,10 @@ def _vandermonde_nodes(gen, m, lo, hi, count):
         "||V^{-1}||_2 <= m Delta^{-(2m-2)}; m = 2..8."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"ms": [2, 3, 4, 5, 6], "random": 6, "seed": 14, "dps": 40},
-           "full": {"ms": [2, 3, 4, 5, 6, 7, 8], "random": 60, "seed": 14, "dps": 60}},
+    tiers={
+        "quick": {"ms": [2, 3, 4, 5, 6], "random": 6, "seed": 14, "dps": 40},
+        "full": {"ms": [2, 3, 4, 5, 6, 7, 8], "random": 60, "seed": 14, "dps": 60},
+    },
     mutations={"exponent_m_minus_2": {"exponent": "m-2"}, "nodes_in_[-1,1]": {"domain": (-1, 1)}},
 )
 def check_vandermonde(p):
@@ -232,8 +262,13 @@ def check_vandermonde(p):
             n += 1
             if norm / bound > worst:
                 worst, where = norm / bound, {"m": m, "nodes": [str(x) for x in nodes], "inv_norm": float(norm)}
-    return ratio_evidence(float(worst), n, seeds=[p["seed"]], precision=f"exact inverse, mpmath svd dps={p['dps']}",
-                          details={"worst": where, "domain": [lo, hi], "exponent": p.get("exponent", "2m-2")})
+    return ratio_evidence(
+        float(worst),
+        n,
+        seeds=[p["seed"]],
+        precision=f"exact inverse, mpmath svd dps={p['dps']}",
+        details={"worst": where, "domain": [lo, hi], "exponent": p.get("exponent", "2m-2")},
+    )
 
 
 # --------------------------------------------------------------------------- claim 15
@@ -245,7 +280,9 @@ def _lemma27_instances(gen, ctx, ks, count, allow_negative):
     for k in ks:
         for g in (ctx.mpf(1) / 10, ctx.mpf(1) / 50):
             if (k - 1) * g < 1:
-                out.append(([(-1) ** j * math.comb(k - 1, j) for j in range(k)], [ctx.sqrt(1 - j * g) for j in range(k)], 1))
+                out.append(
+                    ([(-1) ** j * math.comb(k - 1, j) for j in range(k)], [ctx.sqrt(1 - j * g) for j in range(k)], 1)
+                )
         for _ in range(count):
             kp = int(gen.integers(1, k + 1))
             scale = 10.0 ** -gen.uniform(0, 4)
@@ -281,8 +318,10 @@ def _lemma27_instances(gen, ctx, ks, count, allow_negative):
         "max_{even l in [0, 2k]} |<v^l, q>| >= c_abs [(tau/(2k)) (alpha^2 gamma^2/(4k))^k - C R k (k'-1) beta]."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"ks": [2, 3, 4, 5, 6], "count": 12, "seed": 15, "dps": 50},
-           "full": {"ks": [2, 3, 4, 5, 6], "count": 150, "seed": 15, "dps": 60}},
+    tiers={
+        "quick": {"ks": [2, 3, 4, 5, 6], "count": 12, "seed": 15, "dps": 50},
+        "full": {"ks": [2, 3, 4, 5, 6], "count": 150, "seed": 15, "dps": 60},
+    },
     mutations={"drop_gamma_factor": {"drop_factor": True}, "v_in_[-1,1]": {"allow_negative": True}},
 )
 def check_lemma27(p):
@@ -311,8 +350,13 @@ def check_lemma27(p):
         r = rhs / obs if obs > 0 else ctx.inf
         if r > worst:
             worst, where = r, {"k": k, "k_prime": kp, "observed": float(obs), "rhs": float(rhs), "gamma": float(gamma)}
-    return ratio_evidence(float(worst), n, seeds=[p["seed"]], precision=f"mpmath dps={p['dps']}",
-                          details={"worst": where, "c_abs": c_abs, "C": C})
+    return ratio_evidence(
+        float(worst),
+        n,
+        seeds=[p["seed"]],
+        precision=f"mpmath dps={p['dps']}",
+        details={"worst": where, "c_abs": c_abs, "C": C},
+    )
 
 
 # --------------------------------------------------------------------------- claim 20
@@ -356,9 +400,19 @@ def check_lemma13(p):
     # those are left to the symbolic part; in the sampled ranges sqrt(2 eta/C1)/(C2/C1)^{1/4} is
     # >= 1e-9 or <= 1e9, so 1 - ratio ~ min(a/b, b/a) stays far above float64 rounding
     passed = not neg and worst <= 1.0
-    return Evidence(passed, symbolic_gap if neg else (0.0 if passed else worst - 1.0), "exact", p["random"] + 1,
-                    seeds=[p["seed"]], precision="exact (sympy) + float64 search",
-                    details={"numeric_worst_ratio": worst, "tight_on_axes": mixed_only, "negative_coefficients": [str(c) for c in neg]})
+    return Evidence(
+        passed,
+        symbolic_gap if neg else (0.0 if passed else worst - 1.0),
+        "exact",
+        p["random"] + 1,
+        seeds=[p["seed"]],
+        precision="exact (sympy) + float64 search",
+        details={
+            "numeric_worst_ratio": worst,
+            "tight_on_axes": mixed_only,
+            "negative_coefficients": [str(c) for c in neg],
+        },
+    )
 
 
 # --------------------------------------------------------------------------- claim 21
@@ -391,7 +445,9 @@ def check_level_function(p):
     T = Lam**10 / R**2 * (gam / d) ** K
     identities = [L(T) - L(gam) - inc, L(eps)]
     # L(T) - L(gamma) = 0.9 ln(ratio)/ln K; the identity holds iff ratio == K**(inc/0.9)
-    ratio = sp.simplify(sp.expand_log((1 + (K - 1) * sp.log(eps / T) / beta) / (1 + (K - 1) * sp.log(eps / gam) / beta), force=True))
+    ratio = sp.simplify(
+        sp.expand_log((1 + (K - 1) * sp.log(eps / T) / beta) / (1 + (K - 1) * sp.log(eps / gam) / beta), force=True)
+    )
     sym_ok = sp.simplify(ratio - K ** (inc / sp.Rational(9, 10))) == 0 and sp.simplify(identities[1]) == 0
     # numeric discrepancy at random admissible points (mpmath, 50 digits) as the margin
     ctx = mpmath.MPContext()
@@ -399,14 +455,26 @@ def check_level_function(p):
     gen = _rng(p["seed"])
     worst = 0.0
     for _ in range(p["points"]):
-        vals = {eps: sp.Rational(int(gen.integers(1, 100)), 1000), Lam: sp.Rational(int(gen.integers(1, 100)), 100),
-                R: sp.Rational(int(gen.integers(1, 50)), 1), d: int(gen.integers(2, 10**4)), K: int(gen.integers(2, 40))}
+        vals = {
+            eps: sp.Rational(int(gen.integers(1, 100)), 1000),
+            Lam: sp.Rational(int(gen.integers(1, 100)), 100),
+            R: sp.Rational(int(gen.integers(1, 50)), 1),
+            d: int(gen.integers(2, 10**4)),
+            K: int(gen.integers(2, 40)),
+        }
         vals[gam] = vals[eps] * sp.Rational(1, int(gen.integers(1, 10**6)))
         for e in identities:
             worst = max(worst, abs(float(sp.N(e.subs(vals), 50))))
     passed = bool(sym_ok) and worst < 1e-40
-    return Evidence(passed, 0.0 if passed else max(worst, 1e-300), "exact", p["points"] * 2 + 2, seeds=[p["seed"]],
-                    precision="exact (sympy) + 50-digit evaluation", details={"symbolic_identity": bool(sym_ok), "numeric_worst": worst})
+    return Evidence(
+        passed,
+        0.0 if passed else max(worst, 1e-300),
+        "exact",
+        p["points"] * 2 + 2,
+        seeds=[p["seed"]],
+        precision="exact (sympy) + 50-digit evaluation",
+        details={"symbolic_identity": bool(sym_ok), "numeric_worst": worst},
+    )
 
 
 # --------------------------------------------------------------------------- claim 22 + Fig. 2
@@ -435,8 +503,18 @@ def check_fig2(p):
         margin = float(abs(len(got) - len(expected)))
     else:
         margin = float(max(abs(a - b) for a, b in zip(got, expected)))
-    return Evidence(legal and margin == 0, margin, "exact", 1, precision="exact (Fraction)",
-                    details={"result": [str(x) for x in got], "expected": [str(x) for x in expected], "all_intervals_1_legal": legal})
+    return Evidence(
+        legal and margin == 0,
+        margin,
+        "exact",
+        1,
+        precision="exact (Fraction)",
+        details={
+            "result": [str(x) for x in got],
+            "expected": [str(x) for x in expected],
+            "all_intervals_1_legal": legal,
+        },
+    )
 
 
 def _adversarial_boards(gen, k, tau, steps, starts):
@@ -466,8 +544,10 @@ def _adversarial_boards(gen, k, tau, steps, starts):
         "(brute-force breadth-first minimum; k = 4..10 quick, ..12 full; random and hill-climbed boards)."
     ),
     kind="property-based search",
-    tiers={"quick": {"ks": [4, 6, 8, 10], "random": 25, "starts": 2, "steps": 25, "seed": 22},
-           "full": {"ks": [4, 6, 8, 10, 12], "random": 300, "starts": 8, "steps": 300, "seed": 22}},
+    tiers={
+        "quick": {"ks": [4, 6, 8, 10], "random": 25, "starts": 2, "steps": 25, "seed": 22},
+        "full": {"ks": [4, 6, 8, 10, 12], "random": 300, "starts": 8, "steps": 300, "seed": 22},
+    },
     mutations={"C_0.1": {"C": 0.1}},
 )
 def check_clumping_game(p):
@@ -479,7 +559,9 @@ def check_clumping_game(p):
     worst, where, n, stuck, stuck_example = 0.0, None, 0, 0, None
     for k in p["ks"]:
         tau = c * math.log(k)
-        boards = [[0.0] + [round(float(x), 2) for x in gen.uniform(0, tau + 3, k - 2)] + [0.0] for _ in range(p["random"])]
+        boards = [
+            [0.0] + [round(float(x), 2) for x in gen.uniform(0, tau + 3, k - 2)] + [0.0] for _ in range(p["random"])
+        ]
         boards += _adversarial_boards(gen, k, tau, p["steps"], p["starts"])
         for w in boards:
             r = cg.min_moves_to_finish(w, tau, 1)
@@ -490,8 +572,13 @@ def check_clumping_game(p):
                 continue
             if r / (C * math.log(k)) > worst:
                 worst, where = r / (C * math.log(k)), {"k": k, "moves": r, "w": w}
-    return ratio_evidence(worst, n, seeds=[p["seed"]], precision="exact (brute force)",
-                          details={"worst": where, "c": c, "C": C, "unfinishable_boards": stuck, "unfinishable_example": stuck_example})
+    return ratio_evidence(
+        worst,
+        n,
+        seeds=[p["seed"]],
+        precision="exact (brute force)",
+        details={"worst": where, "c": c, "C": C, "unfinishable_boards": stuck, "unfinishable_example": stuck_example},
+    )
 
 
 # --------------------------------------------------------------------------- Lemma 11
@@ -505,7 +592,10 @@ def check_clumping_game(p):
         "(T(gamma), gamma)); the binary-search construction of the proof finds one."
     ),
     kind="property-based search",
-    tiers={"quick": {"ks": [2, 4, 8], "random": 15, "seed": 11}, "full": {"ks": [2, 3, 4, 6, 8, 12], "random": 120, "seed": 11}},
+    tiers={
+        "quick": {"ks": [2, 4, 8], "random": 15, "seed": 11},
+        "full": {"ks": [2, 3, 4, 6, 8, 12], "random": 120, "seed": 11},
+    },
     mutations={"depth_log2k_minus_2_without_1/k": {"iter_offset": -2, "shrink": False}},
 )
 def check_lemma11(p):
@@ -528,7 +618,9 @@ def check_lemma11(p):
             for _ in range(depth):
                 gmin = cg.threshold(gmin, A, d, e)
         gmin *= mult
-        sets = [sorted(Fraction(int(x), 10**6) for x in gen.integers(0, 10**6, k)) for _ in range(p["random"])]  # in [0, 1)
+        sets = [
+            sorted(Fraction(int(x), 10**6) for x in gen.integers(0, 10**6, k)) for _ in range(p["random"])
+        ]  # in [0, 1)
         sets += [cg.random_clumps(gen, k, eps, A, d, e) for _ in range(p["random"])]
         if k & (k - 1) == 0 and k > 1:
             sets += [cg.tree_points(Fraction(1, 5), int(math.log2(k)), A, d, e, f) for f in (2, 1 + Fraction(1, 10**6))]
@@ -539,9 +631,13 @@ def check_lemma11(p):
             best, _ = cg.best_gapped_scale(v, A, d, e, gmin)
             bs, i, _ = cg.binary_search_gapped_scale(v, eps, A, d, e)
             if not cg.is_gapped(v, i, bs, A, d, e):
-                return ratio_evidence(math.inf, n, seeds=[p["seed"]], details={"binary_search_not_gapped": [str(x) for x in v]})
+                return ratio_evidence(
+                    math.inf, n, seeds=[p["seed"]], details={"binary_search_not_gapped": [str(x) for x in v]}
+                )
             if bs < gmin:  # the proof's own construction must reach gamma_min
-                return ratio_evidence(math.inf, n, seeds=[p["seed"]], details={"binary_search_below_gamma_min": [str(x) for x in v]})
+                return ratio_evidence(
+                    math.inf, n, seeds=[p["seed"]], details={"binary_search_below_gamma_min": [str(x) for x in v]}
+                )
             best = bs if best is None or bs > best else best
             ratio = math.inf if best < gmin else 0.0
             if best >= gmin:  # log10(gamma_min / best) <= 0; report the slack in orders of magnitude
@@ -550,9 +646,25 @@ def check_lemma11(p):
                 log_slack = min(log_slack, slack)
                 per_k[k] = min(per_k.get(k, math.inf), slack)
             if where is None or ratio > worst:
-                worst, where = ratio, {"k": k, "log10_best_over_gamma_min": cg.log10_fraction(best) - cg.log10_fraction(gmin)}
-    return ratio_evidence(worst, n, seeds=[p["seed"]], precision="exact (Fraction)",
-                          details={"worst": where, "min_log10_best_gapped_over_gamma_min": log_slack, "per_k_min_log10_slack": per_k, "A": "1/2", "d": d, "c": 0.5, "eps": "1/10"})
+                worst, where = (
+                    ratio,
+                    {"k": k, "log10_best_over_gamma_min": cg.log10_fraction(best) - cg.log10_fraction(gmin)},
+                )
+    return ratio_evidence(
+        worst,
+        n,
+        seeds=[p["seed"]],
+        precision="exact (Fraction)",
+        details={
+            "worst": where,
+            "min_log10_best_gapped_over_gamma_min": log_slack,
+            "per_k_min_log10_slack": per_k,
+            "A": "1/2",
+            "d": d,
+            "c": 0.5,
+            "eps": "1/10",
+        },
+    )
 
 
 # --------------------------------------------------------------------------- Lemma 20 (erratum)
@@ -567,8 +679,10 @@ def check_lemma11(p):
         "(C = 10, k = 20 quick; also C = 100, k = 200 full).  (With a Lipschitz constant 2R, no k is needed at all.)"
     ),
     kind="statistical",
-    tiers={"quick": {"cases": [(10, 20)], "trials": 2000, "seed": 20},
-           "full": {"cases": [(10, 20), (10, 50), (100, 200)], "trials": 50000, "seed": 20}},
+    tiers={
+        "quick": {"cases": [(10, 20)], "trials": 2000, "seed": 20},
+        "full": {"cases": [(10, 20), (10, 50), (100, 200)], "trials": 50000, "seed": 20},
+    },
     mutations={"proof_scale_k3": {"scale": "k^3"}, "k_1": {"cases": [(10, 1)]}},
 )
 def check_lemma20(p):
@@ -594,10 +708,20 @@ def check_lemma20(p):
         sq = np.where(M > 0, gen.chisquare(np.maximum(M, 1)), 0.0)
         misses = int(np.sum(np.abs(4 * k * k * R * R * sq / N - ef2) > t))
         ev = probability_evidence(misses, p["trials"], delta, confidence=conf)
-        rows.append({"C": C, "k": k, "N": N, "miss_rate": misses / p["trials"], "psi1_F2_over_scale": 9 * k * k * R * R / K})
+        rows.append(
+            {"C": C, "k": k, "N": N, "miss_rate": misses / p["trials"], "psi1_F2_over_scale": 9 * k * k * R * R / K}
+        )
         if worst is None or ev.margin > worst.margin:
             worst = ev
     details = dict(worst.details, cases=rows, psi1_check_E_exp_at_9_4=float(psi), scale=p.get("scale", "k"))
     ok = worst.passed and abs(psi - 2) < ctx.mpf(10) ** -25
-    return Evidence(ok, worst.margin, "probability", p["trials"] * len(p["cases"]), seeds=[p["seed"]],
-                    precision="float64 exact-distribution simulation; mpmath dps=30 quadrature", interval=worst.interval, details=details)
+    return Evidence(
+        ok,
+        worst.margin,
+        "probability",
+        p["trials"] * len(p["cases"]),
+        seeds=[p["seed"]],
+        precision="float64 exact-distribution simulation; mpmath dps=30 quadrature",
+        interval=worst.interval,
+        details=details,
+    )

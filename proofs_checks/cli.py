@@ -19,14 +19,20 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 def add_arguments(parser):
     """Add the ``--tier``, ``--only``, ``--json``, ``--markdown``, ``--quiet``, ``--verbose`` options."""
-    parser.add_argument("--tier", default="quick", choices=list(registry.TIERS),
-                        help="parameter tier (default %(default)s; quick leaves out the claims that run at the full "
-                             "tier only, and names them)")
+    parser.add_argument(
+        "--tier",
+        default="quick",
+        choices=list(registry.TIERS),
+        help="parameter tier (default %(default)s; quick leaves out the claims that run at the full "
+        "tier only, and names them)",
+    )
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
     parser.add_argument("--json", metavar="FILE", help="write the outcomes as JSON to FILE")
     parser.add_argument("--markdown", metavar="FILE", help="write the outcomes as Markdown to FILE")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr and no table on stdout")
-    parser.add_argument("--verbose", action="store_true", help="print every claim's source in full (not cut at 40 characters)")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print every claim's source in full (not cut at 40 characters)"
+    )
     return parser
 
 
@@ -39,13 +45,17 @@ def run_from_args(args, prog):
     if args.only:
         unknown = [c for c in args.only if c not in registry.REGISTRY]
         if unknown:
-            print(f"{prog}: error: unknown claim id(s): {', '.join(unknown)}; known ids: {', '.join(sorted(registry.REGISTRY))}",
-                  file=sys.stderr)
+            print(
+                f"{prog}: error: unknown claim id(s): {', '.join(unknown)}; known ids: {', '.join(sorted(registry.REGISTRY))}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         elsewhere = [c for c in args.only if not registry.REGISTRY[c].in_tier(args.tier)]
         if elsewhere:
-            print(f"{prog}: error: claim(s) {', '.join(elsewhere)} run at the full tier only; use --tier full",
-                  file=sys.stderr)
+            print(
+                f"{prog}: error: claim(s) {', '.join(elsewhere)} run at the full tier only; use --tier full",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
     not_run = [] if args.only else registry.not_in_tier(args.tier)
 

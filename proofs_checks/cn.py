@@ -113,12 +113,35 @@ def _separated_instance(gen, k, size, delta):
         "tolerance); any inexact p(x_s) or degree excess fails."
     ),
     kind="exact-symbolic",
-    tiers={"quick": {"ks": [3, 4, 5, 6], "instances": 8, "delta": Fraction(1, 20), "seed": 1701, "d": 6,
-                     "degree_offset": 0, "drop_factor": False, "coef_constant": 4, "abs_factor": 2},
-           "full": {"ks": [3, 4, 5, 6, 7, 8], "instances": 60, "delta": Fraction(1, 20), "seed": 1702, "d": 9,
-                    "degree_offset": 0, "drop_factor": False, "coef_constant": 4, "abs_factor": 2}},
-    mutations={"degree_bound_minus_one": {"degree_offset": -1}, "one_factor_dropped": {"drop_factor": True},
-               "relu_instead_of_abs_normalisation": {"abs_factor": 1}},
+    tiers={
+        "quick": {
+            "ks": [3, 4, 5, 6],
+            "instances": 8,
+            "delta": Fraction(1, 20),
+            "seed": 1701,
+            "d": 6,
+            "degree_offset": 0,
+            "drop_factor": False,
+            "coef_constant": 4,
+            "abs_factor": 2,
+        },
+        "full": {
+            "ks": [3, 4, 5, 6, 7, 8],
+            "instances": 60,
+            "delta": Fraction(1, 20),
+            "seed": 1702,
+            "d": 9,
+            "degree_offset": 0,
+            "drop_factor": False,
+            "coef_constant": 4,
+            "abs_factor": 2,
+        },
+    },
+    mutations={
+        "degree_bound_minus_one": {"degree_offset": -1},
+        "one_factor_dropped": {"drop_factor": True},
+        "relu_instead_of_abs_normalisation": {"abs_factor": 1},
+    },
 )
 def check_lemma7(params):
     from verified_relu.hermite.numeric import relu_coefficients
@@ -163,18 +186,25 @@ def check_lemma7(params):
             q = isolating_polynomial(nodes, I, drop=outside[0] if params["drop_factor"] else None)
             relu_net = net.to_network()
             c = relu_coefficients(2 + 2 * (len(q) - 1))
-            lhs = sum(float(q_l) * relu_net.moment_contraction(2 + 2 * l, g) / (params["abs_factor"] * c[2 + 2 * l])
-                      for l, q_l in enumerate(q))
+            lhs = sum(
+                float(q_l) * relu_net.moment_contraction(2 + 2 * l, g) / (params["abs_factor"] * c[2 + 2 * l])
+                for l, q_l in enumerate(q)
+            )
             rhs = (net.directions[I].T * net.coefficients[I]) @ net.directions[I]
             tol = 64 * (len(q) + 1) * _U * float(sum(abs(v) for v in q)) * float(np.abs(lam).sum())
             identity = max(identity, float(np.abs(lhs - rhs).max()) / tol)
             worst = max(worst, identity)
             count += 1
     margin = math.inf if failures else worst
-    return Evidence(not failures and worst <= 1, margin, "ratio", count, seeds=[params["seed"]],
-                    precision="exact (fractions); identity in float64",
-                    details={"fitted_coef_constant": fitted, "identity_error_over_tolerance": identity,
-                             "failures": failures[:5]})
+    return Evidence(
+        not failures and worst <= 1,
+        margin,
+        "ratio",
+        count,
+        seeds=[params["seed"]],
+        precision="exact (fractions); identity in float64",
+        details={"fitted_coef_constant": fitted, "identity_error_over_tolerance": identity, "failures": failures[:5]},
+    )
 
 
 # ----------------------------------------------------------------------------- Prop 8 / Lemma 9
@@ -187,8 +217,13 @@ def _op_search(params):
     coord = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
     vec = st.lists(coord, min_size=3, max_size=3).filter(lambda v: sum(c * c for c in v) > 1e-2)
 
-    @settings(max_examples=params["examples"], derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=params["examples"],
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(vec, vec, st.integers(0, 12), st.sampled_from([1.0, -1.0]))
     def search(u, e, scale_exp, sign):
         u = np.asarray(u) / np.linalg.norm(u)
@@ -220,12 +255,31 @@ def _op_search(params):
         "directions.  Margin: worst of (|op - sin|/1e-14, op/(2|u-u'|), L2/bound)."
     ),
     kind="property-based search",
-    tiers={"quick": {"examples": 150, "op_form": "sine", "op_constant": 2.0, "l2_constant": 1.0, "clusters": 40,
-                     "seed": 1801, "d": 5},
-           "full": {"examples": 3000, "op_form": "sine", "op_constant": 2.0, "l2_constant": 1.0, "clusters": 600,
-                    "seed": 1802, "d": 8}},
-    mutations={"op_equals_chord": {"op_form": "chord"}, "op_constant_half": {"op_constant": 0.5},
-               "l2_constant_half": {"l2_constant": 0.5}},
+    tiers={
+        "quick": {
+            "examples": 150,
+            "op_form": "sine",
+            "op_constant": 2.0,
+            "l2_constant": 1.0,
+            "clusters": 40,
+            "seed": 1801,
+            "d": 5,
+        },
+        "full": {
+            "examples": 3000,
+            "op_form": "sine",
+            "op_constant": 2.0,
+            "l2_constant": 1.0,
+            "clusters": 600,
+            "seed": 1802,
+            "d": 8,
+        },
+    },
+    mutations={
+        "op_equals_chord": {"op_form": "chord"},
+        "op_constant_half": {"op_constant": 0.5},
+        "l2_constant_half": {"l2_constant": 0.5},
+    },
 )
 def check_prop8(params):
     from verified_relu.network import CanonicalNetwork
@@ -244,16 +298,20 @@ def check_prop8(params):
         lam = gen.uniform(-1, 1, size)
         ref = int(gen.integers(0, size))
         cluster = CanonicalNetwork(np.zeros(d), lam, U)
-        collapsed = CanonicalNetwork(np.zeros(d), [lam.sum()], U[ref:ref + 1])
+        collapsed = CanonicalNetwork(np.zeros(d), [lam.sum()], U[ref : ref + 1])
         dist = math.sqrt(float(cluster.squared_distance(collapsed, dps=50)))
         # |.| is even: the distance to the representative is min over its sign
         gap = max(min(np.linalg.norm(u - U[ref]), np.linalg.norm(u + U[ref])) for u in U)
         bound = params["l2_constant"] * np.abs(lam).sum() * gap
         l2_worst = max(l2_worst, dist / bound if bound else (math.inf if dist > 1e-30 else 0.0))
     worst = max(search["identity"], search["bound"], l2_worst)
-    return ratio_evidence(worst, search["n"] + params["clusters"], seeds=[params["seed"]],
-                          precision="float64 (op), mpmath dps=50 (L2)",
-                          details={"op_identity": search["identity"], "op_bound": search["bound"], "l2": l2_worst})
+    return ratio_evidence(
+        worst,
+        search["n"] + params["clusters"],
+        seeds=[params["seed"]],
+        precision="float64 (op), mpmath dps=50 (L2)",
+        details={"op_identity": search["identity"], "op_bound": search["bound"], "l2": l2_worst},
+    )
 
 
 # ----------------------------------------------------------------------------- Lemmas 10 / 13
@@ -269,10 +327,30 @@ def check_prop8(params):
         "worst of (distance / (eta/eta'), trace / bound); dim V must respect the bound."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"k": 3, "d": 8, "trials": 12, "eta": 1e-3, "eta_prime": 3e-3, "nu": 0.5, "seed": 1901,
-                     "lemma10_power": 1, "lemma10_factor": 1.0},
-           "full": {"k": 4, "d": 12, "trials": 150, "eta": 1e-3, "eta_prime": 2e-3, "nu": 0.5, "seed": 1902,
-                    "lemma10_power": 1, "lemma10_factor": 1.0}},
+    tiers={
+        "quick": {
+            "k": 3,
+            "d": 8,
+            "trials": 12,
+            "eta": 1e-3,
+            "eta_prime": 3e-3,
+            "nu": 0.5,
+            "seed": 1901,
+            "lemma10_power": 1,
+            "lemma10_factor": 1.0,
+        },
+        "full": {
+            "k": 4,
+            "d": 12,
+            "trials": 150,
+            "eta": 1e-3,
+            "eta_prime": 2e-3,
+            "nu": 0.5,
+            "seed": 1902,
+            "lemma10_power": 1,
+            "lemma10_factor": 1.0,
+        },
+    },
     mutations={"lemma10_squared_over_10": {"lemma10_power": 2, "lemma10_factor": 0.1}},
 )
 def check_lemmas10_13(params):
@@ -316,8 +394,14 @@ def check_lemmas10_13(params):
         worst = max(worst, trace / trace_bound)
         dim_excess = max(dim_excess, V.shape[1] - (k + 2 * d * k * k * (eta / eta_p) ** 2 / nu))
     ok = worst <= 1 and dim_excess <= 0
-    return Evidence(bool(ok), float(worst) if dim_excess <= 0 else math.inf, "ratio", count, seeds=[params["seed"]],
-                    details={"lemma10_bound": lemma10_bound, "dim_excess": float(dim_excess)})
+    return Evidence(
+        bool(ok),
+        float(worst) if dim_excess <= 0 else math.inf,
+        "ratio",
+        count,
+        seeds=[params["seed"]],
+        details={"lemma10_bound": lemma10_bound, "dim_excess": float(dim_excess)},
+    )
 
 
 # ----------------------------------------------------------------------------- Lemma 15 / Cor. 16
@@ -355,10 +439,30 @@ def _cancelling_instance(gen, k, d, tau):
         "d(||lambda||_1 nu + eta') + ||lambda||_1 k^3 d^(3/2) Delta alone is exceeded."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"ks": [2, 3], "d": 3, "trials": 40, "eta_prime": 1e-6, "Delta": 1e-9, "tau": 0.01,
-                     "delta_power": None, "divide_by_tau": True, "seed": 1951},
-           "full": {"ks": [2, 3, 4], "d": 4, "trials": 400, "eta_prime": 1e-6, "Delta": 1e-9, "tau": 0.01,
-                    "delta_power": None, "divide_by_tau": True, "seed": 1952}},
+    tiers={
+        "quick": {
+            "ks": [2, 3],
+            "d": 3,
+            "trials": 40,
+            "eta_prime": 1e-6,
+            "Delta": 1e-9,
+            "tau": 0.01,
+            "delta_power": None,
+            "divide_by_tau": True,
+            "seed": 1951,
+        },
+        "full": {
+            "ks": [2, 3, 4],
+            "d": 4,
+            "trials": 400,
+            "eta_prime": 1e-6,
+            "Delta": 1e-9,
+            "tau": 0.01,
+            "delta_power": None,
+            "divide_by_tau": True,
+            "seed": 1952,
+        },
+    },
     mutations={"lemma14_trace_bound_as_distance": {"delta_power": 0, "divide_by_tau": False}},
 )
 def check_lemma15_distance(params):
@@ -422,9 +526,18 @@ def check_lemma15_distance(params):
                     nonvac += 1
                     worst_nonvac = max(worst_nonvac, ratio)
                 count += 1
-    return ratio_evidence(worst, count, seeds=[params["seed"]], precision="float64 (eigh)",
-                          details={"largest_dist2": largest_dist2, "nonvacuous_instances": nonvac,
-                                   "worst_nonvacuous": worst_nonvac, "g_draws_rejected": draws_rejected})
+    return ratio_evidence(
+        worst,
+        count,
+        seeds=[params["seed"]],
+        precision="float64 (eigh)",
+        details={
+            "largest_dist2": largest_dist2,
+            "nonvacuous_instances": nonvac,
+            "worst_nonvacuous": worst_nonvac,
+            "g_draws_rejected": draws_rejected,
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- random eps-net
@@ -465,10 +578,24 @@ def covering_radius(P):
         "Statistical: Clopper-Pearson (99%) lower end of the pooled success rate must clear 0.9."
     ),
     kind="statistical",
-    tiers={"quick": {"configs": [[2, 0.2], [2, 0.1], [3, 0.2], [3, 0.1]], "trials": 20, "C_net": 1.0, "power": 2,
-                     "max_points": 200_000, "seed": 2901},
-           "full": {"configs": [[2, 0.2], [2, 0.1], [2, 0.05], [3, 0.2], [3, 0.15], [3, 0.1]], "trials": 40, "C_net": 1.0,
-                    "power": 2, "max_points": 200_000, "seed": 2902}},
+    tiers={
+        "quick": {
+            "configs": [[2, 0.2], [2, 0.1], [3, 0.2], [3, 0.1]],
+            "trials": 20,
+            "C_net": 1.0,
+            "power": 2,
+            "max_points": 200_000,
+            "seed": 2901,
+        },
+        "full": {
+            "configs": [[2, 0.2], [2, 0.1], [2, 0.05], [3, 0.2], [3, 0.15], [3, 0.1]],
+            "trials": 40,
+            "C_net": 1.0,
+            "power": 2,
+            "max_points": 200_000,
+            "seed": 2902,
+        },
+    },
     mutations={"far_fewer_points": {"power": 1}},
 )
 def check_random_net(params):
@@ -503,10 +630,10 @@ def check_random_net(params):
         "end of the failure rate over fresh random networks and samples must be below delta."
     ),
     kind="statistical",
-    tiers={"quick": {"k": 2, "d": 5, "R": 1.0, "upsilon": 0.5, "delta": 0.05, "C_val": 4.0, "trials": 300,
-                     "seed": 3001},
-           "full": {"k": 3, "d": 8, "R": 1.0, "upsilon": 0.6, "delta": 0.01, "C_val": 4.0, "trials": 2000,
-                    "seed": 3002}},
+    tiers={
+        "quick": {"k": 2, "d": 5, "R": 1.0, "upsilon": 0.5, "delta": 0.05, "C_val": 4.0, "trials": 300, "seed": 3001},
+        "full": {"k": 3, "d": 8, "R": 1.0, "upsilon": 0.6, "delta": 0.01, "C_val": 4.0, "trials": 2000, "seed": 3002},
+    },
     mutations={"hundredfold_fewer_samples": {"C_val": 0.04}},
 )
 def check_lemma6_validation(params):
@@ -527,8 +654,14 @@ def check_lemma6_validation(params):
         err = abs(float(np.mean(y**2)) - net.norm_squared())
         failures += err > ups**2
         worst = max(worst, err / ups**2)
-    return probability_evidence(failures, params["trials"], delta, upper=True, seeds=[params["seed"]],
-                                details={"N": N, "worst_error_over_upsilon2": worst})
+    return probability_evidence(
+        failures,
+        params["trials"],
+        delta,
+        upper=True,
+        seeds=[params["seed"]],
+        details={"N": N, "worst_error_over_upsilon2": worst},
+    )
 
 
 # ----------------------------------------------------------------------------- scalings
@@ -561,11 +694,22 @@ def _cn_chain(ctx, d, k, eps, R, C):
         "dim V <= k.  Margin: worst of the ratios that must stay strictly below 1."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"ks": list(range(2, 21)), "chains": [[10, 2, 0.1, 1], [20, 3, 0.1, 2], [50, 4, 0.05, 1]],
-                     "C": 0.1, "cn_power": 2, "dps": 30},
-           "full": {"ks": list(range(2, 41)), "chains": [[d, k, e, R] for d in (5, 50, 500) for k in (2, 3, 4, 6)
-                                                          for e in (0.1, 0.01) for R in (1, 3)],
-                    "C": 0.1, "cn_power": 2, "dps": 30}},
+    tiers={
+        "quick": {
+            "ks": list(range(2, 21)),
+            "chains": [[10, 2, 0.1, 1], [20, 3, 0.1, 2], [50, 4, 0.05, 1]],
+            "C": 0.1,
+            "cn_power": 2,
+            "dps": 30,
+        },
+        "full": {
+            "ks": list(range(2, 41)),
+            "chains": [[d, k, e, R] for d in (5, 50, 500) for k in (2, 3, 4, 6) for e in (0.1, 0.01) for R in (1, 3)],
+            "C": 0.1,
+            "cn_power": 2,
+            "dps": 30,
+        },
+    },
     mutations={"cn_exponent_k": {"cn_power": 1}},
 )
 def check_sample_complexity_scalings(params):
@@ -586,8 +730,23 @@ def check_sample_complexity_scalings(params):
         excess = 2 * d * k * k * ch["nu"]
         nu_ratio = ch["nu"] / (ctx.mpf(params["C"]) ** 2 / (k * k * d))
         worst = max(worst, float(excess), float(nu_ratio))
-        chains.append({"d": d, "k": k, "eps": eps, "R": R, "log10_nu": float(ctx.log10(ch["nu"])),
-                       "log10_N": float(ctx.log10(ch["N"])), "log_d_N": float(ctx.log(ch["N"]) / ctx.log(d)),
-                       "dimV_excess": ctx.nstr(excess, 5)})
-    return Evidence(bool(worst < 1), float(worst), "ratio", len(table) + len(chains),
-                    precision=f"mpmath dps={params['dps']}", details={"exponents": table, "chains": chains})
+        chains.append(
+            {
+                "d": d,
+                "k": k,
+                "eps": eps,
+                "R": R,
+                "log10_nu": float(ctx.log10(ch["nu"])),
+                "log10_N": float(ctx.log10(ch["N"])),
+                "log_d_N": float(ctx.log(ch["N"]) / ctx.log(d)),
+                "dimV_excess": ctx.nstr(excess, 5),
+            }
+        )
+    return Evidence(
+        bool(worst < 1),
+        float(worst),
+        "ratio",
+        len(table) + len(chains),
+        precision=f"mpmath dps={params['dps']}",
+        details={"exponents": table, "chains": chains},
+    )

@@ -131,8 +131,10 @@ def _claim14_discrepancy(ks, ts_offsets, printed):
     return worst, cases, rows
 
 
-_CLAIM14_TIERS = {"quick": {"ks": [2, 3], "t_offsets": [0, 1, 3], "partition": "corrected"},
-                  "full": {"ks": [2, 3, 4], "t_offsets": [0, 1, 3], "partition": "corrected"}}
+_CLAIM14_TIERS = {
+    "quick": {"ks": [2, 3], "t_offsets": [0, 1, 3], "partition": "corrected"},
+    "full": {"ks": [2, 3, 4], "t_offsets": [0, 1, 3], "partition": "corrected"},
+}
 
 
 @claim(
@@ -151,8 +153,14 @@ _CLAIM14_TIERS = {"quick": {"ks": [2, 3], "t_offsets": [0, 1, 3], "partition": "
 def check_claim14_schur_remainder(params):
     printed = params["partition"] == "printed"
     worst, cases, rows = _claim14_discrepancy(params["ks"], params["t_offsets"], printed)
-    return Evidence(worst == 0, float(worst), "exact", cases, precision="exact (sympy)",
-                    details={"partition": params["partition"], "failures": rows[:10]})
+    return Evidence(
+        worst == 0,
+        float(worst),
+        "exact",
+        cases,
+        precision="exact (sympy)",
+        details={"partition": params["partition"], "failures": rows[:10]},
+    )
 
 
 @claim(
@@ -164,8 +172,10 @@ def check_claim14_schur_remainder(params):
         "of x^t mod prod(x - x_i) exactly and the printed one does not."
     ),
     kind="exact-symbolic",
-    tiers={"quick": {"ks": [2, 3], "t_offsets": [0, 1, 3], "form": "corrected"},
-           "full": {"ks": [2, 3, 4], "t_offsets": [0, 1, 3], "form": "corrected"}},
+    tiers={
+        "quick": {"ks": [2, 3], "t_offsets": [0, 1, 3], "form": "corrected"},
+        "full": {"ks": [2, 3, 4], "t_offsets": [0, 1, 3], "form": "corrected"},
+    },
     mutations={"printed_form_asserted": {"form": "printed"}},
 )
 def check_dk_eq3_partition(params):
@@ -174,8 +184,12 @@ def check_dk_eq3_partition(params):
         raise ValueError(f"params['form'] must be 'corrected' or 'printed', got {form!r}")
     w_c, cases, _ = _claim14_discrepancy(params["ks"], params["t_offsets"], printed=False)
     w_p, _, rows_p = _claim14_discrepancy(params["ks"], params["t_offsets"], printed=True)
-    details = {"asserted_form": form, "corrected_worst_terms": w_c, "printed_worst_terms": w_p,
-               "printed_failures": rows_p[:5]}
+    details = {
+        "asserted_form": form,
+        "corrected_worst_terms": w_c,
+        "printed_worst_terms": w_p,
+        "printed_failures": rows_p[:5],
+    }
     if form == "printed":
         return Evidence(w_p == 0, float(w_p), "exact", cases, precision="exact (sympy)", details=details)
     return Evidence(w_c == 0 and w_p > 0, float(w_c), "exact", cases, precision="exact (sympy)", details=details)
@@ -191,8 +205,10 @@ def check_dk_eq3_partition(params):
         "the identity with the hook-content value is required exactly."
     ),
     kind="exact-symbolic",
-    tiers={"quick": {"ks": [2, 3], "t_offsets": [0, 1, 3, 6], "binom_lower": 0},
-           "full": {"ks": [2, 3, 4], "t_offsets": [0, 1, 3, 6, 10], "binom_lower": 0}},
+    tiers={
+        "quick": {"ks": [2, 3], "t_offsets": [0, 1, 3, 6], "binom_lower": 0},
+        "full": {"ks": [2, 3, 4], "t_offsets": [0, 1, 3, 6, 10], "binom_lower": 0},
+    },
     mutations={"binomial_k_minus_2": {"binom_lower": 1}},
 )
 def check_claim14_coefficient_bound(params):
@@ -213,8 +229,12 @@ def check_claim14_coefficient_bound(params):
                 cases += 1
                 if ratio > worst:
                     worst, worst_case = ratio, {"k": k, "t": t, "a": a, "coefficient_sum": total, "bound": bound}
-    ev = ratio_evidence(worst if hook_mismatch == 0 else math.inf, cases, precision="exact (sympy)",
-                        details={"worst": worst_case, "hook_content_mismatches": hook_mismatch})
+    ev = ratio_evidence(
+        worst if hook_mismatch == 0 else math.inf,
+        cases,
+        precision="exact (sympy)",
+        details={"worst": worst_case, "hook_content_mismatches": hook_mismatch},
+    )
     return ev
 
 
@@ -243,8 +263,10 @@ def _scalar_ratio(xs, ws, k, t, binom_lower):
         "gamma, w_j = (-1)^j C(k-1, j) (all lower moments but M_{k-1} vanish).  Margin: worst |M_t| / bound."
     ),
     kind="exact-symbolic",
-    tiers={"quick": {"ks": [2, 3, 4, 5], "t_max": 40, "instances": 60, "seed": 1301, "binom_lower": 0},
-           "full": {"ks": [2, 3, 4, 5, 6, 7], "t_max": 60, "instances": 600, "seed": 1302, "binom_lower": 0}},
+    tiers={
+        "quick": {"ks": [2, 3, 4, 5], "t_max": 40, "instances": 60, "seed": 1301, "binom_lower": 0},
+        "full": {"ks": [2, 3, 4, 5, 6, 7], "t_max": 60, "instances": 600, "seed": 1302, "binom_lower": 0},
+    },
     mutations={"binomial_k_minus_2": {"binom_lower": 1}},
 )
 def check_prop13_scalar(params):
@@ -262,8 +284,9 @@ def check_prop13_scalar(params):
                 count += 1
                 if r > worst:
                     worst, worst_case = r, {"k": k, "t": t, "adversarial": idx < 2}
-    return ratio_evidence(worst, count, seeds=[params["seed"]], precision="exact (fractions)",
-                          details={"worst": worst_case})
+    return ratio_evidence(
+        worst, count, seeds=[params["seed"]], precision="exact (fractions)", details={"worst": worst_case}
+    )
 
 
 def _tensor_norm(ws, gram, t):
@@ -295,8 +318,17 @@ def _rational_unit_vectors(gen, k, dim, cluster):
         "order <= k-2 vanish (so k-1 lower orders do not suffice).  Margin: worst norm / bound."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"ks": [2, 3, 4], "t_max": 10, "instances": 30, "seed": 1501, "dropped_orders": 0, "cor16_t_max": 16},
-           "full": {"ks": [2, 3, 4, 5], "t_max": 10, "instances": 300, "seed": 1502, "dropped_orders": 0, "cor16_t_max": 24}},
+    tiers={
+        "quick": {"ks": [2, 3, 4], "t_max": 10, "instances": 30, "seed": 1501, "dropped_orders": 0, "cor16_t_max": 16},
+        "full": {
+            "ks": [2, 3, 4, 5],
+            "t_max": 10,
+            "instances": 300,
+            "seed": 1502,
+            "dropped_orders": 0,
+            "cor16_t_max": 24,
+        },
+    },
     mutations={"only_k_minus_1_lower_orders": {"dropped_orders": 1}},
 )
 def check_prop15_tensor(params):
@@ -333,8 +365,13 @@ def check_prop15_tensor(params):
                 count += 1
                 if r > worst:
                     worst, worst_case = r, {"k": k, "t": t, "form": "Cor. 16", "cluster": cluster}
-    return ratio_evidence(worst, count, seeds=[params["seed"]], precision="exact Gram (fractions), float sqrt",
-                          details={"worst": worst_case})
+    return ratio_evidence(
+        worst,
+        count,
+        seeds=[params["seed"]],
+        precision="exact Gram (fractions), float sqrt",
+        details={"worst": worst_case},
+    )
 
 
 # ----------------------------------------------------------------------------- error budget
@@ -394,9 +431,14 @@ def minimal_budget_constant(eps, lo=1.0, hi=10.0, iters=50):
         "(2 eps^2/C + tail)/eps^2."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"C": 2.1, "eps": [0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01], "report_minimal": True},
-           "full": {"C": 2.1, "eps": [0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02, 0.01, 0.005, 0.003],
-                    "report_minimal": True}},
+    tiers={
+        "quick": {"C": 2.1, "eps": [0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01], "report_minimal": True},
+        "full": {
+            "C": 2.1,
+            "eps": [0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02, 0.01, 0.005, 0.003],
+            "report_minimal": True,
+        },
+    },
     mutations={"C_half": {"C": 0.5}},
 )
 def check_final_error_budget(params):
@@ -431,8 +473,10 @@ def _cancel_network(theta):
         "deviations (each must be <= 1)."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"thetas": [0.05, 0.1, 0.2, 0.4], "power": 3, "samples": 20000, "seed": 2701},
-           "full": {"thetas": list(np.linspace(0.02, 0.6, 30)), "power": 3, "samples": 400000, "seed": 2702}},
+    tiers={
+        "quick": {"thetas": [0.05, 0.1, 0.2, 0.4], "power": 3, "samples": 20000, "seed": 2701},
+        "full": {"thetas": list(np.linspace(0.02, 0.6, 30)), "power": 3, "samples": 400000, "seed": 2702},
+    },
     mutations={"theta_squared_scaling": {"power": 2}},
 )
 def check_cancellation_example(params):
@@ -454,8 +498,17 @@ def check_cancellation_example(params):
         same = np.sign(X @ net.weights[0]) == np.sign(X @ net.weights[1])
         zero_dev = float(np.max(np.abs(net(X[same])) / (1e-12 * np.linalg.norm(X[same], axis=1)), initial=0.0))
         worst = max(worst, rel, dev, l1_dev, zero_dev)
-        details["rows"].append({"theta": theta, "E_F2": float(exact), "ratio_to_theta3": float(exact) / theta**3,
-                                "scaled": scaled, "l1": l1, "same_sign_samples": int(same.sum()),
-                                "margins": {"closed_form": rel, "theta_power": dev, "l1": l1_dev, "zero_set": zero_dev}})
-    return ratio_evidence(worst, len(params["thetas"]), seeds=[params["seed"]], precision="mpmath dps=50",
-                          details=details)
+        details["rows"].append(
+            {
+                "theta": theta,
+                "E_F2": float(exact),
+                "ratio_to_theta3": float(exact) / theta**3,
+                "scaled": scaled,
+                "l1": l1,
+                "same_sign_samples": int(same.sum()),
+                "margins": {"closed_form": rel, "theta_power": dev, "l1": l1_dev, "zero_set": zero_dev},
+            }
+        )
+    return ratio_evidence(
+        worst, len(params["thetas"]), seeds=[params["seed"]], precision="mpmath dps=50", details=details
+    )

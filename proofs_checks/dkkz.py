@@ -40,8 +40,13 @@ def arc_functionals(ctx, neurons):
     ``neurons`` is a list ``(angle, coefficient)`` with unit weights ``w = (cos, sin)(angle)``.
     """
     two_pi = 2 * ctx.pi
-    kinks = sorted({ctx.nstr((phi + s * ctx.pi / 2) % two_pi, ctx.dps - 5): (phi + s * ctx.pi / 2) % two_pi
-                    for phi, _ in neurons for s in (1, -1)}.values())
+    kinks = sorted(
+        {
+            ctx.nstr((phi + s * ctx.pi / 2) % two_pi, ctx.dps - 5): (phi + s * ctx.pi / 2) % two_pi
+            for phi, _ in neurons
+            for s in (1, -1)
+        }.values()
+    )
     arcs = []
     for i, alpha in enumerate(kinks):
         beta = kinks[i + 1] if i + 1 < len(kinks) else kinks[0] + two_pi
@@ -78,8 +83,10 @@ def _abs_form(ctx, k, x, y):
 
 
 def _relu_form(ctx, k, x, y):
-    return sum((-1) ** m * max(ctx.mpf(0), x * ctx.cos(ctx.pi * m / k) + y * ctx.sin(ctx.pi * m / k))
-               for m in range(1, 2 * k + 1))
+    return sum(
+        (-1) ** m * max(ctx.mpf(0), x * ctx.cos(ctx.pi * m / k) + y * ctx.sin(ctx.pi * m / k))
+        for m in range(1, 2 * k + 1)
+    )
 
 
 @claim(
@@ -94,10 +101,24 @@ def _relu_form(ctx, k, x, y):
         "the digest's values).  Margin: largest discrepancy found (0 when all hold to 1e-40)."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"ks": [2, 3, 4, 5, 6], "n_max_factor": 4, "points": 50, "seed": 2601, "dps": 50,
-                     "nonzero_offsets": [0]},
-           "full": {"ks": list(range(2, 17)), "n_max_factor": 6, "points": 400, "seed": 2602, "dps": 50,
-                    "nonzero_offsets": [0]}},
+    tiers={
+        "quick": {
+            "ks": [2, 3, 4, 5, 6],
+            "n_max_factor": 4,
+            "points": 50,
+            "seed": 2601,
+            "dps": 50,
+            "nonzero_offsets": [0],
+        },
+        "full": {
+            "ks": list(range(2, 17)),
+            "n_max_factor": 6,
+            "points": 400,
+            "seed": 2602,
+            "dps": 50,
+            "nonzero_offsets": [0],
+        },
+    },
     mutations={"support_includes_k_minus_2": {"nonzero_offsets": [0, -2]}},
 )
 def check_hard_instance_structure(params):
@@ -114,8 +135,11 @@ def check_hard_instance_structure(params):
             instances += 1
             continue
         pts = gen.standard_normal((params["points"], 2))
-        pw = max(abs(_relu_form(ctx, k, ctx.mpf(x), ctx.mpf(y)) - _abs_form(ctx, k, ctx.mpf(x), ctx.mpf(y)))
-                 / ctx.sqrt(ctx.mpf(x) ** 2 + ctx.mpf(y) ** 2) for x, y in pts)
+        pw = max(
+            abs(_relu_form(ctx, k, ctx.mpf(x), ctx.mpf(y)) - _abs_form(ctx, k, ctx.mpf(x), ctx.mpf(y)))
+            / ctx.sqrt(ctx.mpf(x) ** 2 + ctx.mpf(y) ** 2)
+            for x, y in pts
+        )
         worst = max(worst, pw if pw > tol else ctx.mpf(0))
         expected = ctx.mpf(2 * k) / (ctx.pi * (k * k - 1))
         off_support, at_k = ctx.mpf(0), None
@@ -133,11 +157,25 @@ def check_hard_instance_structure(params):
                 if n - k in params["nonzero_offsets"] and c <= tol:  # a frequency claimed to carry mass
                     worst = max(worst, ctx.mpf(1))
         worst = max(worst, off_support if off_support > tol else ctx.mpf(0))
-        rows.append({"k": k, "pointwise": float(pw), "coef_at_k": float(at_k), "expected": float(expected),
-                     "max_off_support": float(off_support)})
+        rows.append(
+            {
+                "k": k,
+                "pointwise": float(pw),
+                "coef_at_k": float(at_k),
+                "expected": float(expected),
+                "max_off_support": float(off_support),
+            }
+        )
         instances += 1 + params["points"]
-    return Evidence(worst == 0, float(worst), "exact", instances, seeds=[params["seed"]],
-                    precision=f"mpmath dps={params['dps']}", details={"rows": rows, "tolerance": 1e-40})
+    return Evidence(
+        worst == 0,
+        float(worst),
+        "exact",
+        instances,
+        seeds=[params["seed"]],
+        precision=f"mpmath dps={params['dps']}",
+        details={"rows": rows, "tolerance": 1e-40},
+    )
 
 
 @claim(
@@ -150,8 +188,10 @@ def check_hard_instance_structure(params):
         "be exactly 2 (singular values > 1e-8 and < 1e-12 beyond the second)."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"ks": [2, 4, 6, 8, 10, 20], "d": 6, "seed": 2611, "separation_constant": 2.0},
-           "full": {"ks": list(range(2, 101, 2)), "d": 12, "seed": 2612, "separation_constant": 2.0}},
+    tiers={
+        "quick": {"ks": [2, 4, 6, 8, 10, 20], "d": 6, "seed": 2611, "separation_constant": 2.0},
+        "full": {"ks": list(range(2, 101, 2)), "d": 12, "seed": 2612, "separation_constant": 2.0},
+    },
     mutations={"separation_4_over_k": {"separation_constant": 4.0}},
 )
 def check_separation_and_rank(params):
@@ -171,5 +211,11 @@ def check_separation_and_rank(params):
         rank_ok &= rank2
         worst = max(worst, (params["separation_constant"] / k) / sep, abs(sep - exact) / 1e-12)
         rows.append({"k": k, "separation": sep, "exact": exact, "rank2": rank2})
-    return Evidence(bool(rank_ok and worst <= 1), float(worst) if rank_ok else math.inf, "ratio", len(params["ks"]),
-                    seeds=[params["seed"]], details={"rows": rows})
+    return Evidence(
+        bool(rank_ok and worst <= 1),
+        float(worst) if rank_ok else math.inf,
+        "ratio",
+        len(params["ks"]),
+        seeds=[params["seed"]],
+        details={"rows": rows},
+    )

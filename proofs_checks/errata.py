@@ -41,11 +41,20 @@ def _verdict(params, *, printed_ok, corrected_ok, printed_margin, corrected_marg
     """Evidence for an erratum: see the module docstring."""
     form = _form(params)
     details = dict(kw.pop("details", {}))
-    details.update({"asserted_form": form, "printed_holds": bool(printed_ok), "corrected_holds": bool(corrected_ok),
-                    "printed_margin": float(printed_margin), "corrected_margin": float(corrected_margin)})
+    details.update(
+        {
+            "asserted_form": form,
+            "printed_holds": bool(printed_ok),
+            "corrected_holds": bool(corrected_ok),
+            "printed_margin": float(printed_margin),
+            "corrected_margin": float(corrected_margin),
+        }
+    )
     if form == "printed":
         return Evidence(bool(printed_ok), float(printed_margin), margin_kind, instances, details=details, **kw)
-    return Evidence(bool(corrected_ok and not printed_ok), float(corrected_margin), margin_kind, instances, details=details, **kw)
+    return Evidence(
+        bool(corrected_ok and not printed_ok), float(corrected_margin), margin_kind, instances, details=details, **kw
+    )
 
 
 # --------------------------------------------------------------------------- item 1
@@ -58,8 +67,14 @@ def _verdict(params, *, printed_ok, corrected_ok, printed_margin, corrected_marg
         "= (k-1)! gamma^(k-1) at s = k-1 (l = 2s), so the printed example is off by one."
     ),
     kind="exact-symbolic",
-    tiers={"quick": {"ks": [3, 4, 5, 6], "gammas": [Fraction(1, 10), Fraction(1, 7)], "form": "corrected"},
-           "full": {"ks": list(range(2, 13)), "gammas": [Fraction(1, 10), Fraction(1, 7), Fraction(2, 9 * 13)], "form": "corrected"}},
+    tiers={
+        "quick": {"ks": [3, 4, 5, 6], "gammas": [Fraction(1, 10), Fraction(1, 7)], "form": "corrected"},
+        "full": {
+            "ks": list(range(2, 13)),
+            "gammas": [Fraction(1, 10), Fraction(1, 7), Fraction(2, 9 * 13)],
+            "form": "corrected",
+        },
+    },
     mutations=_PRINTED,
 )
 def check_lemma27_tightness(params):
@@ -75,18 +90,28 @@ def check_lemma27_tightness(params):
             x = [1 - j * Fraction(gamma) for j in range(k)]
 
             def power_sum(s):
-                return sum(qj * xj ** s for qj, xj in zip(q, x))
+                return sum(qj * xj**s for qj, xj in zip(q, x))
 
             n += 1
             for s in range(k - 1):
                 corrected_err = max(corrected_err, abs(power_sum(s)))
-            corrected_err = max(corrected_err, abs(power_sum(k - 1) - math.factorial(k - 1) * Fraction(gamma) ** (k - 1)))
+            corrected_err = max(
+                corrected_err, abs(power_sum(k - 1) - math.factorial(k - 1) * Fraction(gamma) ** (k - 1))
+            )
             for s in range(k):
                 printed_err = max(printed_err, abs(power_sum(s)))
             if k % 2 == 0:
                 printed_err = max(printed_err, abs(power_sum(k // 2) - math.factorial(k) * Fraction(gamma) ** k))
-    return _verdict(params, printed_ok=printed_err == 0, corrected_ok=corrected_err == 0, printed_margin=float(printed_err),
-                    corrected_margin=float(corrected_err), margin_kind="exact", instances=n, precision="exact (fractions)")
+    return _verdict(
+        params,
+        printed_ok=printed_err == 0,
+        corrected_ok=corrected_err == 0,
+        printed_margin=float(printed_err),
+        corrected_margin=float(corrected_err),
+        margin_kind="exact",
+        instances=n,
+        precision="exact (fractions)",
+    )
 
 
 # --------------------------------------------------------------------------- item 3
@@ -99,7 +124,10 @@ def check_lemma27_tightness(params):
         "than a factor 2 (criterion for 'bounded above and below': max/min of |c_l| l^p on the range <= 2)."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"max_l": 3200, "dps": 30, "form": "corrected"}, "full": {"max_l": 100000, "dps": 30, "form": "corrected"}},
+    tiers={
+        "quick": {"max_l": 3200, "dps": 30, "form": "corrected"},
+        "full": {"max_l": 100000, "dps": 30, "form": "corrected"},
+    },
     mutations=_PRINTED,
 )
 def check_coefficient_decay_exponent(params):
@@ -126,10 +154,17 @@ def check_coefficient_decay_exponent(params):
         c = c * (l - 1) / ctx.sqrt(ctx.mpf((l + 1) * (l + 2)))
     spread = {p: float(mm[1] / mm[0]) for p, mm in spreads.items()}
     lib_ok = lib_err < ctx.mpf(10) ** (-(params["dps"] - 5))
-    return _verdict(params, printed_ok=spread[2.5] <= 2, corrected_ok=spread[1.25] <= 1.01 and lib_ok,
-                    printed_margin=spread[2.5] / 2, corrected_margin=spread[1.25] / 2, margin_kind="ratio",
-                    instances=max_l // 2, precision=f"mpmath dps={params['dps']}",
-                    details={"spread_p=5/4": spread[1.25], "spread_p=5/2": spread[2.5], "library_table_agrees": bool(lib_ok)})
+    return _verdict(
+        params,
+        printed_ok=spread[2.5] <= 2,
+        corrected_ok=spread[1.25] <= 1.01 and lib_ok,
+        printed_margin=spread[2.5] / 2,
+        corrected_margin=spread[1.25] / 2,
+        margin_kind="ratio",
+        instances=max_l // 2,
+        precision=f"mpmath dps={params['dps']}",
+        details={"spread_p=5/4": spread[1.25], "spread_p=5/2": spread[2.5], "library_table_agrees": bool(lib_ok)},
+    )
 
 
 # --------------------------------------------------------------------------- item 4
@@ -142,7 +177,10 @@ def check_coefficient_decay_exponent(params):
         "branch) is complex for m = 0 mod 4 and has the wrong sign for m = 6 mod 8."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"max_m": 24, "dps": 40, "form": "corrected"}, "full": {"max_m": 64, "dps": 60, "form": "corrected"}},
+    tiers={
+        "quick": {"max_m": 24, "dps": 40, "form": "corrected"},
+        "full": {"max_m": 64, "dps": 60, "form": "corrected"},
+    },
     mutations=_PRINTED,
 )
 def check_dk_lemma5_sign(params):
@@ -169,9 +207,17 @@ def check_dk_lemma5_sign(params):
         worst["printed"] = max(worst["printed"], e_p)
         worst["corrected"] = max(worst["corrected"], e_c)
     wp, wc = float(worst["printed"]), float(worst["corrected"])
-    return _verdict(params, printed_ok=wp <= 1, corrected_ok=wc <= 1, printed_margin=wp, corrected_margin=wc,
-                    margin_kind="ratio", instances=max_m // 2, precision=f"mpmath dps={dps}, tolerance 1e-{dps - 10}",
-                    details={"printed_fails_at_m": bad_printed})
+    return _verdict(
+        params,
+        printed_ok=wp <= 1,
+        corrected_ok=wc <= 1,
+        printed_margin=wp,
+        corrected_margin=wc,
+        margin_kind="ratio",
+        instances=max_m // 2,
+        precision=f"mpmath dps={dps}, tolerance 1e-{dps - 10}",
+        details={"printed_fails_at_m": bad_printed},
+    )
 
 
 # --------------------------------------------------------------------------- item 5
@@ -219,8 +265,10 @@ def _angular_coefficients(ctx, net, k, freqs):
         "(0.4244, -0.1698, 0.1091 for k = 2, 4, 6), not 0."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"ks": [2, 4, 6], "d": 4, "seed": 61, "dps": 20, "form": "corrected"},
-           "full": {"ks": [2, 4, 6, 8, 10], "d": 3, "seed": 62, "dps": 30, "form": "corrected"}},
+    tiers={
+        "quick": {"ks": [2, 4, 6], "d": 4, "seed": 61, "dps": 20, "form": "corrected"},
+        "full": {"ks": [2, 4, 6, 8, 10], "d": 3, "seed": 62, "dps": 30, "form": "corrected"},
+    },
     mutations=_PRINTED,
 )
 def check_dkkz_orthogonality(params):
@@ -252,11 +300,23 @@ def check_dkkz_orthogonality(params):
             lib_below = max(lib_below, float(np.max(np.abs(net.hermite_moment(l)))) / scale)
     corrected_ok = below <= 1e-12 and lib_below <= 1e-14 and closed_err <= 1e-12
     printed_ok = corrected_ok and at_k <= 1e-12
-    return _verdict(params, printed_ok=printed_ok, corrected_ok=corrected_ok, printed_margin=max(below, at_k) / 1e-12,
-                    corrected_margin=max(below, closed_err) / 1e-12, margin_kind="ratio", instances=len(params["ks"]),
-                    seeds=[int(params["seed"])], precision=f"mpmath dps={params['dps']} quadrature of float64 weights",
-                    details={"frequency_k_coefficient": found, "max_below_k": below, "library_moment_below_k": lib_below,
-                             "closed_form_abs_err": closed_err})
+    return _verdict(
+        params,
+        printed_ok=printed_ok,
+        corrected_ok=corrected_ok,
+        printed_margin=max(below, at_k) / 1e-12,
+        corrected_margin=max(below, closed_err) / 1e-12,
+        margin_kind="ratio",
+        instances=len(params["ks"]),
+        seeds=[int(params["seed"])],
+        precision=f"mpmath dps={params['dps']} quadrature of float64 weights",
+        details={
+            "frequency_k_coefficient": found,
+            "max_below_k": below,
+            "library_moment_below_k": lib_below,
+            "closed_form_abs_err": closed_err,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- item 7 (first part)
@@ -270,8 +330,10 @@ def check_dkkz_orthogonality(params):
         "while |S| |lambda_i| is not, for any i in S."
     ),
     kind="property-based search",
-    tiers={"quick": {"d": 8, "k": 5, "sizes": [2, 3, 4], "trials": 20, "theta": 1e-4, "seed": 71, "form": "corrected"},
-           "full": {"d": 20, "k": 8, "sizes": [2, 3, 5, 8], "trials": 200, "theta": 1e-4, "seed": 72, "form": "corrected"}},
+    tiers={
+        "quick": {"d": 8, "k": 5, "sizes": [2, 3, 4], "trials": 20, "theta": 1e-4, "seed": 71, "form": "corrected"},
+        "full": {"d": 20, "k": 8, "sizes": [2, 3, 5, 8], "trials": 200, "theta": 1e-4, "seed": 72, "form": "corrected"},
+    },
     mutations=_PRINTED,
 )
 def check_def6_clump_weight(params):
@@ -288,7 +350,9 @@ def check_def6_clump_weight(params):
     ctx = _ctx(50)
     for size in params["sizes"]:
         for _ in range(int(params["trials"])):
-            net = instances.make("clump", d, max(k, size), gen, size=size, theta=params["theta"], residual=float(gen.uniform(-0.5, 0.5)))
+            net = instances.make(
+                "clump", d, max(k, size), gen, size=size, theta=params["theta"], residual=float(gen.uniform(-0.5, 0.5))
+            )
             can = net.canonical()
             U, lam = can.directions[:size], can.coefficients[:size]
             norm = float(ctx.sqrt(ctx.mpf(CanonicalNetwork(np.zeros(d), lam, U).norm_squared(dps=50))))
@@ -296,8 +360,17 @@ def check_def6_clump_weight(params):
             worst_c = max(worst_c, abs(norm - abs(math.fsum(lam))) / bound)
             worst_p = max(worst_p, max(abs(norm - size * abs(li)) for li in lam) / bound)
             n += 1
-    return _verdict(params, printed_ok=worst_p <= 1, corrected_ok=worst_c <= 1, printed_margin=worst_p, corrected_margin=worst_c,
-                    margin_kind="ratio", instances=n, seeds=[int(params["seed"])], precision="mpmath dps=50 closed form")
+    return _verdict(
+        params,
+        printed_ok=worst_p <= 1,
+        corrected_ok=worst_c <= 1,
+        printed_margin=worst_p,
+        corrected_margin=worst_c,
+        margin_kind="ratio",
+        instances=n,
+        seeds=[int(params["seed"])],
+        precision="mpmath dps=50 closed form",
+    )
 
 
 # --------------------------------------------------------------------------- item 8
@@ -309,7 +382,10 @@ def check_def6_clump_weight(params):
         "constant) sup_theta ratio = 5/6; CORRECTED sup_theta ratio = 1/2, approached as theta -> 0."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"grid": 2000, "dps": 40, "form": "corrected"}, "full": {"grid": 100000, "dps": 40, "form": "corrected"}},
+    tiers={
+        "quick": {"grid": 2000, "dps": 40, "form": "corrected"},
+        "full": {"grid": 100000, "dps": 40, "form": "corrected"},
+    },
     mutations=_PRINTED,
 )
 def check_lemma21_constant(params):
@@ -318,13 +394,23 @@ def check_lemma21_constant(params):
     sup is within 1e-10 of its value (and does not exceed it).  Margins: ``|sup - value| / 1e-10``.
     """
     ctx = _ctx(params["dps"])
-    grid = [ctx.mpf(10) ** (-e) for e in range(12, 0, -1)] + [ctx.pi * j / int(params["grid"]) for j in range(1, int(params["grid"]) + 1)]
+    grid = [ctx.mpf(10) ** (-e) for e in range(12, 0, -1)] + [
+        ctx.pi * j / int(params["grid"]) for j in range(1, int(params["grid"]) + 1)
+    ]
     sup = max((1 - (ctx.sin(t) + (ctx.pi - t) * ctx.cos(t)) / ctx.pi) / (2 - 2 * ctx.cos(t)) for t in grid)
 
     def gap(value):
         return float(abs(sup - value) / ctx.mpf(10) ** -10) if sup <= value else math.inf
 
     gp, gc = gap(ctx.mpf(5) / 6), gap(ctx.mpf(1) / 2)
-    return _verdict(params, printed_ok=gp <= 1, corrected_ok=gc <= 1, printed_margin=gp, corrected_margin=gc,
-                    margin_kind="ratio", instances=len(grid), precision=f"mpmath dps={params['dps']}",
-                    details={"sup_ratio": ctx.nstr(sup, 20)})
+    return _verdict(
+        params,
+        printed_ok=gp <= 1,
+        corrected_ok=gc <= 1,
+        printed_margin=gp,
+        corrected_margin=gc,
+        margin_kind="ratio",
+        instances=len(grid),
+        precision=f"mpmath dps={params['dps']}",
+        details={"sup_ratio": ctx.nstr(sup, 20)},
+    )

@@ -197,7 +197,7 @@ def check_coefficient_decay(params):
             partial += absc[m] ** 2
             m += 2
         tail = ctx.mpf(1) / 2 - partial
-        scaled = tail * ctx.mpf(D) ** (2 * expo - 1) / (K ** 2 / (4 * expo - 2))
+        scaled = tail * ctx.mpf(D) ** (2 * expo - 1) / (K**2 / (4 * expo - 2))
         tails[D] = float(tail)
         tail_ratio = max(tail_ratio, float(abs(scaled - 1) * D / 2))
     worst = max(float(const_ratio), slope_ratio, tail_ratio)
@@ -226,7 +226,10 @@ def check_coefficient_decay(params):
         "E[relu(G)^2] computed by quadrature."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"M": 20000, "dps": 30, "target_shift": 0.0}, "full": {"M": 200000, "dps": 30, "target_shift": 0.0}},
+    tiers={
+        "quick": {"M": 20000, "dps": 30, "target_shift": 0.0},
+        "full": {"M": 200000, "dps": 30, "target_shift": 0.0},
+    },
     mutations={"target_plus_1e-6": {"target_shift": 1e-6}, "target_minus_1e-6": {"target_shift": -1e-6}},
 )
 def check_parseval(params):
@@ -245,17 +248,23 @@ def check_parseval(params):
     absc = _even_coefficients_abs(ctx, M)
     ratios = [absc[m] * ctx.mpf(m) ** ctx.mpf(1.25) / K for m in sorted(absc)]
     decreasing = all(b < a for a, b in zip(ratios, ratios[1:])) and ratios[-1] > 1
-    partial = 1 / (2 * ctx.pi) + ctx.mpf(1) / 4 + ctx.fsum(v ** 2 for v in absc.values())
+    partial = 1 / (2 * ctx.pi) + ctx.mpf(1) / 4 + ctx.fsum(v**2 for v in absc.values())
     deficit = target - partial
     r_M = ratios[-1]
-    bound = r_M ** 2 * K ** 2 / (3 * ctx.mpf(M) ** ctx.mpf(1.5))
+    bound = r_M**2 * K**2 / (3 * ctx.mpf(M) ** ctx.mpf(1.5))
     margin = float(deficit / bound) if deficit > 0 and decreasing else math.inf
     return ratio_evidence(
         margin,
         M + 1,
         precision=f"mpmath dps={params['dps'] + 10}",
-        details={"E_relu_sq": ctx.nstr(target, 20), "partial_sum": ctx.nstr(partial, 20), "deficit": float(deficit),
-                 "bound": float(bound), "r_M": ctx.nstr(r_M, 15), "r_m_decreasing_above_1": bool(decreasing)},
+        details={
+            "E_relu_sq": ctx.nstr(target, 20),
+            "partial_sum": ctx.nstr(partial, 20),
+            "deficit": float(deficit),
+            "bound": float(bound),
+            "r_M": ctx.nstr(r_M, 15),
+            "r_m_decreasing_above_1": bool(decreasing),
+        },
     )
 
 
@@ -299,13 +308,23 @@ def check_unnormalized(params):
             a = sp.Integer(0)
         else:
             k = m // 2
-            a = sp.Integer(-1) ** (k + params["sign_offset"]) * _double_factorial(2 * k - 3) / (sp.sqrt(2 * sp.pi) * sp.factorial(2 * k))
+            a = (
+                sp.Integer(-1) ** (k + params["sign_offset"])
+                * _double_factorial(2 * k - 3)
+                / (sp.sqrt(2 * sp.pi) * sp.factorial(2 * k))
+            )
         diff = sp.simplify(a * sp.sqrt(sp.factorial(m)) - relu_coefficient(m))
         if diff != 0:
             bad.append(m)
             worst = max(worst, abs(float(diff)))
-    return Evidence(not bad, worst, "exact", int(params["max_m"]) + 1, precision="exact (sympy)",
-                    details={"mismatched_degrees": bad})
+    return Evidence(
+        not bad,
+        worst,
+        "exact",
+        int(params["max_m"]) + 1,
+        precision="exact (sympy)",
+        details={"mismatched_degrees": bad},
+    )
 
 
 # --------------------------------------------------------------------------- claim 6
@@ -395,8 +414,12 @@ def check_moment_identity(params):
     w = gen.standard_normal(d) / 2
     X = gen.standard_normal((n, d))
     y = X @ w + np.abs(X @ U.T) @ lam
-    two_c = {1: None, 2: 1 / math.sqrt(math.pi) * params["scale2"], 3: 0.0,
-             4: 2 * (-1 / (4 * math.sqrt(3 * math.pi))) * params["scale4"]}
+    two_c = {
+        1: None,
+        2: 1 / math.sqrt(math.pi) * params["scale2"],
+        3: 0.0,
+        4: 2 * (-1 / (4 * math.sqrt(3 * math.pi))) * params["scale4"],
+    }
     worst_z, per_l, frob = 0.0, {}, {}
     for l in (1, 2, 3, 4):
         expected = w if l == 1 else two_c[l] * _sym_outer(U, lam, l)
@@ -411,8 +434,12 @@ def check_moment_identity(params):
         n,
         seeds=[seed],
         precision="float64 Monte Carlo, 5-sigma per entry",
-        details={"max_z_by_order": per_l, "frobenius_error": frob, "entries": d + d**2 + d**3 + d**4,
-                 "confidence": "family-wise false alarm < 5e-4 (Gaussian approx., union bound)"},
+        details={
+            "max_z_by_order": per_l,
+            "frobenius_error": frob,
+            "entries": d + d**2 + d**3 + d**4,
+            "confidence": "family-wise false alarm < 5e-4 (Gaussian approx., union bound)",
+        },
     )
 
 
@@ -436,8 +463,10 @@ def _relu_f(z):
         "w = sum_i mu_i u_i/2 and lambda_i = mu_i/2 for every x, and ||w|| <= ||lambda||_1 for unit u_i."
     ),
     kind="exact-symbolic",
-    tiers={"quick": {"d": 4, "k": 4, "networks": 20, "points": 20, "seed": 11, "half": Fraction(1, 2)},
-           "full": {"d": 6, "k": 8, "networks": 100, "points": 50, "seed": 12, "half": Fraction(1, 2)}},
+    tiers={
+        "quick": {"d": 4, "k": 4, "networks": 20, "points": 20, "seed": 11, "half": Fraction(1, 2)},
+        "full": {"d": 6, "k": 8, "networks": 100, "points": 50, "seed": 12, "half": Fraction(1, 2)},
+    },
     mutations={"half_replaced_by_1": {"half": Fraction(1)}},
 )
 def check_even_odd(params):
@@ -466,11 +495,21 @@ def check_even_odd(params):
         norm_ok &= sum(v * v for v in w) <= l1 * l1
         can = ReLUNetwork(np.array(U, dtype=float), np.array(mu, dtype=float)).canonical()
         scale = max(1.0, float(l1))
-        lib_worst = max(lib_worst, float(np.max(np.abs(can.linear - np.array(w, dtype=float)))) / scale,
-                        float(np.max(np.abs(can.coefficients - np.array(lam, dtype=float)))) / scale)
+        lib_worst = max(
+            lib_worst,
+            float(np.max(np.abs(can.linear - np.array(w, dtype=float)))) / scale,
+            float(np.max(np.abs(can.coefficients - np.array(lam, dtype=float)))) / scale,
+        )
     ok = worst == 0 and norm_ok and lib_worst <= 1e-14
-    return Evidence(ok, float(worst), "exact", int(params["networks"]) * int(params["points"]), seeds=[int(params["seed"])],
-                    precision="exact (fractions)", details={"norm_bound_holds": bool(norm_ok), "library_canonical_rel_err": lib_worst})
+    return Evidence(
+        ok,
+        float(worst),
+        "exact",
+        int(params["networks"]) * int(params["points"]),
+        seeds=[int(params["seed"])],
+        precision="exact (fractions)",
+        details={"norm_bound_holds": bool(norm_ok), "library_canonical_rel_err": lib_worst},
+    )
 
 
 # --------------------------------------------------------------------------- claim 9
@@ -493,8 +532,10 @@ def _contract_exact(T, g, times):
         "ReLUNetwork.moment_contraction(l, g) equals c_l times it."
     ),
     kind="exact-symbolic",
-    tiers={"quick": {"d": 3, "k": 3, "ls": [2, 3, 4, 5], "trials": 3, "seed": 21, "power_offset": 0},
-           "full": {"d": 4, "k": 4, "ls": [2, 3, 4, 5, 6, 7], "trials": 10, "seed": 22, "power_offset": 0}},
+    tiers={
+        "quick": {"d": 3, "k": 3, "ls": [2, 3, 4, 5], "trials": 3, "seed": 21, "power_offset": 0},
+        "full": {"d": 4, "k": 4, "ls": [2, 3, 4, 5, 6, 7], "trials": 10, "seed": 22, "power_offset": 0},
+    },
     mutations={"power_l-1": {"power_offset": 1}},
 )
 def check_contraction_identity(params):
@@ -525,18 +566,33 @@ def check_contraction_identity(params):
                 T[idx] = v
             M = _contract_exact(T, g, l - 2)
             for i, j in itertools.product(range(d), repeat=2):
-                closed = sum(a * sum(x * y for x, y in zip(u, g)) ** (l - 2 + params["power_offset"]) * u[i] * u[j]
-                             for a, u in zip(lam, U))
+                closed = sum(
+                    a * sum(x * y for x, y in zip(u, g)) ** (l - 2 + params["power_offset"]) * u[i] * u[j]
+                    for a, u in zip(lam, U)
+                )
                 worst = max(worst, abs(M[(i, j)] - closed))
             net = ReLUNetwork(np.array(U, dtype=float), np.array(lam, dtype=float))
-            lib = net.moment_contraction(l, np.array(g, dtype=float)) / relu_coefficients(l)[l] if relu_coefficients(l)[l] != 0 else None
+            lib = (
+                net.moment_contraction(l, np.array(g, dtype=float)) / relu_coefficients(l)[l]
+                if relu_coefficients(l)[l] != 0
+                else None
+            )
             if lib is not None:
                 exact = np.array([[float(M[(i, j)]) for j in range(d)] for i in range(d)])
-                lib_worst = max(lib_worst, float(np.max(np.abs(lib - exact))) / max(1.0, float(sum(abs(a) for a in lam))))
+                lib_worst = max(
+                    lib_worst, float(np.max(np.abs(lib - exact))) / max(1.0, float(sum(abs(a) for a in lam)))
+                )
             n += 1
     ok = worst == 0 and lib_worst <= 1e-12
-    return Evidence(ok, float(worst), "exact", n, seeds=[int(params["seed"])], precision="exact (fractions)",
-                    details={"library_rel_err": lib_worst})
+    return Evidence(
+        ok,
+        float(worst),
+        "exact",
+        n,
+        seeds=[int(params["seed"])],
+        precision="exact (fractions)",
+        details={"library_rel_err": lib_worst},
+    )
 
 
 @claim(
@@ -547,8 +603,10 @@ def check_contraction_identity(params):
         "on random perturbations and on near-extremal ones (a single perturbed neuron nearly aligned with g)."
     ),
     kind="property-based search",
-    tiers={"quick": {"d": 8, "k": 4, "ls": [3, 4, 6], "trials": 300, "seed": 31, "g_scale": 1.0},
-           "full": {"d": 20, "k": 6, "ls": [3, 4, 5, 6, 8], "trials": 3000, "seed": 32, "g_scale": 1.0}},
+    tiers={
+        "quick": {"d": 8, "k": 4, "ls": [3, 4, 6], "trials": 300, "seed": 31, "g_scale": 1.0},
+        "full": {"d": 20, "k": 6, "ls": [3, 4, 5, 6, 8], "trials": 3000, "seed": 32, "g_scale": 1.0},
+    },
     mutations={"g_norm_1.05": {"g_scale": 1.05}},
 )
 def check_contraction_lipschitz(params):
@@ -584,7 +642,7 @@ def check_contraction_lipschitz(params):
         for l in params["ls"]:
             if aligned and l == 2:
                 continue  # at l = 2 nothing is contracted: the rank-one case is an equality
-            tf2 = float(a @ (G ** l) @ a)
+            tf2 = float(a @ (G**l) @ a)
             dM = (V.T * (a * (V @ g) ** (l - 2))) @ V
             op = float(np.max(np.abs(np.linalg.eigvalsh((dM + dM.T) / 2))))
             if tf2 <= 0:
@@ -593,7 +651,9 @@ def check_contraction_lipschitz(params):
             n += 1
             if r > worst:
                 worst, worst_case = r, {"trial": t, "l": l, "aligned": aligned}
-    return ratio_evidence(worst, n, seeds=[int(params["seed"])], precision="float64", details={"worst_case": worst_case})
+    return ratio_evidence(
+        worst, n, seeds=[int(params["seed"])], precision="float64", details={"worst_case": worst_case}
+    )
 
 
 # --------------------------------------------------------------------------- claim 10
@@ -611,8 +671,10 @@ def _pair_at_angle(gen, d, theta):
         "symbolic kernels agree exactly; Monte Carlo at theta in {0.3, 1, 2, 3} lies within 5 standard errors."
     ),
     kind="statistical",
-    tiers={"quick": {"d": 3, "n": 1_000_000, "thetas": [0.3, 1.0, 2.0, 3.0], "seed": 41, "scale": 1.0},
-           "full": {"d": 3, "n": 10_000_000, "thetas": [0.1, 0.3, 1.0, 2.0, 3.0], "seed": 42, "scale": 1.0}},
+    tiers={
+        "quick": {"d": 3, "n": 1_000_000, "thetas": [0.3, 1.0, 2.0, 3.0], "seed": 41, "scale": 1.0},
+        "full": {"d": 3, "n": 10_000_000, "thetas": [0.1, 0.3, 1.0, 2.0, 3.0], "seed": 42, "scale": 1.0},
+    },
     mutations={"kernels_times_1.05": {"scale": 1.05}},
 )
 def check_arccos_kernels(params):
@@ -629,7 +691,7 @@ def check_arccos_kernels(params):
     nu, nv = sp.symbols("nu nv", nonnegative=True)
     rho = sp.cos(th)
     relu_formula = (sp.sin(th) + (sp.pi - th) * sp.cos(th)) / (2 * sp.pi)
-    abs_formula = 2 / sp.pi * (sp.sqrt(1 - rho ** 2) + rho * sp.asin(rho))
+    abs_formula = 2 / sp.pi * (sp.sqrt(1 - rho**2) + rho * sp.asin(rho))
     exact_ok = True
     for lib, formula in ((symbolic.relu_kernel(), relu_formula), (symbolic.abs_kernel(), abs_formula)):
         lib1 = lib.subs({nu: 1, nv: 1})
@@ -643,18 +705,27 @@ def check_arccos_kernels(params):
         X = gen.standard_normal((int(params["n"]), int(params["d"])))
         a, b = X @ u, X @ v
         rho_ = math.cos(theta)
-        claims = {"relu": (math.sin(theta) + (math.pi - theta) * rho_) / (2 * math.pi),
-                  "abs": 2 / math.pi * (math.sqrt(1 - rho_ ** 2) + rho_ * math.asin(rho_))}
+        claims = {
+            "relu": (math.sin(theta) + (math.pi - theta) * rho_) / (2 * math.pi),
+            "abs": 2 / math.pi * (math.sqrt(1 - rho_**2) + rho_ * math.asin(rho_)),
+        }
         samples = {"relu": np.maximum(a, 0) * np.maximum(b, 0), "abs": np.abs(a) * np.abs(b)}
         for name, s in samples.items():
             z = abs(s.mean() - params["scale"] * claims[name]) / (s.std(ddof=1) / math.sqrt(len(s)))
             zs[f"{name}@{theta}"] = float(z)
             worst = max(worst, float(z))
     margin = worst / Z_SIGMA if exact_ok else math.inf
-    return ratio_evidence(margin, 2 * len(params["thetas"]) * int(params["n"]), seeds=[int(params["seed"])],
-                          precision="sympy (60 digits) + float64 Monte Carlo, 5-sigma",
-                          details={"z": zs, "symbolic_agrees": exact_ok,
-                                   "confidence": "per-estimate false alarm ~5.7e-7 (Gaussian approx.)"})
+    return ratio_evidence(
+        margin,
+        2 * len(params["thetas"]) * int(params["n"]),
+        seeds=[int(params["seed"])],
+        precision="sympy (60 digits) + float64 Monte Carlo, 5-sigma",
+        details={
+            "z": zs,
+            "symbolic_agrees": exact_ok,
+            "confidence": "per-estimate false alarm ~5.7e-7 (Gaussian approx.)",
+        },
+    )
 
 
 # --------------------------------------------------------------------------- claim 11
@@ -664,7 +735,7 @@ def _relu_ratio(ctx, th):
 
 def _abs_ratio(ctx, th):
     rho = ctx.cos(th)
-    return (2 - 2 * (2 / ctx.pi) * (ctx.sqrt(1 - rho ** 2) + rho * ctx.asin(rho))) / (2 - 2 * ctx.cos(th))
+    return (2 - 2 * (2 / ctx.pi) * (ctx.sqrt(1 - rho**2) + rho * ctx.asin(rho))) / (2 - 2 * ctx.cos(th))
 
 
 def _theta_grid(ctx, n):
@@ -681,8 +752,10 @@ def _theta_grid(ctx, n):
         "constant 5/6 is valid but loose (erratum 8)."
     ),
     kind="high-precision numeric",
-    tiers={"quick": {"grid": 2000, "dps": 40, "constant": Fraction(5, 6)},
-           "full": {"grid": 200000, "dps": 40, "constant": Fraction(5, 6)}},
+    tiers={
+        "quick": {"grid": 2000, "dps": 40, "constant": Fraction(5, 6)},
+        "full": {"grid": 200000, "dps": 40, "constant": Fraction(5, 6)},
+    },
     mutations={"constant_0.4": {"constant": Fraction(2, 5)}},
 )
 def check_lipschitz_relu(params):
@@ -706,8 +779,14 @@ def check_lipschitz_relu(params):
         lib_err = max(lib_err, float(abs(val - ref)))
     half_ok = sup <= ctx.mpf(1) / 2 and ctx.mpf(1) / 2 - sup < ctx.mpf(10) ** -11 and lib_err < 1e-15
     margin = float(sup / ctx.mpf(params["constant"].numerator) * params["constant"].denominator)
-    return Evidence(bool(margin <= 1 and half_ok), margin, "ratio", len(grid), precision=f"mpmath dps={params['dps']}",
-                    details={"sup_ratio": ctx.nstr(sup, 20), "sup_is_half": bool(half_ok), "library_abs_err": lib_err})
+    return Evidence(
+        bool(margin <= 1 and half_ok),
+        margin,
+        "ratio",
+        len(grid),
+        precision=f"mpmath dps={params['dps']}",
+        details={"sup_ratio": ctx.nstr(sup, 20), "sup_is_half": bool(half_ok), "library_abs_err": lib_err},
+    )
 
 
 @claim(
@@ -730,8 +809,14 @@ def check_lipschitz_abs(params):
     const = Fraction(params["constant"])
     margin = float(sup * const.denominator / const.numerator)
     tight = 1 - sup < ctx.mpf(10) ** -10
-    return Evidence(bool(margin <= 1 and tight), margin, "ratio", len(grid), precision=f"mpmath dps={params['dps']}",
-                    details={"sup_ratio": ctx.nstr(sup, 20), "sup_within_1e-10_of_1": bool(tight)})
+    return Evidence(
+        bool(margin <= 1 and tight),
+        margin,
+        "ratio",
+        len(grid),
+        precision=f"mpmath dps={params['dps']}",
+        details={"sup_ratio": ctx.nstr(sup, 20), "sup_within_1e-10_of_1": bool(tight)},
+    )
 
 
 @claim(
@@ -743,8 +828,10 @@ def check_lipschitz_abs(params):
         "permutations pi of max_i (|lambda_i - lambda'_pi(i)| + ||u_i - u'_pi(i)||)."
     ),
     kind="property-based search",
-    tiers={"quick": {"d": 6, "k": 4, "trials": 300, "seed": 51, "factor": None},
-           "full": {"d": 12, "k": 5, "trials": 3000, "seed": 52, "factor": None}},
+    tiers={
+        "quick": {"d": 6, "k": 4, "trials": 300, "seed": 51, "factor": None},
+        "full": {"d": 12, "k": 5, "trials": 3000, "seed": 52, "factor": None},
+    },
     mutations={"factor_0.3": {"factor": 0.3}},
 )
 def check_lipschitz_network(params):
@@ -773,7 +860,9 @@ def check_lipschitz_network(params):
             lam2 = lam + scale * gen.standard_normal(k)
         U2 /= np.linalg.norm(U2, axis=1, keepdims=True)
         R = max(np.abs(lam).sum(), np.abs(lam2).sum())
-        dist = math.sqrt(CanonicalNetwork(np.zeros(d), lam, U).squared_distance(CanonicalNetwork(np.zeros(d), lam2, U2)))
+        dist = math.sqrt(
+            CanonicalNetwork(np.zeros(d), lam, U).squared_distance(CanonicalNetwork(np.zeros(d), lam2, U2))
+        )
         dparam = min(max(abs(lam[i] - lam2[p[i]]) + np.linalg.norm(U[i] - U2[p[i]]) for i in range(k)) for p in perms)
         factor = k * math.sqrt(1 + 2 * R * R) if params["factor"] is None else params["factor"]
         worst = max(worst, dist / (factor * dparam))

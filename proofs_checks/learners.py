@@ -90,16 +90,37 @@ def _recovery_runs(params, fit_one):
         if accepted:
             worst_ok = max(worst_ok, ratio)
         if not ok and len(rows) < 5:
-            rows.append({"run": run, "family": family, "d": d, "k": k, "paper_accepted": accepted,
-                         "error_over_eps2": ratio, "eps": eps})
-    return good, {"successes": successes, "false_accepts": false_accepts,
-                  "worst_error_over_eps2_successful": worst_ok, "worst_error_over_eps2_all": worst_any,
-                  "bad_runs": rows, "n": params["n"], "configs": [list(c) for c in configs]}
+            rows.append(
+                {
+                    "run": run,
+                    "family": family,
+                    "d": d,
+                    "k": k,
+                    "paper_accepted": accepted,
+                    "error_over_eps2": ratio,
+                    "eps": eps,
+                }
+            )
+    return good, {
+        "successes": successes,
+        "false_accepts": false_accepts,
+        "worst_error_over_eps2_successful": worst_ok,
+        "worst_error_over_eps2_all": worst_any,
+        "bad_runs": rows,
+        "n": params["n"],
+        "configs": [list(c) for c in configs],
+    }
 
 
 def _stat_evidence(good, params, details):
-    return probability_evidence(good, params["runs"], 1 - params["delta"], seeds=[params["seed"]],
-                                precision="float64; exact L2 error (closed form)", details=details)
+    return probability_evidence(
+        good,
+        params["runs"],
+        1 - params["delta"],
+        seeds=[params["seed"]],
+        precision="float64; exact L2 error (closed form)",
+        details=details,
+    )
 
 
 def _all_runs_evidence(good, params, details):
@@ -108,9 +129,16 @@ def _all_runs_evidence(good, params, details):
     runs = params["runs"]
     ok = good == runs
     margin = details["worst_error_over_eps2_all"] if ok else math.inf
-    return Evidence(bool(ok and margin <= 1), float(margin), "ratio", runs, seeds=[params["seed"]],
-                    precision="float64; exact L2 error (closed form)", interval=clopper_pearson(good, runs),
-                    details=details)
+    return Evidence(
+        bool(ok and margin <= 1),
+        float(margin),
+        "ratio",
+        runs,
+        seeds=[params["seed"]],
+        precision="float64; exact L2 error (closed form)",
+        interval=clopper_pearson(good, runs),
+        details=details,
+    )
 
 
 # ----------------------------------------------------------------------------- CDGKM
@@ -125,8 +153,9 @@ def _cdgkm_fit(params):
 
     def fit_one(X, y, k, d, ss):
         if params.get("faithful"):
-            p = CDGKMParams.faithful(d, k, eps=params["eps"], R=params["R"], upsilon=params["upsilon"],
-                                     max_candidates=10**8)
+            p = CDGKMParams.faithful(
+                d, k, eps=params["eps"], R=params["R"], upsilon=params["upsilon"], max_candidates=10**8
+            )
         else:  # the claim is about the final output: the paper-steps checkpoint's extra search is skipped
             p = dataclasses.replace(CDGKMParams.practical(d, k), paper_checkpoint=False)
         return learn(X, y, k, method="cdgkm", rng=ss, params=p), float(p.eps)
@@ -147,8 +176,10 @@ def _cdgkm_fit(params):
         "(false accepts)."
     ),
     kind="end-to-end",
-    tiers={"quick": {"configs": _CDGKM_QUICK, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4101, **_KNOBS},
-           "full": {"configs": _CDGKM_FULL, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4102, **_KNOBS}},
+    tiers={
+        "quick": {"configs": _CDGKM_QUICK, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4101, **_KNOBS},
+        "full": {"configs": _CDGKM_FULL, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4102, **_KNOBS},
+    },
     # labels_with_noise also makes this claim fail (0/60 successes) but takes ~150 s: every path is explored
     mutations={"one_neuron_too_few": {"width_offset": -1}},
 )
@@ -170,10 +201,30 @@ def check_cdgkm_end_to_end(params):
         "finds no path with validation MSE <= eps^2/2 (error / eps^2 ~ 0.6-0.75, no success)."
     ),
     kind="end-to-end",
-    tiers={"quick": {"configs": [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2]], "runs": 3,
-                     "n": 8000, "eps": 0.25, "R": 3.0, "upsilon": 0.2, "faithful": True, "seed": 4111, **_KNOBS},
-           "full": {"configs": [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2]], "runs": 15,
-                    "n": 8000, "eps": 0.25, "R": 3.0, "upsilon": 0.2, "faithful": True, "seed": 4112, **_KNOBS}},
+    tiers={
+        "quick": {
+            "configs": [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2]],
+            "runs": 3,
+            "n": 8000,
+            "eps": 0.25,
+            "R": 3.0,
+            "upsilon": 0.2,
+            "faithful": True,
+            "seed": 4111,
+            **_KNOBS,
+        },
+        "full": {
+            "configs": [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2]],
+            "runs": 15,
+            "n": 8000,
+            "eps": 0.25,
+            "R": 3.0,
+            "upsilon": 0.2,
+            "faithful": True,
+            "seed": 4112,
+            **_KNOBS,
+        },
+    },
     # labels_with_noise (noise_rel = 0.5) also fails it (1/3 runs succeed) but takes ~2 min: the search is exhaustive
     mutations={"one_neuron_too_few": {"width_offset": -1}, "bound_eps2_over_100": {"bound_factor": 0.01}},
 )
@@ -190,8 +241,16 @@ def _netlearn_fit(params):
         if params.get("faithful"):
             from verified_relu.learners import NetlearnParams
 
-            p = NetlearnParams.practical(d, k, faithful=True, eps=params["eps"], R=params["R"], xi=params["xi"],
-                                         eta_prime=params["eta_prime"], nu=params["nu"])
+            p = NetlearnParams.practical(
+                d,
+                k,
+                faithful=True,
+                eps=params["eps"],
+                R=params["R"],
+                xi=params["xi"],
+                eta_prime=params["eta_prime"],
+                nu=params["nu"],
+            )
             res = learn(X, y, k, method="netlearn", rng=ss, params=p)
         else:
             res = learn(X, y, k, method="netlearn", rng=ss)
@@ -211,8 +270,10 @@ def _netlearn_fit(params):
         "Statistical: the 99% Clopper-Pearson lower end of the rate must clear 0.9."
     ),
     kind="end-to-end",
-    tiers={"quick": {"configs": _CDGKM_QUICK, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4201, **_KNOBS},
-           "full": {"configs": _CDGKM_FULL, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4202, **_KNOBS}},
+    tiers={
+        "quick": {"configs": _CDGKM_QUICK, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4201, **_KNOBS},
+        "full": {"configs": _CDGKM_FULL, "runs": 200, "n": 10000, "delta": 0.1, "seed": 4202, **_KNOBS},
+    },
     mutations=_BREAK,
 )
 def check_cn_end_to_end(params):
@@ -221,8 +282,16 @@ def check_cn_end_to_end(params):
 
 
 _CN_FAITHFUL = [["random", 3, 2], ["orthonormal", 3, 2], ["close_pair", 3, 2], ["dkkz", 3, 2]]
-_CN_FAITHFUL_PARAMS = {"n": 8000, "delta": 0.1, "eps": 0.25, "R": 3.0, "xi": 0.25, "eta_prime": 0.05, "nu": 0.5,
-                       "faithful": True}
+_CN_FAITHFUL_PARAMS = {
+    "n": 8000,
+    "delta": 0.1,
+    "eps": 0.25,
+    "R": 3.0,
+    "xi": 0.25,
+    "eta_prime": 0.05,
+    "nu": 0.5,
+    "faithful": True,
+}
 
 
 @claim(
@@ -239,8 +308,10 @@ _CN_FAITHFUL_PARAMS = {"n": 8000, "delta": 0.1, "eps": 0.25, "R": 3.0, "xi": 0.2
         "exhaustive search, more than the quick tier's minute (docs/benchmarks.md, 'Stated durations, measured')."
     ),
     kind="end-to-end",
-    tiers={"quick": None,
-           "full": {"configs": _CN_FAITHFUL, "runs": 120, "seed": 4212, **_CN_FAITHFUL_PARAMS, **_KNOBS}},
+    tiers={
+        "quick": None,
+        "full": {"configs": _CN_FAITHFUL, "runs": 120, "seed": 4212, **_CN_FAITHFUL_PARAMS, **_KNOBS},
+    },
     # labels_with_noise (noise_rel = 0.5) also fails it (15/60 good) but takes ~2 min: the search is exhaustive
     mutations={"one_neuron_too_few": {"width_offset": -1}, "bound_eps2_over_10": {"bound_factor": 0.1}},
 )
@@ -264,10 +335,26 @@ def check_cn_end_to_end_faithful(params):
         "'Stated durations, measured')."
     ),
     kind="end-to-end",
-    tiers={"quick": None,
-           "full": {"configs": [["random", 8, 2], ["close_pair", 8, 3], ["orthonormal", 8, 3], ["dkkz", 8, 2],
-                                ["random", 8, 4], ["dkkz", 8, 4], ["random", 16, 3], ["close_pair", 16, 3]],
-                    "runs": 150, "n": 100000, "delta": 0.1, "seed": 4302, "bound": "truncation"}},
+    tiers={
+        "quick": None,
+        "full": {
+            "configs": [
+                ["random", 8, 2],
+                ["close_pair", 8, 3],
+                ["orthonormal", 8, 3],
+                ["dkkz", 8, 2],
+                ["random", 8, 4],
+                ["dkkz", 8, 4],
+                ["random", 16, 3],
+                ["close_pair", 16, 3],
+            ],
+            "runs": 150,
+            "n": 100000,
+            "delta": 0.1,
+            "seed": 4302,
+            "bound": "truncation",
+        },
+    },
     mutations={"far_too_few_samples": {"n": 2000}, "bound_is_exact_tail": {"bound": "exact_tail"}},
 )
 def check_dk_end_to_end(params):
@@ -293,10 +380,31 @@ def check_dk_end_to_end(params):
         worst = max(worst, ratio)
         worst_tail = max(worst_tail, tail / truncation_bound(net, p.D))
         if ratio > 1.0 and len(rows) < 5:
-            rows.append({"run": run, "family": family, "d": d, "k": k, "D": p.D, "error": err, "bound": bound,
-                         "exact_tail": tail})
-    return probability_evidence(good, params["runs"], 1 - params["delta"], seeds=[params["seed"]],
-                                precision="float64; exact L2 error (closed form)",
-                                details={"worst_error_over_bound": worst, "worst_exact_tail_over_bound": worst_tail,
-                                         "reported_successes": successes, "bound": params["bound"],
-                                         "bad_runs": rows, "n": params["n"], "configs": [list(c) for c in configs]})
+            rows.append(
+                {
+                    "run": run,
+                    "family": family,
+                    "d": d,
+                    "k": k,
+                    "D": p.D,
+                    "error": err,
+                    "bound": bound,
+                    "exact_tail": tail,
+                }
+            )
+    return probability_evidence(
+        good,
+        params["runs"],
+        1 - params["delta"],
+        seeds=[params["seed"]],
+        precision="float64; exact L2 error (closed form)",
+        details={
+            "worst_error_over_bound": worst,
+            "worst_exact_tail_over_bound": worst_tail,
+            "reported_successes": successes,
+            "bound": params["bound"],
+            "bad_runs": rows,
+            "n": params["n"],
+            "configs": [list(c) for c in configs],
+        },
+    )

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = [
     "KINDS",
@@ -108,8 +108,10 @@ class Claim:
 
     def run(self, tier="quick", **overrides):
         if not self.in_tier(tier):
-            raise ValueError(f"claim {self.id} runs at the {self.smallest_tier} tier only, not at {tier!r} "
-                             f"(its statistical guarantee needs the runs of that tier)")
+            raise ValueError(
+                f"claim {self.id} runs at the {self.smallest_tier} tier only, not at {tier!r} "
+                f"(its statistical guarantee needs the runs of that tier)"
+            )
         return self.check({**self.tiers[tier], **overrides})
 
 
@@ -241,4 +243,6 @@ def probability_evidence(successes, trials, claimed, *, upper=False, confidence=
         margin = claimed / lo if lo > 0 else math.inf
     details = dict(kw.pop("details", {}))
     details.update({"successes": int(successes), "trials": int(trials), "claimed": claimed, "confidence": confidence})
-    return Evidence(bool(margin <= 1.0), float(margin), "probability", int(trials), interval=(lo, hi), details=details, **kw)
+    return Evidence(
+        bool(margin <= 1.0), float(margin), "probability", int(trials), interval=(lo, hi), details=details, **kw
+    )

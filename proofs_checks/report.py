@@ -17,9 +17,11 @@ from verified_relu._provenance import jsonable, versions
 __all__ = ["LEGEND", "format_margin", "to_json", "to_markdown", "to_table"]
 
 #: What the margin column means (also in docs/claims.md).
-LEGEND = ("margin: ratio = worst observed / bound (passes when <= 1); exact = how far an identity is off "
-          "(0: it holds exactly); probability = claimed probability / the 99% Clopper-Pearson lower end of the "
-          "observed rate (passes when <= 1)")
+LEGEND = (
+    "margin: ratio = worst observed / bound (passes when <= 1); exact = how far an identity is off "
+    "(0: it holds exactly); probability = claimed probability / the 99% Clopper-Pearson lower end of the "
+    "observed rate (passes when <= 1)"
+)
 _SOURCE_WIDTH = 40
 
 
@@ -64,22 +66,33 @@ def to_table(outcomes, not_run=(), tier="quick", verbose=False):
     lines.insert(1, "  ".join("-" * w for w in widths))
     failed = [o.claim.id for o in outcomes if not o.passed]
     lines.append("")
-    lines.append(f"{len(outcomes) - len(failed)}/{len(outcomes)} claims passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    lines.append(
+        f"{len(outcomes) - len(failed)}/{len(outcomes)} claims passed"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     if not_run:
         lines.append(_not_run_line(not_run, tier))
     for o in outcomes:
         if o.error:
             lines.append(f"{o.claim.id}: {o.error}")
-    lines.append(LEGEND + "." + (f" Sources are cut at {_SOURCE_WIDTH} characters; --verbose prints them in full."
-                                 if cut else ""))
+    lines.append(
+        LEGEND
+        + "."
+        + (f" Sources are cut at {_SOURCE_WIDTH} characters; --verbose prints them in full." if cut else "")
+    )
     return "\n".join(lines)
 
 
 def to_json(outcomes, tier, not_run=()):
     """JSON text: ``{"tier", "versions", "passed", "claims": [Outcome.to_dict(), ...], "not_run"}``
     (``not_run``: ids of the claims that do not run at ``tier``)."""
-    data = {"tier": tier, "versions": versions(), "passed": all(o.passed for o in outcomes),
-            "claims": [jsonable(o.to_dict()) for o in outcomes], "not_run": list(not_run)}
+    data = {
+        "tier": tier,
+        "versions": versions(),
+        "passed": all(o.passed for o in outcomes),
+        "claims": [jsonable(o.to_dict()) for o in outcomes],
+        "not_run": list(not_run),
+    }
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
@@ -114,14 +127,27 @@ def to_markdown(outcomes, tier, not_run=()):
         "|---|---|---|---|---|---|",
     ]
     for o in outcomes:
-        out.append(f"| `{o.claim.id}` | {_md(o.claim.source)} | {o.claim.kind} | {_result(o)} | {_md(format_margin(o.evidence))} | {o.seconds:.2f} s |")
+        out.append(
+            f"| `{o.claim.id}` | {_md(o.claim.source)} | {o.claim.kind} | {_result(o)} | {_md(format_margin(o.evidence))} | {o.seconds:.2f} s |"
+        )
     for o in outcomes:
         ev = o.evidence
-        out += ["", f"## `{o.claim.id}`", "", f"- **Source:** {_md(o.claim.source)}", f"- **Statement:** {_md(o.claim.statement)}",
-                f"- **Kind:** {o.claim.kind}", f"- **Result:** {_result(o)}" + (f" ({_md(o.error)})" if o.error else "")]
+        out += [
+            "",
+            f"## `{o.claim.id}`",
+            "",
+            f"- **Source:** {_md(o.claim.source)}",
+            f"- **Statement:** {_md(o.claim.statement)}",
+            f"- **Kind:** {o.claim.kind}",
+            f"- **Result:** {_result(o)}" + (f" ({_md(o.error)})" if o.error else ""),
+        ]
         if ev is not None:
-            out += [f"- **Margin:** {ev.margin_kind} = {ev.margin:.6g}", f"- **Instances:** {ev.instances}",
-                    f"- **Precision:** {_md(ev.precision)}", f"- **Seeds:** {', '.join(map(str, ev.seeds)) if ev.seeds else 'none (deterministic)'}"]
+            out += [
+                f"- **Margin:** {ev.margin_kind} = {ev.margin:.6g}",
+                f"- **Instances:** {ev.instances}",
+                f"- **Precision:** {_md(ev.precision)}",
+                f"- **Seeds:** {', '.join(map(str, ev.seeds)) if ev.seeds else 'none (deterministic)'}",
+            ]
             if ev.interval is not None:
                 out.append(f"- **Clopper-Pearson interval:** [{ev.interval[0]:.6g}, {ev.interval[1]:.6g}]")
         out.append(f"- **Mutations (must fail):** {', '.join(f'`{m}`' for m in o.claim.mutations)}")

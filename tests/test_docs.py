@@ -41,8 +41,11 @@ def _console_commands(path):
 
 
 SLOW_PAGES = {"cli.md", "stability.md"}  # every command of the CLI guide; the mpmath stability report
-CONSOLE = [pytest.param(path, id=path.name, marks=[pytest.mark.slow] if path.name in SLOW_PAGES else [])
-           for path in DOCS if _console_commands(path)]
+CONSOLE = [
+    pytest.param(path, id=path.name, marks=[pytest.mark.slow] if path.name in SLOW_PAGES else [])
+    for path in DOCS
+    if _console_commands(path)
+]
 
 
 @pytest.mark.parametrize("path", CONSOLE)

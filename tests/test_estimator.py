@@ -43,8 +43,13 @@ def test_check_estimator_as_constructed():
     assert failed == []
     statuses = {r["check_name"]: r["status"] for r in results}
     # the fit comparisons ran (an unseeded estimator fitted twice differs, see below)
-    for check in ("check_fit_idempotent", "check_supervised_y_2d", "check_methods_subset_invariance",
-                  "check_methods_sample_order_invariance", "check_pipeline_consistency"):
+    for check in (
+        "check_fit_idempotent",
+        "check_supervised_y_2d",
+        "check_methods_subset_invariance",
+        "check_methods_sample_order_invariance",
+        "check_pipeline_consistency",
+    ):
         assert statuses[check] == "passed", check
     # skipped only for the environment: array-API input needs SCIPY_ARRAY_API=1, and the
     # data-not-an-array check needs pandas (not a test dependency); neither counts as passed
@@ -71,7 +76,11 @@ def test_random_state_seeds_the_fit():
     # a RandomState gives one draw per fit: the same state, the same fit; it advances
     r1 = ReLUNetworkRegressor(random_state=np.random.RandomState(3)).fit(X, y)
     r2 = ReLUNetworkRegressor(random_state=np.random.RandomState(3)).fit(X, y)
-    assert r1.result_.seed_entropy == r2.result_.seed_entropy == np.random.RandomState(3).randint(0, 2**32 - 1, dtype=np.uint64)
+    assert (
+        r1.result_.seed_entropy
+        == r2.result_.seed_entropy
+        == np.random.RandomState(3).randint(0, 2**32 - 1, dtype=np.uint64)
+    )
     rs = np.random.RandomState(3)
     first = ReLUNetworkRegressor(random_state=rs).fit(X, y).result_.seed_entropy
     second = ReLUNetworkRegressor(random_state=rs).fit(X, y).result_.seed_entropy
@@ -167,10 +176,17 @@ def test_errors_name_the_problem():
     y = X[:, 0]
     with pytest.raises(NotFittedError):
         ReLUNetworkRegressor().predict(X)
-    for bad, match in [({"k": 0}, "k must be"), ({"k": 1.5}, "k must be"), ({"method": "sgd"}, "method must be"),
-                       ({"options": [1]}, "options must be"), ({"options": {"rng": 0}}, "options must not contain 'rng'"),
-                       ({"random_state": -1}, "random_state must be"), ({"random_state": 1.5}, "random_state must be"),
-                       ({"random_state": "seed"}, "random_state must be"), ({"random_state": True}, "random_state must be")]:
+    for bad, match in [
+        ({"k": 0}, "k must be"),
+        ({"k": 1.5}, "k must be"),
+        ({"method": "sgd"}, "method must be"),
+        ({"options": [1]}, "options must be"),
+        ({"options": {"rng": 0}}, "options must not contain 'rng'"),
+        ({"random_state": -1}, "random_state must be"),
+        ({"random_state": 1.5}, "random_state must be"),
+        ({"random_state": "seed"}, "random_state must be"),
+        ({"random_state": True}, "random_state must be"),
+    ]:
         est = ReLUNetworkRegressor(**bad)  # __init__ never validates
         with pytest.raises(ValueError, match=match):
             est.fit(X, y)
@@ -217,7 +233,9 @@ def test_without_scikit_learn():
         """
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("ok ReLUNetworkRegressor(")
 
@@ -257,7 +275,11 @@ def test_gaussian_inputs_do_not_warn():
         # every x_j -> 1.5 x_j: variance z-score sqrt(n) (2.25 - 1) / sqrt(2) = 125
         ("scaled", lambda X: 1.5 * X, r"variance of 5 of 5 coordinate\(s\)"),
         # a constant bias feature (the model has no intercept): mean z-score sqrt(n) = 141
-        ("bias feature", lambda X: np.hstack([X[:, :-1], np.ones((len(X), 1))]), r"mean of 1 of 5 coordinate\(s\) \(worst x4"),
+        (
+            "bias feature",
+            lambda X: np.hstack([X[:, :-1], np.ones((len(X), 1))]),
+            r"mean of 1 of 5 coordinate\(s\) \(worst x4",
+        ),
     ],
 )
 def test_inputs_visibly_not_standard_gaussian_warn(what, transform, match):

@@ -22,7 +22,9 @@ HEAVY = ("sklearn", "torch", "matplotlib", "scipy.stats")
 def _fresh(code):
     """Run ``code`` in a fresh interpreter (nothing imported yet) and return its JSON output."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -73,7 +75,7 @@ def test_lazy_names_are_the_submodules_objects():
 def test_dir_lists_all_and_unknown_names_raise():
     assert set(verified_relu.__all__) <= set(dir(verified_relu))
     with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
-        verified_relu.no_such_name  # noqa: B018
+        verified_relu.no_such_name
     with pytest.raises(ImportError):
         exec("from verified_relu import no_such_name", {})
 

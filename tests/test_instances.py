@@ -448,8 +448,12 @@ def test_grid_rows_build_valid_instances(name):
 
 
 def test_grid_contents_the_benchmarks_rely_on():
-    assert grid("paper") == (("random", "random", {}), ("close_pair", "close_pair", {"theta": 0.05}),
-                             ("orthonormal", "orthonormal", {}), ("dkkz", "dkkz", {}))
+    assert grid("paper") == (
+        ("random", "random", {}),
+        ("close_pair", "close_pair", {"theta": 0.05}),
+        ("orthonormal", "orthonormal", {}),
+        ("dkkz", "dkkz", {}),
+    )
     hard = {label: (family, params) for label, family, params in grid("hard")}
     assert hard["close_pair 1e-2"] == ("close_pair", {"theta": 0.01})
     assert hard["ill_conditioned 1e3"] == ("ill_conditioned", {"cond": 1e3})

@@ -135,12 +135,29 @@ def test_no_import_cycle_between_units():
 
 
 # The user-facing layer and its three re-exporting aliases (documented import paths).
-_APP = {"verified_relu.app", "verified_relu.cli", "verified_relu.report", "verified_relu.data", "verified_relu.__main__"}
+_APP = {
+    "verified_relu.app",
+    "verified_relu.cli",
+    "verified_relu.report",
+    "verified_relu.data",
+    "verified_relu.__main__",
+}
 
 
-@pytest.mark.parametrize("lower", ["verified_relu.learners", "verified_relu.precision", "verified_relu.moments",
-                                   "verified_relu.hermite", "verified_relu.network", "verified_relu.verdict",
-                                   "verified_relu.estimator", "verified_relu.api", "verified_relu.instances"])
+@pytest.mark.parametrize(
+    "lower",
+    [
+        "verified_relu.learners",
+        "verified_relu.precision",
+        "verified_relu.moments",
+        "verified_relu.hermite",
+        "verified_relu.network",
+        "verified_relu.verdict",
+        "verified_relu.estimator",
+        "verified_relu.api",
+        "verified_relu.instances",
+    ],
+)
 def test_the_library_does_not_import_the_app_layer(lower):
     edges = _graph()
     assert not (edges.get(lower, set()) & _APP), f"{lower} imports the user-facing layer: {edges[lower] & _APP}"

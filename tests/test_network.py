@@ -7,7 +7,8 @@ import math
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given
+from hypothesis import strategies as st
 from numpy.polynomial import hermite_e
 
 from verified_relu import CanonicalNetwork, ReLUNetwork
@@ -30,7 +31,10 @@ def networks(draw, d=None):
 
 def _scale(*nets):
     """The natural size of a Gram-form evaluation: (sum |mu_i| |w_i| + |a|)^2 over the nets."""
-    return sum(float(np.abs(n.coefficients) @ np.linalg.norm(n.weights, axis=1) + np.linalg.norm(n.linear)) for n in nets) ** 2
+    return (
+        sum(float(np.abs(n.coefficients) @ np.linalg.norm(n.weights, axis=1) + np.linalg.norm(n.linear)) for n in nets)
+        ** 2
+    )
 
 
 # ----------------------------------------------------------------------- exact vs 2-D quadrature
@@ -335,7 +339,11 @@ def test_mp_paths_leave_global_precision_alone(rng):
         (lambda F: ReLUNetwork.from_dict([1, 2]), TypeError, "data must be a dict"),
         (lambda F: ReLUNetwork.from_dict({"format": "verified_relu.ReLUNetwork"}), ValueError, "missing key"),
         (lambda F: CanonicalNetwork([0.0], [1.0], [[1.0, 0.0]]), ValueError, "linear must have length 2"),
-        (lambda F: CanonicalNetwork([0.0, 0.0], [1.0, 2.0], [[1.0, 0.0]]), ValueError, "coefficients must have length 1"),
+        (
+            lambda F: CanonicalNetwork([0.0, 0.0], [1.0, 2.0], [[1.0, 0.0]]),
+            ValueError,
+            "coefficients must have length 1",
+        ),
         (lambda F: F.canonical()(np.ones((2, 5))), ValueError, "X must have 2 columns"),
     ],
 )

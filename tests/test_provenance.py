@@ -13,8 +13,19 @@ from verified_relu import _mp
 from verified_relu._provenance import jsonable, machine, summary, versions
 
 
-@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, np.float64("inf"), np.float32("-inf"),
-                                   mpmath.mpf("inf"), -mpmath.mpf("inf"), mpmath.mpf("nan")])
+@pytest.mark.parametrize(
+    "value",
+    [
+        math.inf,
+        -math.inf,
+        math.nan,
+        np.float64("inf"),
+        np.float32("-inf"),
+        mpmath.mpf("inf"),
+        -mpmath.mpf("inf"),
+        mpmath.mpf("nan"),
+    ],
+)
 def test_non_finite_numbers_are_strings_float_reads_back(value):
     text = jsonable(value)
     assert text in ("inf", "-inf", "nan")
@@ -58,8 +69,16 @@ def test_short_exact_mpf_values():
 
 
 def test_numpy_scalars_and_arrays_become_python_values():
-    out = jsonable({"a": np.arange(3), "b": np.float32(0.5), "c": np.int64(7), "d": np.bool_(True),
-                    "e": np.array([[1.5, np.inf]]), 4: (1, 2)})
+    out = jsonable(
+        {
+            "a": np.arange(3),
+            "b": np.float32(0.5),
+            "c": np.int64(7),
+            "d": np.bool_(True),
+            "e": np.array([[1.5, np.inf]]),
+            4: (1, 2),
+        }
+    )
     assert out == {"a": [0, 1, 2], "b": 0.5, "c": 7, "d": True, "e": [[1.5, "inf"]], "4": [1, 2]}
     assert type(out["c"]) is int and type(out["b"]) is float and type(out["d"]) is bool
     json.dumps(out, allow_nan=False)

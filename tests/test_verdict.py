@@ -75,8 +75,12 @@ def test_overfitting_is_not_noise(truth):
 def test_labels_without_dependence_are_never_a_success(truth, labels):
     net, X, y = truth
     gen = np.random.default_rng(4)
-    lab = {"noise": gen.standard_normal(len(y)), "shuffled": gen.permutation(y),
-           "constant": np.full(len(y), 2.5), "zero": np.zeros(len(y))}[labels]
+    lab = {
+        "noise": gen.standard_normal(len(y)),
+        "shuffled": gen.permutation(y),
+        "constant": np.full(len(y), 2.5),
+        "zero": np.zeros(len(y)),
+    }[labels]
     for pred in (net(X), np.zeros(len(y)), np.full(len(y), float(np.mean(lab)))):
         v = verdict(pred, X, lab)
         assert not v.success and v.message.startswith(NO_DEPENDENCE), v.message
@@ -138,8 +142,11 @@ _OPTIONS = {
 # slow tier (tests/learners/test_robustness.py keeps structureless labels for it in the default one)
 @pytest.mark.parametrize("method", [pytest.param(m, marks=pytest.mark.slow) if m == "fast" else m for m in METHODS])
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kind=st.sampled_from(["gaussian", "heavy_tailed", "shuffled", "column"]),
-       scale=st.sampled_from([1e-3, 1.0, 1e3]), seed=st.integers(0, 2**16))
+@given(
+    kind=st.sampled_from(["gaussian", "heavy_tailed", "shuffled", "column"]),
+    scale=st.sampled_from([1e-3, 1.0, 1e3]),
+    seed=st.integers(0, 2**16),
+)
 def test_no_method_reports_success_on_structureless_labels(method, kind, scale, seed):
     X, y = _structureless(kind, scale, seed)
     teacher = instances.make("random", 4, 2, rng=seed + 1)
@@ -149,7 +156,6 @@ def test_no_method_reports_success_on_structureless_labels(method, kind, scale, 
     res = learn(X, y, 2, method=method, rng=seed, **opts)
     assert not res.success, (method, kind, res.message)
     assert res.message.startswith((NO_DEPENDENCE, "not recovered")), (method, res.message)
-
 
 
 @pytest.mark.parametrize("method", [pytest.param("fast", marks=pytest.mark.slow), "tensor", "cdgkm"])

@@ -19,20 +19,22 @@ from typing import TYPE_CHECKING
 from ._version import __version__
 
 # Public submodules, imported on first attribute access.
-_SUBMODULES = frozenset({
-    "estimator",
-    "gaussianity",
-    "hermite",
-    "identifiability",
-    "instances",
-    "learners",
-    "metrics",
-    "moments",
-    "network",
-    "precision",
-    "testing",
-    "verdict",
-})
+_SUBMODULES = frozenset(
+    {
+        "estimator",
+        "gaussianity",
+        "hermite",
+        "identifiability",
+        "instances",
+        "learners",
+        "metrics",
+        "moments",
+        "network",
+        "precision",
+        "testing",
+        "verdict",
+    }
+)
 
 # Public names -> the submodule that defines them.
 _NAMES = {
@@ -77,8 +79,8 @@ def __dir__():
 
 if TYPE_CHECKING:  # static analysers see the eager imports
     from . import identifiability, instances, learners, metrics, moments
+    from .api import learn
     from .estimator import ReLUNetworkRegressor
     from .gaussianity import InputDistributionWarning
-    from .api import learn
     from .learners import LearnResult
     from .network import CanonicalNetwork, ReLUNetwork

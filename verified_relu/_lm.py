@@ -105,8 +105,21 @@ def levenberg_marquardt(X, y, W, mu, a, *, fit_linear=True, max_iter=200, rtol=1
     return LMOutcome(W, mu, a, loss, it, reason)
 
 
-def expanding_subspace_lm(X, y, W, mu, a, *, fit_linear=True, rounds=25, sub_iter=30, polish_iter=15, full_iter=150,
-                          atol=0.0, min_decrease=1e-3):
+def expanding_subspace_lm(
+    X,
+    y,
+    W,
+    mu,
+    a,
+    *,
+    fit_linear=True,
+    rounds=25,
+    sub_iter=30,
+    polish_iter=15,
+    full_iter=150,
+    atol=0.0,
+    min_decrease=1e-3,
+):
     """Levenberg-Marquardt in the full space at the cost of a low-dimensional one.
 
     A full-space step costs ``O(n (k d)^2)``; this routine takes rounds of Levenberg-Marquardt
@@ -141,9 +154,16 @@ def expanding_subspace_lm(X, y, W, mu, a, *, fit_linear=True, rounds=25, sub_ite
             Q, sv, _ = np.linalg.svd(np.hstack(cols), full_matrices=False)
             V = Q[:, sv > 1e-12 * sv[0]]
             a_in = a @ V
-            out = levenberg_marquardt(X @ V, y - (0.0 if fit_linear else X @ a), W @ V, mu,
-                                      a_in if fit_linear else np.zeros(V.shape[1]), fit_linear=fit_linear,
-                                      max_iter=sub_iter, atol=atol)
+            out = levenberg_marquardt(
+                X @ V,
+                y - (0.0 if fit_linear else X @ a),
+                W @ V,
+                mu,
+                a_in if fit_linear else np.zeros(V.shape[1]),
+                fit_linear=fit_linear,
+                max_iter=sub_iter,
+                atol=atol,
+            )
             steps += out.iterations
             W, mu = out.W @ V.T, out.mu
             if fit_linear:

@@ -21,6 +21,7 @@ def reporter(progress, prefix):
     if callable(progress):
         return progress
     if progress:
+
         def say(message):
             print(f"[{prefix}] {message}", file=sys.stderr, flush=True)
 

@@ -31,6 +31,7 @@ from ._version import __version__
 
 __all__ = ["jsonable", "machine", "summary", "versions"]
 
+
 def _float(value):
     """A finite float as is; ``inf``, ``-inf``, ``nan`` as those strings (JSON has no such numbers)."""
     if math.isfinite(value):
@@ -148,5 +149,7 @@ def machine():
 def summary():
     """One line for the head of a benchmark's output: processor, cores and the main versions."""
     m, v = machine(), versions()
-    return (f"machine: {m['processor']}, {m['cpu_count']} cores; python {v['python']}, numpy {v['numpy']}, "
-            f"verified_relu {v['verified_relu']}")
+    return (
+        f"machine: {m['processor']}, {m['cpu_count']} cores; python {v['python']}, numpy {v['numpy']}, "
+        f"verified_relu {v['verified_relu']}"
+    )

@@ -12,8 +12,8 @@ import dataclasses
 import numpy as np
 
 from . import learners
-from .learners import registry
 from ._provenance import jsonable
+from .learners import registry
 from .learners.result import TraceStep
 
 __all__ = ["learn"]
@@ -74,8 +74,12 @@ def _at_precision(result, X, y, k, method, dps):
         "dps": dps,
         "rows": report.to_dict()["rows"],
         "flagged": [row["step"] for row in report.flagged],
-        "refine": {"iterations": out.iterations, "reason": out.reason, "loss": steps.mp_str(out.loss, dps),
-                   "gradient_norm": steps.mp_str(out.gradient_norm, dps)},
+        "refine": {
+            "iterations": out.iterations,
+            "reason": out.reason,
+            "loss": steps.mp_str(out.loss, dps),
+            "gradient_norm": steps.mp_str(out.gradient_norm, dps),
+        },
         "W": [[steps.mp_str(v, dps) for v in row] for row in out.W],
         "mu": [steps.mp_str(v, dps) for v in out.mu],
         "a": [steps.mp_str(v, dps) for v in out.a],

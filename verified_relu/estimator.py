@@ -180,12 +180,18 @@ class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
         if self.method not in METHODS:
             raise ValueError(f"{name}: method must be one of {METHODS}, got {self.method!r}")
         if self.options is not None and not isinstance(self.options, dict):
-            raise ValueError(f"{name}: options must be a dict of learner options or None, got {type(self.options).__name__}")
+            raise ValueError(
+                f"{name}: options must be a dict of learner options or None, got {type(self.options).__name__}"
+            )
         if "rng" in (self.options or {}):
             raise ValueError(f"{name}: options must not contain 'rng'; the estimator's seed is random_state")
         rs = self.random_state
         seeds = (np.random.RandomState, np.random.Generator, np.random.SeedSequence)
-        if not (rs is None or isinstance(rs, seeds) or (isinstance(rs, numbers.Integral) and not isinstance(rs, bool) and rs >= 0)):
+        if not (
+            rs is None
+            or isinstance(rs, seeds)
+            or (isinstance(rs, numbers.Integral) and not isinstance(rs, bool) and rs >= 0)
+        ):
             raise ValueError(
                 f"{name}: random_state must be None, an int >= 0, a numpy RandomState, Generator or SeedSequence, got {rs!r}"
             )
@@ -206,11 +212,15 @@ class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
         name = type(self).__name__
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1 or not np.all(np.isfinite(X)):
-            raise ValueError(f"{name}: X must be a finite 2-D array with at least 1 sample and 1 feature, got shape {X.shape}")
+            raise ValueError(
+                f"{name}: X must be a finite 2-D array with at least 1 sample and 1 feature, got shape {X.shape}"
+            )
         if reset:
             y = np.asarray(y, dtype=np.float64)
             if y.ndim == 2 and y.shape[1] == 1:
-                warnings.warn(f"{name}: a column-vector y was passed when a 1d array was expected", UserWarning, stacklevel=3)
+                warnings.warn(
+                    f"{name}: a column-vector y was passed when a 1d array was expected", UserWarning, stacklevel=3
+                )
                 y = y.ravel()
             if y.ndim != 1 or y.shape[0] != X.shape[0] or not np.all(np.isfinite(y)):
                 raise ValueError(f"{name}: y must be a finite 1-D array of length {X.shape[0]}, got shape {y.shape}")

@@ -273,9 +273,9 @@ class ReLUNetwork:
         """
         l = check_int(l, "l", minimum=0, caller="ReLUNetwork.hermite_moment")
         max_entries = check_int(max_entries, "max_entries", minimum=1, caller="ReLUNetwork.hermite_moment")
-        if self.d ** l > max_entries:
+        if self.d**l > max_entries:
             raise ValueError(
-                f"ReLUNetwork.hermite_moment: l={l} at d={self.d} has d**l = {self.d ** l} entries "
+                f"ReLUNetwork.hermite_moment: l={l} at d={self.d} has d**l = {self.d**l} entries "
                 f"(> max_entries = {max_entries}); use moment_contraction(l, g)"
             )
         s, U = self._scaled_units(l)

@@ -64,7 +64,18 @@ import numpy as np
 
 from ._validation import BOOLEAN, Interval
 
-__all__ = ["CONSTRAINTS", "DEFAULTS", "Verdict", "VerdictOptions", "dependence", "exact_fit_log10_pvalue", "permutation_pvalue", "residual_feature_pvalue", "residual_structure", "verdict"]
+__all__ = [
+    "CONSTRAINTS",
+    "DEFAULTS",
+    "Verdict",
+    "VerdictOptions",
+    "dependence",
+    "exact_fit_log10_pvalue",
+    "permutation_pvalue",
+    "residual_feature_pvalue",
+    "residual_structure",
+    "verdict",
+]
 
 #: Default thresholds of the shared rule (every learner's options default to these).
 DEFAULTS = {"success_tol": 1e-10, "noise_factor": 1.5, "alpha": 1e-4, "permutations": 9999, "family_alpha": 1e-3}
@@ -263,9 +274,20 @@ def permutation_pvalue(y, predictions, permutations=DEFAULTS["permutations"], se
     return (1 + hits) / (1 + permutations)
 
 
-def verdict(predictions, X, y, *, noiseless=False, success_tol=DEFAULTS["success_tol"], train_mse=None,
-            noise_factor=DEFAULTS["noise_factor"], alpha=DEFAULTS["alpha"], permutations=DEFAULTS["permutations"],
-            family_alpha=DEFAULTS["family_alpha"], undetermined=None):
+def verdict(
+    predictions,
+    X,
+    y,
+    *,
+    noiseless=False,
+    success_tol=DEFAULTS["success_tol"],
+    train_mse=None,
+    noise_factor=DEFAULTS["noise_factor"],
+    alpha=DEFAULTS["alpha"],
+    permutations=DEFAULTS["permutations"],
+    family_alpha=DEFAULTS["family_alpha"],
+    undetermined=None,
+):
     """The shared success rule (see the module docstring) on held-out ``(X, y)``.
 
     Parameters
@@ -303,13 +325,26 @@ def verdict(predictions, X, y, *, noiseless=False, success_tol=DEFAULTS["success
     X = as_matrix(X, "X", caller="verdict")
     pred = as_vector(predictions, "predictions", caller="verdict", finite=False)
     if X.shape[0] != len(y) or len(pred) != len(y):
-        raise ValueError(f"verdict: predictions, X and y must have the same number of rows, got {len(pred)}, "
-                         f"{X.shape[0]} and {len(y)}")
+        raise ValueError(
+            f"verdict: predictions, X and y must have the same number of rows, got {len(pred)}, "
+            f"{X.shape[0]} and {len(y)}"
+        )
     if not np.all(np.isfinite(pred)):  # a diverged fit: a failure to report, not an input error
         bad = int(np.count_nonzero(~np.isfinite(pred)))
-        return Verdict(False, None, "not-recovered", f"not recovered: the fit predicts NaN/inf on {bad} of {len(y)} "
-                       f"held-out samples", n=len(y), mse=math.inf, relative=math.inf, r2=math.nan, r2_se=math.nan,
-                       permutation_p=1.0, residual_max_z=math.inf, residual_z_limit=math.nan)
+        return Verdict(
+            False,
+            None,
+            "not-recovered",
+            f"not recovered: the fit predicts NaN/inf on {bad} of {len(y)} held-out samples",
+            n=len(y),
+            mse=math.inf,
+            relative=math.inf,
+            r2=math.nan,
+            r2_se=math.nan,
+            permutation_p=1.0,
+            residual_max_z=math.inf,
+            residual_z_limit=math.nan,
+        )
     resid = y - pred
     n = len(y)
     mse = float(np.mean(resid * resid)) if n else math.inf
@@ -333,36 +368,57 @@ def verdict(predictions, X, y, *, noiseless=False, success_tol=DEFAULTS["success
         feature_p = residual_feature_pvalue(X, resid)
     noise_like = (not noiseless) and not overfit and z_max <= z_limit and feature_p > family_alpha
     r2_text = f"held-out R^2 = {r2:.4g} +- {r2_se:.2g}" if math.isfinite(r2) else "held-out labels are constant"
-    fields = dict(n=n, mse=mse, relative=relative, r2=r2, r2_se=r2_se, permutation_p=perm_p, residual_max_z=z_max,
-                  residual_z_limit=z_limit, exact_fit_log10_p=log10_p, train_mse=train_mse,
-                  residual_feature_p=feature_p)
+    fields = dict(
+        n=n,
+        mse=mse,
+        relative=relative,
+        r2=r2,
+        r2_se=r2_se,
+        permutation_p=perm_p,
+        residual_max_z=z_max,
+        residual_z_limit=z_limit,
+        exact_fit_log10_p=log10_p,
+        train_mse=train_mse,
+        residual_feature_p=feature_p,
+    )
     if not explained:
         test = f"permutation p = {perm_p:.2g}" if r2 > 0 else "R^2 not above 0"
         if exact:
             test = f"an exact fit of labels independent of X has p <= 10^{log10_p:.1f}"
         label_z, label_limit = residual_structure(X, y - np.mean(y), family_alpha) if n else (0.0, 0.0)
         if exact or label_z <= label_limit or not math.isfinite(r2):
-            message = (f"labels show no detectable dependence on X ({r2_text}, {test}, {n} held-out samples; "
-                       f"success needs p <= {alpha:g})")
+            message = (
+                f"labels show no detectable dependence on X ({r2_text}, {test}, {n} held-out samples; "
+                f"success needs p <= {alpha:g})"
+            )
             return Verdict(False, None, "no-dependence", message, **fields)
-        message = (f"not recovered: the fit explains no significant share of the label variance ({r2_text}, "
-                   f"{test}, {n} held-out samples), although the labels depend on X (max |z| of their moments "
-                   f"{label_z:.2f} > {label_limit:.2f})")
+        message = (
+            f"not recovered: the fit explains no significant share of the label variance ({r2_text}, "
+            f"{test}, {n} held-out samples), although the labels depend on X (max |z| of their moments "
+            f"{label_z:.2f} > {label_limit:.2f})"
+        )
         return Verdict(False, None, "not-recovered", message, **fields)
     if exact and undetermined:
         return Verdict(False, None, "undetermined", f"not determined by the sample: {undetermined}", **fields)
     if exact:
-        message = (f"exact: held-out relative squared error {relative:.2e} <= success_tol {success_tol:.0e} "
-                   f"({n} held-out samples; labels independent of X would fit as well with p <= 10^{log10_p:.1f})")
+        message = (
+            f"exact: held-out relative squared error {relative:.2e} <= success_tol {success_tol:.0e} "
+            f"({n} held-out samples; labels independent of X would fit as well with p <= 10^{log10_p:.1f})"
+        )
         return Verdict(True, "exact", "exact", message, **fields)
     if noise_like:
-        message = (f"noise-consistent: the held-out residual shows no structure (max |z| {z_max:.2f} <= "
-                   f"{z_limit:.2f}; ReLU-feature test p = {feature_p:.2g} > {family_alpha:g})"
-                   + (f", its error {mse:.3e} is within {noise_factor:g}x the training error {train_mse:.3e}"
-                      if train_mse is not None else "")
-                   + f", and the fit explains the labels ({r2_text}, permutation p = {perm_p:.2g} <= {alpha:g}, "
-                   f"{n} held-out samples): consistent with label noise of standard deviation {math.sqrt(mse):.3g}; "
-                   f"if the labels are noiseless this is an inexact fit")
+        message = (
+            f"noise-consistent: the held-out residual shows no structure (max |z| {z_max:.2f} <= "
+            f"{z_limit:.2f}; ReLU-feature test p = {feature_p:.2g} > {family_alpha:g})"
+            + (
+                f", its error {mse:.3e} is within {noise_factor:g}x the training error {train_mse:.3e}"
+                if train_mse is not None
+                else ""
+            )
+            + f", and the fit explains the labels ({r2_text}, permutation p = {perm_p:.2g} <= {alpha:g}, "
+            f"{n} held-out samples): consistent with label noise of standard deviation {math.sqrt(mse):.3g}; "
+            f"if the labels are noiseless this is an inexact fit"
+        )
         return Verdict(True, "noise-consistent", "noise-consistent", message, **fields)
     why = []
     if noiseless:
@@ -371,11 +427,14 @@ def verdict(predictions, X, y, *, noiseless=False, success_tol=DEFAULTS["success
         if z_max > z_limit:
             why.append(f"the residual is not noise-like (max |z| {z_max:.2f} > {z_limit:.2f})")
         elif feature_p <= family_alpha:
-            why.append(f"the residual is predictable from x (ReLU-feature test p = {feature_p:.2g} <= {family_alpha:g})")
+            why.append(
+                f"the residual is predictable from x (ReLU-feature test p = {feature_p:.2g} <= {family_alpha:g})"
+            )
         if overfit:
             why.append(f"held-out error {mse:.3e} above {noise_factor:g}x the training error {train_mse:.3e}")
-    message = (f"not recovered: held-out relative squared error {relative:.2e} > success_tol {success_tol:.0e}"
-               + (f" ({'; '.join(why)})" if why else ""))
+    message = f"not recovered: held-out relative squared error {relative:.2e} > success_tol {success_tol:.0e}" + (
+        f" ({'; '.join(why)})" if why else ""
+    )
     return Verdict(False, None, "not-recovered", message, **fields)
 
 

@@ -54,8 +54,11 @@ def test_quick_suite_states_adam_budget_and_restores_torch_threads(monkeypatch):
     import torch
 
     adam = dict(bench.SUITES["quick"]["methods"]["adam"], epochs=1)
-    monkeypatch.setitem(bench.SUITES, "quick", {"families": ("random",), "d": 4, "k": (2,), "seeds": (0,), "n": 500,
-                                               "methods": {"adam": adam}})
+    monkeypatch.setitem(
+        bench.SUITES,
+        "quick",
+        {"families": ("random",), "d": 4, "k": (2,), "seeds": (0,), "n": 500, "methods": {"adam": adam}},
+    )
     before = torch.get_num_threads()
     seen = []
     real = torch.set_num_threads
@@ -81,7 +84,9 @@ def _tiny():
 def test_full_suite_code_path_on_a_tiny_grid(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bench_full, "FULL", _tiny())
     out = tmp_path / "full"
-    assert main(["bench", "--suite", "full", "--out", str(out), "--parts", "recovery,sample_size,width,speed,noise"]) == 0
+    assert (
+        main(["bench", "--suite", "full", "--out", str(out), "--parts", "recovery,sample_size,width,speed,noise"]) == 0
+    )
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     parts = {r["part"] for r in data["rows"]}
     assert parts == {"recovery", "sample_size", "width", "speed", "noise"}
@@ -147,9 +152,11 @@ def test_oracle_fit_excess_risk_is_the_parametric_rate():
 
 
 def test_smallest_multiple_is_the_first_with_95_percent():
-    rows = [{"part": "sample_size", "label": "x", "multiple": m, "exact": e}
-            for m, es in ((5, [False] * 20), (10, [True] * 18 + [False] * 2), (20, [True] * 19 + [False]))
-            for e in es]
+    rows = [
+        {"part": "sample_size", "label": "x", "multiple": m, "exact": e}
+        for m, es in ((5, [False] * 20), (10, [True] * 18 + [False] * 2), (20, [True] * 19 + [False]))
+        for e in es
+    ]
     assert bench_full.smallest_multiple(rows, "x") == 20  # 18/20 = 90% < 95% <= 19/20
     assert bench_full.smallest_multiple(rows[:20], "x") is None
 

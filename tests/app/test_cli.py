@@ -43,7 +43,9 @@ def _mse_rounding_bound(net, X, y):
 
 def _demo_net():
     seeds = np.random.SeedSequence(DEMO_DEFAULTS["seed"]).spawn(5)
-    return instances.make("close_pair", DEMO_DEFAULTS["d"], DEMO_DEFAULTS["k"], rng=seeds[0], theta=DEMO_DEFAULTS["theta"])
+    return instances.make(
+        "close_pair", DEMO_DEFAULTS["d"], DEMO_DEFAULTS["k"], rng=seeds[0], theta=DEMO_DEFAULTS["theta"]
+    )
 
 
 def _demo_g():
@@ -124,8 +126,24 @@ def test_demo_bad_input_one_line_exit_2(capsys, argv, needle):
 @pytest.mark.parametrize("name", ["data.npz", "data.csv", "data"])
 def test_sample_from_family_writes_data_and_true_network(tmp_path, capsys, name):
     out = tmp_path / name
-    argv = ["sample", "--family", "close_pair", "--d", "6", "--k", "3", "--param", "theta=0.2", "--n", "500",
-            "--seed", "11", "--out", str(out), "--json"]
+    argv = [
+        "sample",
+        "--family",
+        "close_pair",
+        "--d",
+        "6",
+        "--k",
+        "3",
+        "--param",
+        "theta=0.2",
+        "--n",
+        "500",
+        "--seed",
+        "11",
+        "--out",
+        str(out),
+        "--json",
+    ]
     assert main(argv) == 0
     payload = json.loads(capsys.readouterr().out)
     true_path = tmp_path / "data.true.json"
@@ -143,8 +161,23 @@ def test_sample_from_network_with_noise(tmp_path, capsys):
     net = ReLUNetwork([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]], [1.0, -2.0])
     net.save(tmp_path / "net.json")
     out = tmp_path / "noisy.npz"
-    assert main(["sample", "--network", str(tmp_path / "net.json"), "--n", "20000", "--noise", "0.5",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--network",
+                str(tmp_path / "net.json"),
+                "--n",
+                "20000",
+                "--noise",
+                "0.5",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out == ""
     X, y = load_dataset(out)
     resid = y - net(X)
@@ -168,8 +201,21 @@ def dataset(tmp_path):
 def test_learn_fast_writes_network_and_result(dataset, capsys):
     net, tmp = dataset
     out = tmp / "run"
-    code = main(["learn", str(tmp / "train.npz"), "--k", "2", "--seed", "1", "--out", str(out),
-                 "--teacher", str(tmp / "true.json"), "--json"])
+    code = main(
+        [
+            "learn",
+            str(tmp / "train.npz"),
+            "--k",
+            "2",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--teacher",
+            str(tmp / "true.json"),
+            "--json",
+        ]
+    )
     payload = json.loads(capsys.readouterr().out)
     learned = ReLUNetwork.load(out / "network.json")
     result = LearnResult.from_json((out / "result.json").read_text())
@@ -189,8 +235,21 @@ def test_learn_dk_writes_the_predictor(dataset, capsys):
 
     _, tmp = dataset
     out = tmp / "dk"
-    code = main(["learn", str(tmp / "train.npz"), "--k", "2", "--method", "dk", "--out", str(out), "--quiet",
-                 "--option", "n_samples=1400"])
+    code = main(
+        [
+            "learn",
+            str(tmp / "train.npz"),
+            "--k",
+            "2",
+            "--method",
+            "dk",
+            "--out",
+            str(out),
+            "--quiet",
+            "--option",
+            "n_samples=1400",
+        ]
+    )
     assert code in (0, 1)
     pred = HermitePredictor.from_dict(json.loads((out / "network.json").read_text()))
     assert json.loads((out / "result.json").read_text())["success"] == (code == 0)
@@ -201,7 +260,9 @@ def test_eval_mse_and_exact_error(dataset, capsys):
     net, tmp = dataset
     other = ReLUNetwork(net.weights * 1.01, net.coefficients)
     other.save(tmp / "other.json")
-    assert main(["eval", str(tmp / "other.json"), str(tmp / "test.csv"), "--true", str(tmp / "true.json"), "--json"]) == 0
+    assert (
+        main(["eval", str(tmp / "other.json"), str(tmp / "test.csv"), "--true", str(tmp / "true.json"), "--json"]) == 0
+    )
     payload = json.loads(capsys.readouterr().out)
     X, y = load_dataset(tmp / "test.csv")
     expected = float(np.mean((other(X) - y) ** 2))
@@ -217,8 +278,21 @@ def test_eval_mse_and_exact_error(dataset, capsys):
 def test_report_of_a_learn_result(dataset, capsys):
     pytest.importorskip("matplotlib")
     _, tmp = dataset
-    assert main(["learn", str(tmp / "train.npz"), "--k", "2", "--method", "cdgkm", "--out", str(tmp / "c"),
-                 "--teacher", str(tmp / "true.json"), "--quiet"]) in (0, 1)
+    assert main(
+        [
+            "learn",
+            str(tmp / "train.npz"),
+            "--k",
+            "2",
+            "--method",
+            "cdgkm",
+            "--out",
+            str(tmp / "c"),
+            "--teacher",
+            str(tmp / "true.json"),
+            "--quiet",
+        ]
+    ) in (0, 1)
     assert main(["report", str(tmp / "c" / "result.json"), "--teacher", str(tmp / "true.json"), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["files"]["html"] == str(tmp / "c" / "report.html")
@@ -263,14 +337,22 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 
 def test_console_entry_point_version():
-    out = subprocess.run([sys.executable, "-m", "verified_relu", "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "verified_relu", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == f"verified-relu {__version__}"
 
 
 def test_subprocess_sample_learn_eval_round_trip(tmp_path):
     def run(*argv):
-        return subprocess.run([sys.executable, "-m", "verified_relu", *argv], check=False, capture_output=True, text=True,
-                              cwd=tmp_path, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "verified_relu", *argv],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+        )
 
     # the package from this checkout, installed or not
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -307,7 +389,9 @@ def test_stability_command(tmp_path, capsys):
     from verified_relu.app.cli import main
 
     data = tmp_path / "d.npz"
-    assert main(["sample", "--family", "random", "--d", "4", "--k", "2", "--n", "800", "--out", str(data), "--quiet"]) == 0
+    assert (
+        main(["sample", "--family", "random", "--d", "4", "--k", "2", "--n", "800", "--out", str(data), "--quiet"]) == 0
+    )
     capsys.readouterr()
     assert main(["stability", str(data), "--k", "2", "--dps", "30", "--degrees", "2,4", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -50,7 +50,10 @@ def _npz(path, **arrays):
 
 def _setup(case, tmp, X, y):
     """Write the bad input of ``case``; return the argv (paths relative to ``tmp``)."""
-    p = lambda name: str(tmp / name)
+
+    def p(name):
+        return str(tmp / name)
+
     out = ["--out", p("out")]
     if case == "missing_data":
         return ["learn", p("nope.npz"), "--k", "2", *out]
@@ -119,13 +122,39 @@ def _setup(case, tmp, X, y):
         (tmp / "out").write_text("a file")
         return ["learn", p("good.npz"), "--k", "2", "--out", p("out")]
     if case == "sample_two_sources":
-        return ["sample", "--family", "random", "--network", p("true.json"), "--d", "3", "--k", "1", "--n", "10",
-                "--out", p("s.npz")]
+        return [
+            "sample",
+            "--family",
+            "random",
+            "--network",
+            p("true.json"),
+            "--d",
+            "3",
+            "--k",
+            "1",
+            "--n",
+            "10",
+            "--out",
+            p("s.npz"),
+        ]
     if case == "sample_unknown_family":
         return ["sample", "--family", "nosuch", "--d", "3", "--k", "1", "--n", "10", "--out", p("s.npz")]
     if case == "sample_bad_param":
-        return ["sample", "--family", "close_pair", "--d", "3", "--k", "2", "--param", "theta=7", "--n", "10",
-                "--out", p("s.npz")]
+        return [
+            "sample",
+            "--family",
+            "close_pair",
+            "--d",
+            "3",
+            "--k",
+            "2",
+            "--param",
+            "theta=7",
+            "--n",
+            "10",
+            "--out",
+            p("s.npz"),
+        ]
     if case == "sample_out_extension":
         return ["sample", "--family", "random", "--d", "3", "--k", "1", "--n", "10", "--out", p("s.parquet")]
     if case == "sample_out_dir_missing":
@@ -248,16 +277,23 @@ def test_learn_failure_exits_1_and_keeps_the_result(ws, capsys):
     tmp, X, _ = ws
     # labels that no width-1 network fits: the fast learner reports failure (labels declared noiseless)
     save_dataset(tmp / "hard.npz", X, np.sin(3 * X[:, 0]) * X[:, 1])
-    code = main(["learn", str(tmp / "hard.npz"), "--k", "1", "--out", str(tmp / "out"), "--quiet",
-                 "--option", "noiseless=true"])
+    code = main(
+        ["learn", str(tmp / "hard.npz"), "--k", "1", "--out", str(tmp / "out"), "--quiet", "--option", "noiseless=true"]
+    )
     assert code == 1
     assert json.loads((tmp / "out" / "result.json").read_text())["success"] is False
 
 
 def test_subprocess_bad_input_is_one_line(tmp_path):
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    r = subprocess.run([sys.executable, "-m", "verified_relu", "learn", "missing.csv", "--k", "2"], check=False,
-                       capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": path})
+    r = subprocess.run(
+        [sys.executable, "-m", "verified_relu", "learn", "missing.csv", "--k", "2"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": path},
+    )
     assert r.returncode == 2
     assert r.stderr == "verified-relu learn: error: missing.csv: no such file\n"
     assert list(tmp_path.iterdir()) == []
@@ -334,8 +370,10 @@ def test_cli_csv_without_label_column_exits_2_and_writes_nothing(ws, capsys):
     tmp, X, y = ws
     _csv_of(tmp / "f.csv", ["x0", "x1", "label", "x2", "x3"], X, y, 2)
     before = _files(tmp)
-    for argv in (["learn", str(tmp / "f.csv"), "--k", "2", "--out", str(tmp / "out")],
-                 ["eval", str(tmp / "true.json"), str(tmp / "f.csv")]):
+    for argv in (
+        ["learn", str(tmp / "f.csv"), "--k", "2", "--out", str(tmp / "out")],
+        ["eval", str(tmp / "true.json"), str(tmp / "f.csv")],
+    ):
         assert main(argv) == 2
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err.count("\n") == 1, captured.err
@@ -354,14 +392,17 @@ def test_cli_csv_label_by_target_or_by_the_name_y(ws, capsys):
     assert expected == pytest.approx(1.0, abs=1e-9)
     _csv_of(tmp / "named.csv", ["x0", "x1", "label", "x2", "x3"], X, y + 1.0, 2)
     _csv_of(tmp / "ycol.csv", ["y", "x0", "x1", "x2", "x3"], X, y + 1.0, 0)
-    for argv in (["eval", str(tmp / "true.json"), str(tmp / "named.csv"), "--target", "label", "--json"],
-                 ["eval", str(tmp / "true.json"), str(tmp / "ycol.csv"), "--json"]):
+    for argv in (
+        ["eval", str(tmp / "true.json"), str(tmp / "named.csv"), "--target", "label", "--json"],
+        ["eval", str(tmp / "true.json"), str(tmp / "ycol.csv"), "--json"],
+    ):
         assert main(argv) == 0
         payload = json.loads(capsys.readouterr().out)
         assert payload["n"] == X.shape[0] and payload["d"] == 4
         assert payload["mse"] == pytest.approx(expected, rel=1e-12)
-    assert main(["learn", str(tmp / "named.csv"), "--k", "2", "--target", "label", "--out", str(tmp / "run"),
-                 "--quiet"]) in (0, 1)
+    assert main(
+        ["learn", str(tmp / "named.csv"), "--k", "2", "--target", "label", "--out", str(tmp / "run"), "--quiet"]
+    ) in (0, 1)
     assert (tmp / "run" / "network.json").is_file() and (tmp / "run" / "result.json").is_file()
 
 

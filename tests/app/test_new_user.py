@@ -121,8 +121,21 @@ def _commands(tmp, target):
         "learn": ["learn", data, "--k", "2", "--out", str(target / "run")],
         "sample": ["sample", "--network", true, "--n", "10", "--out", str(target / "s.npz")],
         "sample npy": ["sample", "--network", true, "--n", "10", "--out", str(target / "pair")],
-        "sample --true-out": ["sample", "--family", "random", "--d", "3", "--k", "1", "--n", "10",
-                              "--out", str(tmp / "s.npz"), "--true-out", str(target / "t.json")],
+        "sample --true-out": [
+            "sample",
+            "--family",
+            "random",
+            "--d",
+            "3",
+            "--k",
+            "1",
+            "--n",
+            "10",
+            "--out",
+            str(tmp / "s.npz"),
+            "--true-out",
+            str(target / "t.json"),
+        ],
         "demo": ["demo", "--out", str(target / "demo")],
         "report": ["report", str(tmp / "result.json"), "--out", str(target / "rep")],
         "bench": ["bench", "--suite", "quick", "--out", str(target / "b")],
@@ -231,7 +244,7 @@ def test_norm_squared_at_50_digits_prints_50_digits():
 
 def test_readme_prints_the_50_digits():
     readme = (ROOT / "README.md").read_text()
-    block = readme[readme.index("## A first look"):]
+    block = readme[readme.index("## A first look") :]
     block = block[block.index("```python\n") + 10 : block.index("```", block.index("```python\n") + 10)]
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -283,7 +296,7 @@ def test_stability_table_names_every_step_in_full_and_explains_pred(tmp_path, ca
 
 def test_docs_cli_has_a_stability_section():
     page = (ROOT / "docs" / "cli.md").read_text()
-    section = page[page.index("## stability"):]
+    section = page[page.index("## stability") :]
     assert "n <= 5000" in section and "d <= 12" in section and "pred" in section and "--rows" in section
 
 
@@ -293,15 +306,16 @@ def test_torch_hint_names_a_command_for_the_tasks_venv(ws, capsys, monkeypatch):
 
     # the extra the hint installs exists (read as text: tomllib is Python 3.11+, the package 3.10+)
     pyproject = (ROOT / "pyproject.toml").read_text()
-    section = pyproject[pyproject.index("[project.optional-dependencies]"):]
+    section = pyproject[pyproject.index("[project.optional-dependencies]") :]
     section = section[: section.find("\n[", 1) if "\n[" in section[1:] else len(section)]
     assert any(line.split("=")[0].strip() == "torch" for line in section.splitlines() if "=" in line)
     assert '.venv/bin/python -m pip install -e ".[torch]"' in TORCH_HINT
     assert 'pip install "verified-relu[torch]"' not in TORCH_HINT  # not on PyPI under that name
     tmp, _ = ws
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
-    assert main(["learn", str(tmp / "train.npz"), "--k", "2", "--method", "adam", "--out", str(tmp / "a"),
-                 "--quiet"]) == 1
+    assert (
+        main(["learn", str(tmp / "train.npz"), "--k", "2", "--method", "adam", "--out", str(tmp / "a"), "--quiet"]) == 1
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and TORCH_HINT in err
     assert not (tmp / "a").exists()
@@ -372,10 +386,19 @@ def test_header_only_csv_is_one_line_without_numpy_warning(tmp_path, capsys):
 
 def test_header_only_csv_via_the_real_command(tmp_path):
     (tmp_path / "h.csv").write_text("x0,x1,y\n")
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    r = subprocess.run([sys.executable, "-m", "verified_relu", "learn", "h.csv", "--k", "1"], cwd=tmp_path,
-                       capture_output=True, text=True, env=env, check=False)
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "verified_relu", "learn", "h.csv", "--k", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "UserWarning" not in r.stderr, r.stderr
     assert sorted(os.listdir(tmp_path)) == ["h.csv"]
 
@@ -402,9 +425,10 @@ def test_learn_on_non_gaussian_data_labels_the_gaussian_error(tmp_path, capsys):
 
 def test_learn_on_gaussian_data_keeps_the_plain_label(ws, capsys):
     tmp, _ = ws
-    assert _learn(tmp)  in (0, 1)
+    assert _learn(tmp) in (0, 1)
     capsys.readouterr()
-    assert main(["learn", str(tmp / "train.npz"), "--k", "2", "--teacher", str(tmp / "true.json"),
-                 "--out", str(tmp / "t")]) in (0, 1)
+    assert main(
+        ["learn", str(tmp / "train.npz"), "--k", "2", "--teacher", str(tmp / "true.json"), "--out", str(tmp / "t")]
+    ) in (0, 1)
     out = capsys.readouterr().out
     assert "exact E[(F - F_hat)^2] against --teacher" in out and "Gaussian-population" not in out

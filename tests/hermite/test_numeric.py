@@ -6,7 +6,8 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from verified_relu.hermite import symbolic as S
 from verified_relu.hermite.numeric import (
@@ -126,7 +127,7 @@ def test_relu_coefficients_beyond_table(m):
     )
     ref = (-1) ** (m // 2 + 1) * ctx.exp(logc)
     got = relu_coefficients(m)[m]
-    assert abs(got - ref) <= 2 ** -52 * abs(ref)
+    assert abs(got - ref) <= 2**-52 * abs(ref)
     assert relu_coefficients(m + 1)[m + 1] == 0.0
 
 
@@ -134,7 +135,7 @@ def test_decay_constant_and_rate():
     """|c_m| m^{5/4} -> (2/pi)^{1/4} / sqrt(2 pi) with a 1/m correction (Richardson check)."""
     limit = (2 / math.pi) ** 0.25 / math.sqrt(2 * math.pi)
     c = relu_coefficients(200_000)
-    dev = {m: abs(c[m]) * m ** 1.25 / limit - 1 for m in (2_000, 20_000, 200_000)}
+    dev = {m: abs(c[m]) * m**1.25 / limit - 1 for m in (2_000, 20_000, 200_000)}
     assert abs(dev[200_000]) < 1e-5
     # the deviation is O(1/m): ten times the degree, a tenth of the deviation (to 5%)
     assert math.isclose(dev[2_000] / dev[20_000], 10, rel_tol=0.05)
@@ -147,7 +148,7 @@ def test_parseval_with_asymptotic_tail():
     c = relu_coefficients(M)
     partial = math.fsum(c * c)
     limit2 = math.sqrt(2 / math.pi) / (2 * math.pi)
-    tail = limit2 * M ** -1.5 / 3
+    tail = limit2 * M**-1.5 / 3
     assert abs((0.5 - partial) / tail - 1) < 1e-3
 
 
@@ -182,7 +183,7 @@ def _contraction_by_polarization(l, x, g, p, q, dps=60):
         nv = ctx.sqrt(ctx.fsum(t * t for t in v))
         z = ctx.fdot(v, X) / nv
         he = ctx.hermite(l, z / ctx.sqrt(2)) * ctx.power(2, -ctx.mpf(l) / 2)
-        return nv ** l * he / ctx.sqrt(ctx.factorial(l))
+        return nv**l * he / ctx.sqrt(ctx.factorial(l))
 
     return ctx.diff(f, (0, 0), (1, 1)) / (l * (l - 1))
 

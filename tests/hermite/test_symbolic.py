@@ -6,7 +6,8 @@ import mpmath
 import pytest
 import sympy as sp
 
-from verified_relu.hermite import _generated, symbolic as S
+from verified_relu.hermite import _generated
+from verified_relu.hermite import symbolic as S
 
 # --------------------------------------------------------------------------- an independent oracle
 # 50-digit Gauss-Legendre quadrature of E[relu(G) h_m(G)] = int_0^oo x h_m(x) phi(x) dx for all
@@ -48,7 +49,7 @@ def test_relu_coefficients_match_50_digit_quadrature():
         assert abs(exact - fine[m]) < ctx.mpf(10) ** -ORACLE_DPS, f"c_{m}"
 
 
-@pytest.mark.parametrize("m", range(0, 61))
+@pytest.mark.parametrize("m", range(61))
 def test_two_derivations_agree_exactly(m):
     # term-wise integration vs integration by parts: two independent exact routes
     assert sp.simplify(S.relu_coefficient(m) - S.relu_coefficient_by_parts(m)) == 0
@@ -62,7 +63,7 @@ def test_known_values_and_vanishing_odd_degrees():
         assert S.relu_coefficient(m) == 0
 
 
-@pytest.mark.parametrize("m", range(0, 41))
+@pytest.mark.parametrize("m", range(41))
 def test_abs_coefficient_from_reflection(m):
     # |z| = relu(z) + relu(-z) and h_m(-z) = (-1)^m h_m(z)  =>  coefficient (1 + (-1)^m) c_m
     assert sp.simplify(S.abs_coefficient(m) - (1 + (-1) ** m) * S.relu_coefficient(m)) == 0
@@ -75,16 +76,16 @@ def test_closed_form_double_factorial(m):
     assert sp.simplify(S.relu_coefficient(m) - expected) == 0
 
 
-@pytest.mark.parametrize("j", range(0, 7))
+@pytest.mark.parametrize("j", range(7))
 def test_half_moment_against_sympy_integrate(j):
     x = sp.Symbol("x", positive=True)
-    direct = sp.integrate(x ** j * sp.exp(-x ** 2 / 2), (x, 0, sp.oo)) / sp.sqrt(2 * sp.pi)
+    direct = sp.integrate(x**j * sp.exp(-(x**2) / 2), (x, 0, sp.oo)) / sp.sqrt(2 * sp.pi)
     assert sp.simplify(S.gaussian_half_moment(j) - direct) == 0
 
 
 def test_parseval_partial_sum_exact():
     # sum_{m<=M} c_m^2 is exact and increasing to E[relu(G)^2] = 1/2 (= half moment j=2)
-    partial = sum(S.relu_coefficient(m) ** 2 for m in range(0, 41))
+    partial = sum(S.relu_coefficient(m) ** 2 for m in range(41))
     assert S.gaussian_half_moment(2) == sp.Rational(1, 2)
     gap = sp.N(sp.Rational(1, 2) - partial, 30)
     assert 0 < gap < sp.Rational(1, 1000)
@@ -98,8 +99,13 @@ def test_coefficient_ratio_recurrence():
 
 # --------------------------------------------------------------------------- contraction identity
 @pytest.mark.parametrize(  # d = 3, l = 4 takes the longest: slow tier, with l >= 5 below
-    "d,l", [pytest.param(d, l, marks=[pytest.mark.slow] if (d, l) == (3, 4) else [])
-            for d in (1, 2, 3) for l in range(2, 7) if not (d == 3 and l >= 5)]
+    "d,l",
+    [
+        pytest.param(d, l, marks=[pytest.mark.slow] if (d, l) == (3, 4) else [])
+        for d in (1, 2, 3)
+        for l in range(2, 7)
+        if not (d == 3 and l >= 5)
+    ],
 )
 def test_contraction_identity_generic_unit_vector(d, l):
     assert S.verify_contraction_identity(l, d).is_zero_matrix
@@ -156,7 +162,7 @@ def test_relu_kernel_matches_arc_cosine_formula():
 
 def test_abs_kernel_matches_arcsine_formula():
     rho = sp.cos(theta)
-    expected = nu * nv * 2 / sp.pi * (sp.sqrt(1 - rho ** 2) + rho * sp.asin(rho))
+    expected = nu * nv * 2 / sp.pi * (sp.sqrt(1 - rho**2) + rho * sp.asin(rho))
     k = _sub(S.abs_kernel())
     for th in [sp.Rational(1, 10), sp.Rational(1, 2), 1, 2, 3]:
         assert abs(sp.N((k - expected).subs({theta: th, nu: 2, nv: 3}), 40)) < sp.Float("1e-35")
@@ -182,7 +188,7 @@ def test_check_entry_point(capsys):
 
 def test_generated_entries_reproduce_exact_values():
     for m, (s, num, den, e) in enumerate(_generated.RELU_COEFFICIENTS):
-        value = s * sp.sqrt(sp.Rational(num, den) / sp.pi ** e)
+        value = s * sp.sqrt(sp.Rational(num, den) / sp.pi**e)
         assert sp.simplify(value - S.relu_coefficient(m)) == 0
 
 

@@ -28,11 +28,7 @@ _CTX.dps = 50
 
 def _close(mp_value, exact, digits=25):
     """Relative agreement to ``digits`` of an mpf with an exact Fraction (compared at 50 digits)."""
-    exact = (
-        _CTX.mpf(exact.numerator) / exact.denominator
-        if isinstance(exact, Fraction)
-        else _CTX.mpf(exact)
-    )
+    exact = _CTX.mpf(exact.numerator) / exact.denominator if isinstance(exact, Fraction) else _CTX.mpf(exact)
     return abs(_CTX.mpf(mp_value) / exact - 1) < _CTX.mpf(10) ** -digits
 
 
@@ -48,15 +44,9 @@ def test_from_theory_k4_by_hand():
     assert _close(p.eps_prime, Fraction(1, 800))  # eps / (d k R)
     xi_prime = 40 * q**256  # d (R + R) xi0
     assert _close(p.xi_prime, xi_prime)
-    assert _close(
-        p.N_per_round, Fraction(10**4 * 8) / xi_prime**2
-    )  # d^k (2 R^2) / xi'^2
-    omega = _CTX.sqrt(
-        20 * (_CTX.mpf(1) / 800 + 40 * _CTX.mpf(1) / _CTX.mpf(200) ** 256)
-    )
-    n_val = (
-        _CTX.mpf(4 + 4 * 4 * 64) ** 2 * _CTX.log(10) * 200**2
-    )  # (2R + 4R^2 k^3)^2 ln(1/delta) / (eps^2/2)^2
+    assert _close(p.N_per_round, Fraction(10**4 * 8) / xi_prime**2)  # d^k (2 R^2) / xi'^2
+    omega = _CTX.sqrt(20 * (_CTX.mpf(1) / 800 + 40 * _CTX.mpf(1) / _CTX.mpf(200) ** 256))
+    n_val = _CTX.mpf(4 + 4 * 4 * 64) ** 2 * _CTX.log(10) * 200**2  # (2R + 4R^2 k^3)^2 ln(1/delta) / (eps^2/2)^2
     assert _close(p.omega, omega) and _close(p.n_val, n_val)
     assert p.departures() == []
 
@@ -82,9 +72,7 @@ def test_theory_profile_names_the_samples_it_needs():
     net = instances.make("random", 8, 4, rng=0)
     X, y = net.sample(500, rng=1)
     with pytest.raises(ValueError, match="N = .*e\\+.* beyond any machine"):
-        learn(
-            X, y, 4, method="cdgkm", params=CDGKMParams.from_theory(8, 4, 0.1, 2, 0.1)
-        )
+        learn(X, y, 4, method="cdgkm", params=CDGKMParams.from_theory(8, 4, 0.1, 2, 0.1))
 
 
 # ---------------------------------------------------------------- Case 1 (Lemma 10) on exact population moments
@@ -99,14 +87,9 @@ def test_case1_recovers_an_antipodal_pair_from_exact_moments():
     g = gen.standard_normal(6)
     g /= np.linalg.norm(g)
     A = 2 * net.hermite_moment(1)  # 2 E[F x] = (lam_+ - lam_-) u
-    B = (
-        2 * math.sqrt(math.pi) * net.moment_contraction(2)
-    )  # sqrt(2 pi) E[F (x x^T - I)] = (lam_+ + lam_-) u u^T
+    B = 2 * math.sqrt(math.pi) * net.moment_contraction(2)  # sqrt(2 pi) E[F (x x^T - I)] = (lam_+ + lam_-) u u^T
     neurons, rec = cdgkm_module._case1(A, B, g, CDGKMParams())
-    assert (
-        abs(rec["lam_plus"] - lam_plus) < 1e-12
-        and abs(rec["lam_minus"] - lam_minus) < 1e-12
-    )
+    assert abs(rec["lam_plus"] - lam_plus) < 1e-12 and abs(rec["lam_minus"] - lam_minus) < 1e-12
     assert np.allclose(rec["u"], u, atol=1e-12)
     assert rec["abs_u_dot_g"] == pytest.approx(abs(u @ g), abs=1e-12)
     rebuilt = ReLUNetwork(np.array([w for _, w in neurons]), [m for m, _ in neurons])
@@ -118,15 +101,17 @@ def test_case1_recovers_an_antipodal_pair_from_exact_moments():
 
 @pytest.mark.parametrize(
     ("d", "k", "eps", "upsilon"),
-    [pytest.param(3, 2, 0.25, 0.2, marks=pytest.mark.slow), (4, 1, 0.2, 0.2), (2, 2, 0.2, 0.2)],  # d = 3, k = 2 is the slowest
+    [
+        pytest.param(3, 2, 0.25, 0.2, marks=pytest.mark.slow),
+        (4, 1, 0.2, 0.2),
+        (2, 2, 0.2, 0.2),
+    ],  # d = 3, k = 2 is the slowest
 )
 def test_faithful_mode_reaches_its_eps(d, k, eps, upsilon):
     for seed in range(3):
         net = instances.make("random", d, k, rng=seed)
         X, y = net.sample(8000, rng=100 + seed)
-        params = CDGKMParams.faithful(
-            d, k, eps=eps, R=3.0, upsilon=upsilon, max_candidates=10**8
-        )
+        params = CDGKMParams.faithful(d, k, eps=eps, R=3.0, upsilon=upsilon, max_candidates=10**8)
         res = learn(X, y, k, method="cdgkm", rng=seed, params=params, teacher=net)
         assert res.diagnostics["departures"] == []
         assert res.diagnostics["paper_accepted"], res.message  # the paper's step-11 test
@@ -134,8 +119,7 @@ def test_faithful_mode_reaches_its_eps(d, k, eps, upsilon):
         assert net.squared_distance(res.network) <= eps**2
         rounds = [s for s in res.trace if s.name == "round"]
         assert rounds and all(
-            r.data["case2"]["grid_size"] == len(np.arange(-3.0, 3.0 + 1e-9, upsilon))
-            or r.data["case2"]["dim_V"] == 0
+            r.data["case2"]["grid_size"] == len(np.arange(-3.0, 3.0 + 1e-9, upsilon)) or r.data["case2"]["dim_V"] == 0
             for r in rounds
         )
 
@@ -143,9 +127,7 @@ def test_faithful_mode_reaches_its_eps(d, k, eps, upsilon):
 def test_faithful_search_is_exhaustive_over_the_net_and_grid():
     net = instances.make("random", 3, 2, rng=0)
     X, y = net.sample(4000, rng=1)
-    params = CDGKMParams.faithful(
-        3, 2, eps=0.3, R=2.0, upsilon=0.3, weight_spacing=0.5, max_candidates=10**8
-    )
+    params = CDGKMParams.faithful(3, 2, eps=0.3, R=2.0, upsilon=0.3, weight_spacing=0.5, max_candidates=10**8)
     res = learn(X, y, 2, method="cdgkm", rng=2, params=params)
     rec = res.step("round").data["case2"]
     m, g = rec["net"]["size"], rec["grid_size"]
@@ -195,9 +177,7 @@ def test_same_seed_same_result_and_json_round_trip():
     assert again.to_dict() == a.to_dict()
     theory = CDGKMParams.from_theory(6, 2, 0.1, 2, 0.1)
     assert isinstance(
-        LearnResult(
-            a.network, False, "", "cdgkm", {"p": theory.N_per_round}, (), {}
-        ).to_json(),
+        LearnResult(a.network, False, "", "cdgkm", {"p": theory.N_per_round}, (), {}).to_json(),
         str,
     )
 
@@ -270,9 +250,7 @@ def test_gapped_intervals_match_definition_6():
                 inside |= mask
                 for g in gammas[mask]:  # S^close is constant on the interval
                     assert sorted(close) == sorted(
-                        np.flatnonzero(
-                            np.abs(v - v[i]) <= params.T(g, 8) * (1 + 1e-9)
-                        ).tolist()
+                        np.flatnonzero(np.abs(v - v[i]) <= params.T(g, 8) * (1 + 1e-9)).tolist()
                     )
             assert np.array_equal(direct, inside)
 
@@ -296,9 +274,7 @@ def test_audit_close_pair_shows_the_collapsed_clump():
     # collapse cost in closed form: lam (|z_1| - |z_2|) with corr(z_1, z_2) = cos(theta),
     # E|z_1 z_2| = (2/pi)(sqrt(1 - r^2) + r arcsin r)
     r = math.cos(theta)
-    cost = abs(lam[0]) * math.sqrt(
-        2 - 2 * (2 / math.pi) * (math.sqrt(1 - r * r) + r * math.asin(r))
-    )
+    cost = abs(lam[0]) * math.sqrt(2 - 2 * (2 / math.pi) * (math.sqrt(1 - r * r) + r * math.asin(r)))
     assert clump["collapse_cost_L2"] == pytest.approx(cost, rel=1e-9)
     # Lemma 15's bound, evaluated: T(gamma) k^3 sqrt(d) + k Lambda, and the measured cost below it
     bound = params.T(clump["gamma"], 8) * 27 * math.sqrt(8) + 3 * params.Lambda
@@ -308,20 +284,14 @@ def test_audit_close_pair_shows_the_collapsed_clump():
     V = np.asarray(res.step("round").data["subspace"]["basis"]).T
     for row in audit["detectable_to_V"]:
         u = U[row["neuron"]]
-        assert row["dist_to_V"] == pytest.approx(
-            np.linalg.norm(u - V @ (V.T @ u)), abs=1e-12
-        )
-        C1 = (params.Lambda / 6) * (
-            (math.pi / 8) * row["gamma"] ** 2 / (4 * 27 * 8)
-        ) ** 3  # Lemma 12, c^2 = pi/8
+        assert row["dist_to_V"] == pytest.approx(np.linalg.norm(u - V @ (V.T @ u)), abs=1e-12)
+        C1 = (params.Lambda / 6) * ((math.pi / 8) * row["gamma"] ** 2 / (4 * 27 * 8)) ** 3  # Lemma 12, c^2 = pi/8
         assert row["C1"] == pytest.approx(C1, rel=1e-12)
         assert row["lemma13_bound"] == pytest.approx(
             math.sqrt(2 * audit["eta"] / C1) + (row["C2"] / C1) ** 0.25, rel=1e-12
         )
     cosines = np.linalg.svd(np.linalg.qr(U.T)[0].T @ V, compute_uv=False)
-    assert audit["principal_angle_max"] == pytest.approx(
-        np.arccos(min(1.0, cosines.min())), abs=1e-9
-    )
+    assert audit["principal_angle_max"] == pytest.approx(np.arccos(min(1.0, cosines.min())), abs=1e-9)
 
 
 def test_anticoncentration_margins_by_definition():
@@ -332,9 +302,7 @@ def test_anticoncentration_margins_by_definition():
     g /= np.linalg.norm(g)
     m = anticoncentration(g, U)
     c = math.sqrt(math.pi / 2) / 2
-    assert m["lemma4_margin"] == pytest.approx(
-        np.min(np.abs(U @ g)) / (c / 30 / 3), rel=1e-12
-    )
+    assert m["lemma4_margin"] == pytest.approx(np.min(np.abs(U @ g)) / (c / 30 / 3), rel=1e-12)
     ratios = [
         abs((U[i] + s * U[j]) @ g) / np.linalg.norm(U[i] + s * U[j])
         for i in range(3)
@@ -342,12 +310,8 @@ def test_anticoncentration_margins_by_definition():
         for s in (1, -1)
     ]
     delta3 = 1 / 90
-    assert m["lemma3_lower_margin"] == pytest.approx(
-        min(ratios) / (c * delta3 / 3), rel=1e-12
-    )
-    assert m["lemma3_upper_margin"] == pytest.approx(
-        2 * math.sqrt(math.log(2 / delta3)) / 3 / max(ratios), rel=1e-12
-    )
+    assert m["lemma3_lower_margin"] == pytest.approx(min(ratios) / (c * delta3 / 3), rel=1e-12)
+    assert m["lemma3_upper_margin"] == pytest.approx(2 * math.sqrt(math.log(2 / delta3)) / 3 / max(ratios), rel=1e-12)
 
 
 def test_teacher_is_audit_only_when_the_first_direction_is_good():
@@ -358,7 +322,6 @@ def test_teacher_is_audit_only_when_the_first_direction_is_good():
     without = learn(X, y, 2, method="cdgkm", rng=6)
     assert with_teacher.network == without.network
     assert "audit" not in without.step("round").data and "audit" in with_teacher.step("round").data
-
 
 
 def test_path_search_fails_honestly_within_its_budget():

@@ -38,7 +38,9 @@ def test_paper_checkpoint_is_the_run_without_post_processing(data, method, cls):
 
 def test_without_a_teacher_the_held_out_error_is_recorded(data):
     net, X, y = data
-    res = learn(X, y, 3, method="netlearn", rng=9, params=dataclasses.replace(NetlearnParams.practical(8, 3), refine=True))
+    res = learn(
+        X, y, 3, method="netlearn", rng=9, params=dataclasses.replace(NetlearnParams.practical(8, 3), refine=True)
+    )
     errors = res.diagnostics["checkpoints"]
     assert set(errors) == {"paper", "refine"}
     assert all(set(e) == {"held_out_relative_squared_error"} for e in errors.values())
@@ -56,13 +58,24 @@ def test_format_audit_shows_the_checkpoints_and_marks_vacuous_bounds(data):
     from verified_relu.learners.cdgkm_audit import format_audit
 
     net, X, y = data
-    res = learn(X, y, 3, method="cdgkm", rng=9, params=dataclasses.replace(CDGKMParams.practical(8, 3), refine=True),
-                teacher=net)
+    res = learn(
+        X,
+        y,
+        3,
+        method="cdgkm",
+        rng=9,
+        params=dataclasses.replace(CDGKMParams.practical(8, 3), refine=True),
+        teacher=net,
+    )
     text = format_audit(res)
     assert "checkpoint 'paper' (the paper's steps alone): exact relative squared error" in text
     assert "checkpoint 'refine' (after the departure 'refine')" in text
-    bounds = [row["lemma13_bound"] for s in res.trace if s.name == "round" and "audit" in s.data
-              for row in s.data["audit"].get("detectable_to_V", [])]
+    bounds = [
+        row["lemma13_bound"]
+        for s in res.trace
+        if s.name == "round" and "audit" in s.data
+        for row in s.data["audit"].get("detectable_to_V", [])
+    ]
     assert text.count("VACUOUS here") == sum(b >= 1.0 for b in bounds)
 
 
@@ -71,7 +84,9 @@ def test_the_report_shows_the_checkpoints(data, tmp_path):
     from verified_relu.app.report import write_report
 
     net, X, y = data
-    res = learn(X, y, 3, method="netlearn", rng=9, params=dataclasses.replace(NetlearnParams.practical(8, 3), refine=True))
+    res = learn(
+        X, y, 3, method="netlearn", rng=9, params=dataclasses.replace(NetlearnParams.practical(8, 3), refine=True)
+    )
     paths = write_report(res, tmp_path / "r", teacher=net, sample_fractions=())
     md = paths["md"].read_text(encoding="utf-8")
     assert "Checkpoints: the paper's steps and the departures" in md

@@ -67,11 +67,14 @@ def test_antipodal_pairs_come_back_as_a_proper_network(exact_run):
 
 
 # 8-11 s of CPU per family: one family in the default tier, the other two in the slow one
-@pytest.mark.parametrize("family,params", [
-    pytest.param("clump", {}, marks=pytest.mark.slow, id="clump"),
-    pytest.param("close_pair", {"theta": 0.01}, marks=pytest.mark.slow, id="close_pair"),
-    pytest.param("ill_conditioned", {"cond": 1e3}, id="ill_conditioned"),
-])
+@pytest.mark.parametrize(
+    "family,params",
+    [
+        pytest.param("clump", {}, marks=pytest.mark.slow, id="clump"),
+        pytest.param("close_pair", {"theta": 0.01}, marks=pytest.mark.slow, id="close_pair"),
+        pytest.param("ill_conditioned", {"cond": 1e3}, id="ill_conditioned"),
+    ],
+)
 def test_success_flag_is_never_silently_wrong(family, params):
     """On hard instances the learner may fail, but with noiseless=True it must then say so:
     success implies a true relative error <= 1e-8 (3 instances of each hard family)."""
@@ -118,9 +121,17 @@ def test_result_json_round_trip():
     assert again.network == res.network
     assert again.to_dict() == json.loads(res.to_json())
     assert [s.name for s in again.trace] == [
-        "linear_term", "subspace", "subspace_spectra", "subspace_fit", "refine", "resubspace", "reseed", "consolidate",
-        "proper_form", "attempts",
-        "validation"
+        "linear_term",
+        "subspace",
+        "subspace_spectra",
+        "subspace_fit",
+        "refine",
+        "resubspace",
+        "reseed",
+        "consolidate",
+        "proper_form",
+        "attempts",
+        "validation",
     ]
     assert [s.kind for s in again.trace] == [s.kind for s in res.trace]
     assert again.step("subspace_spectra").kind == "spectrum"

@@ -32,8 +32,18 @@ def _hand_chain(d, k, eps, R, C):
         N = mpmath.power(k * d, k * k) * R * R / (eta * eta)
         N_val = mpmath.power(k * R / eps, 4) * mpmath.log(k * R / eps)
         Nc, Nvc = mpmath.ceil(N), mpmath.ceil(N_val)
-        return {"N_ceil": Nc, "N_val_ceil": Nvc, "tau": +tau, "xi": +xi, "Delta": +Delta, "eta_prime": +eta_p, "nu": +eta_p, "eta": +eta,
-                "N": +N, "N_val": +N_val}
+        return {
+            "N_ceil": Nc,
+            "N_val_ceil": Nvc,
+            "tau": +tau,
+            "xi": +xi,
+            "Delta": +Delta,
+            "eta_prime": +eta_p,
+            "nu": +eta_p,
+            "eta": +eta,
+            "N": +N,
+            "N_val": +N_val,
+        }
 
 
 @pytest.mark.parametrize("d,k,eps,R", [(10, 2, 0.1, 1), (20, 3, 0.1, 2), (5, 1, 0.5, 1), (50, 4, 0.05, 3)])
@@ -121,19 +131,29 @@ def test_teacher_never_changes_output():
 
 
 # ---------------------------------------------------------------- practical profile
-@pytest.mark.parametrize("family,d,k,kw", [("random", 8, 3, {}), ("close_pair", 8, 2, {"theta": 0.05}),
-                                           ("orthonormal", 16, 2, {}), ("dkkz", 8, 4, {})])
+@pytest.mark.parametrize(
+    "family,d,k,kw",
+    [("random", 8, 3, {}), ("close_pair", 8, 2, {"theta": 0.05}), ("orthonormal", 16, 2, {}), ("dkkz", 8, 4, {})],
+)
 def test_practical_accuracy(family, d, k, kw, exact_run):
     """Accuracy 1e-3 ||lambda||_1^2 on the first of three learner seeds that reaches it (440/440
     runs of the profile reach it, docs/benchmarks.md), never on one seed's path."""
     net = instances.make(family, d, k, rng=0, **kw)
     X, y = net.sample(40000, rng=1)
     l1 = float(np.sum(np.abs(net.coefficients) * np.linalg.norm(net.weights, axis=1)))
-    res = exact_run(lambda s: learn(X, y, k, method="netlearn", rng=2 + s),
-                    exact=lambda r: net.squared_distance(r.network) <= 1e-3 * l1**2)
+    res = exact_run(
+        lambda s: learn(X, y, k, method="netlearn", rng=2 + s),
+        exact=lambda r: net.squared_distance(r.network) <= 1e-3 * l1**2,
+    )
     assert net.squared_distance(res.network) <= 1e-3 * l1**2
-    assert set(res.diagnostics["departures"]) == {"ls_weights", "greedy_search", "refine", "noise_thresholds",
-                                                  "max_degree", "reduce_dim"}
+    assert set(res.diagnostics["departures"]) == {
+        "ls_weights",
+        "greedy_search",
+        "refine",
+        "noise_thresholds",
+        "max_degree",
+        "reduce_dim",
+    }
 
 
 def test_determinism_and_json_round_trip():
@@ -150,10 +170,19 @@ def test_determinism_and_json_round_trip():
     assert theory.N > mpmath.mpf(10) ** 100  # astronomically many samples, kept exact (mpmath)
 
 
-@pytest.mark.parametrize("opts,match", [({"eps": -1.0}, "eps"), ({"eps": 0.0}, "eps"), ({"R": 0.0}, "R"),
-                                        ({"net_kind": "hex"}, "net_kind"), ({"degrees": (2, 6)}, "degrees"),
-                                        ({"degrees": (2, 4), "max_degree": False}, "degrees"),
-                                        ({"N": 10**6}, "1000000"), ({"validation_fraction": 1.5}, "validation_fraction")])
+@pytest.mark.parametrize(
+    "opts,match",
+    [
+        ({"eps": -1.0}, "eps"),
+        ({"eps": 0.0}, "eps"),
+        ({"R": 0.0}, "R"),
+        ({"net_kind": "hex"}, "net_kind"),
+        ({"degrees": (2, 6)}, "degrees"),
+        ({"degrees": (2, 4), "max_degree": False}, "degrees"),
+        ({"N": 10**6}, "1000000"),
+        ({"validation_fraction": 1.5}, "validation_fraction"),
+    ],
+)
 def test_bad_inputs(opts, match):
     X = np.random.default_rng(0).standard_normal((500, 4))
     with pytest.raises(ValueError, match=match):
@@ -223,8 +252,17 @@ def test_faithful_random_net_reaches_eps():
     # CN24 §4.5's random net (a xi/2-net with probability 1 - net_delta) instead of the cube net
     net = instances.make("random", 3, 2, rng=2)
     eps = 0.5 * math.sqrt(net.norm_squared())
-    p = NetlearnParams.practical(3, 2, faithful=True, eps=eps, R=max(1.0, net.canonical().l1_norm), eta_prime=0.1,
-                                 N=60000, N_val=15000, net_kind="random")
+    p = NetlearnParams.practical(
+        3,
+        2,
+        faithful=True,
+        eps=eps,
+        R=max(1.0, net.canonical().l1_norm),
+        eta_prime=0.1,
+        N=60000,
+        N_val=15000,
+        net_kind="random",
+    )
     X, y = net.sample(75100, rng=102)  # N + N_val, and 100 for the shared verdict
     res = learn(X, y, 2, method="netlearn", rng=2, params=p)
     assert res.step("net").data["net"]["kind"] == "random"

@@ -72,7 +72,9 @@ def test_random_net_is_a_net_with_the_stated_probability():
     ctx = mpmath.MPContext()
     ctx.dps = 30
     a = 4 * ctx.asin(ctx.mpf(radius) / 2) / (2 * ctx.pi)
-    exact = float(ctx.fsum((-1) ** j * ctx.binomial(size, j) * (1 - j * a) ** (size - 1) for j in range(int(1 / a) + 1)))
+    exact = float(
+        ctx.fsum((-1) ** j * ctx.binomial(size, j) * (1 - j * a) ** (size - 1) for j in range(int(1 / a) + 1))
+    )
     assert 1 - delta <= exact < 1
     gen = np.random.default_rng(7)
     ok = 0

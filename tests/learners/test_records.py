@@ -11,8 +11,9 @@ from verified_relu.learners import TraceStep, records
 
 def _result(trace):
     net = ReLUNetwork(np.eye(3)[:2], [1.0, -1.0])
-    return LearnResult(network=net, success=False, message="m", method="fast", params={"k": 2},
-                       trace=tuple(trace), diagnostics={})
+    return LearnResult(
+        network=net, success=False, message="m", method="fast", params={"k": 2}, trace=tuple(trace), diagnostics={}
+    )
 
 
 def test_constructors_check_the_schema():

@@ -18,10 +18,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from tests.conftest import first_exact
 from verified_relu import instances, learn
 from verified_relu.learners.fast import _undetermined_pair
-
-from tests.conftest import first_exact
 
 # The thread-count variants are in the slow tier: under the test command's one BLAS thread
 # threads1 is the base path, and two BLAS threads beside another test process oversubscribe two
@@ -105,8 +104,9 @@ def test_structureless_labels_fail_on_every_variant(variant):
     X, y = _variant(X, y, variant)
     for method in ("fast", "tensor", "cdgkm"):
         res = _learn(X, y, 2, variant, method=method, rng=0)
-        assert not res.success and res.message.startswith(("labels show no detectable dependence on X",
-                                                           "not recovered")), res.message
+        assert not res.success and res.message.startswith(
+            ("labels show no detectable dependence on X", "not recovered")
+        ), res.message
 
 
 def test_undetermined_certificate_is_a_property_of_the_data():

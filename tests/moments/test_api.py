@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given
+from hypothesis import strategies as st
 from numpy.polynomial import hermite_e
 
 from verified_relu import ReLUNetwork
@@ -365,7 +366,12 @@ def test_accumulator_errors(rng):
         MomentAccumulator(0, 2)
 
 
-@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300), min_size=1, max_size=40), st.randoms())
+@given(
+    st.lists(
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300), min_size=1, max_size=40
+    ),
+    st.randoms(),
+)
 @example([1e300, 1.0, -1e300, 1e-300], None)
 @example([0.1] * 10 + [-1.0], None)
 @example([2.0**-1074, -(2.0**-1074), 1e-308], None)

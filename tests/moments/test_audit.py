@@ -34,7 +34,10 @@ def _exact_scaled_contraction(X, y, l, g):
     d = len(g)
     gq = [Fraction(float(v)) for v in g]
     assert sum(v * v for v in gq) == 1
-    coef = [(-1) ** m * Fraction(math.factorial(l), math.factorial(m) * math.factorial(l - 2 * m) * 2**m) for m in range(l // 2 + 1)]
+    coef = [
+        (-1) ** m * Fraction(math.factorial(l), math.factorial(m) * math.factorial(l - 2 * m) * 2**m)
+        for m in range(l // 2 + 1)
+    ]
     total = [[Fraction(0)] * d for _ in range(d)]
     for x, w in zip(X.tolist(), y.tolist()):
         xq = [Fraction(v) for v in x]
@@ -87,7 +90,11 @@ def test_mp_path_is_exact_and_audit_reports_the_true_error(small, l):
     assert abs(rep.max_abs_error - float(true_err)) <= 1e-30 + 1e-9 * float(true_err)
     scale = max(abs(exact[i][j]) for i in range(4) for j in range(4))
     assert rep.scale == pytest.approx(float(scale), rel=1e-14)
-    assert rep.digits == pytest.approx(-math.log10(float(true_err / scale)), rel=1e-9) if true_err else rep.digits == math.inf
+    assert (
+        rep.digits == pytest.approx(-math.log10(float(true_err / scale)), rel=1e-9)
+        if true_err
+        else rep.digits == math.inf
+    )
     # error analysis: the recurrence and the sums are accurate to a few ulps per step relative
     # to the envelope (mean |per-sample term|), so about l ulps of it at most
     assert rep.max_abs_error <= 4 * l * np.finfo(float).eps * rep.envelope
@@ -118,7 +125,7 @@ def test_audit_of_other_estimates(rng):
     est = hermite_moment(X, y, 4)
     worst = max(abs(ctx.mpf(float(e)) - ctx.mpf(t)) for e, t in zip(est.reshape(-1), T.reshape(-1)))
     assert float(worst) == pytest.approx(rep.max_abs_error, rel=1e-12)
-    assert rep.max_abs_error <= 10 ** -rep.digits * rep.scale * (1 + 1e-12)
+    assert rep.max_abs_error <= 10**-rep.digits * rep.scale * (1 + 1e-12)
     # the mp contraction equals the mp full tensor contracted with g (two independent mp routes)
     T4 = hermite_moment_mp(X, y, 4, dps=30)
     M4 = moment_contraction_mp(X, y, 4, g, dps=30)
@@ -131,7 +138,9 @@ def test_audit_of_other_estimates(rng):
             c = ctx.fsum(ctx.mpf(T4[a, b, i, j]) * gm[a] * gm[b] for a in range(3) for b in range(3))
             assert abs(c - ctx.mpf(M4[i, j])) <= ctx.mpf(10) ** -27
     # low orders and label transforms
-    assert abs(ctx.mpf(moment_contraction_mp(X, y, 0, dps=30)) - ctx.fsum(ctx.mpf(v) for v in y) / 20) < ctx.mpf(10) ** -29
+    assert (
+        abs(ctx.mpf(moment_contraction_mp(X, y, 0, dps=30)) - ctx.fsum(ctx.mpf(v) for v in y) / 20) < ctx.mpf(10) ** -29
+    )
     rep0 = rounding_error(X, y, 1, dps=30)
     assert rep0.estimate.shape == (3,)
     sq = rounding_error(X, y, 2, g, dps=30, transform=lambda X, y: y * y)

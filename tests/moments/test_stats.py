@@ -142,7 +142,12 @@ def test_spread_scales_as_inverse_sqrt_n(l):
         values, ses = _replicate(net, n, 100, rng, lambda X, y: moment_contraction(X, y, l, g, return_se=True))
         err = n * np.sum((values - exact) ** 2, axis=(1, 2))
         pred = n * np.sum(ses**2, axis=(1, 2))
-        stats[n] = (err.mean(), err.std(ddof=1) / math.sqrt(len(err)), pred.mean(), pred.std(ddof=1) / math.sqrt(len(pred)))
+        stats[n] = (
+            err.mean(),
+            err.std(ddof=1) / math.sqrt(len(err)),
+            pred.mean(),
+            pred.std(ddof=1) / math.sqrt(len(pred)),
+        )
     (a, sa, pa, spa), (b, sb, pb, spb) = stats[1500], stats[24000]
     zmax = _z(3)
     assert abs(a - b) < zmax * math.hypot(sa, sb)

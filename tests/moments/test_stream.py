@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from verified_relu import ReLUNetwork
 from verified_relu.moments import (
@@ -116,7 +117,9 @@ def test_memmap_and_iterator_inputs(dataset, tmp_path):
     ym = np.load(tmp_path / "y.npy", mmap_mode="r")
     reference = moment_contraction(X, y, 4, g, return_se=True)
     _assert_same(moment_contraction(Xm, ym, 4, g, return_se=True), reference, True)
-    _assert_same(MomentAccumulator(X.shape[1], 4, g, return_se=True, chunk_size=B).update(Xm, ym).result(), reference, True)
+    _assert_same(
+        MomentAccumulator(X.shape[1], 4, g, return_se=True, chunk_size=B).update(Xm, ym).result(), reference, True
+    )
 
     def reader(step):  # an iterator of chunks read from disk one at a time
         for i in range(0, len(ym), step):
@@ -201,7 +204,9 @@ def test_dask_equals_in_memory(dataset, dask_client):
             np.testing.assert_array_equal(a, b)  # what the design delivers
         assert got.n == want.n == len(y)
     tr = Residual(ReLUNetwork(net.weights[:1], net.coefficients[:1]))
-    np.testing.assert_array_equal(moment_contraction(Xd, yd, 2, g, transform=tr), moment_contraction(X, y, 2, g, transform=tr))
+    np.testing.assert_array_equal(
+        moment_contraction(Xd, yd, 2, g, transform=tr), moment_contraction(X, y, 2, g, transform=tr)
+    )
     eig_d = contraction_eigh(Xd, yd, 4, g, 2, rng=3)
     eig_m = contraction_eigh(X, y, 4, g, 2, rng=3)
     np.testing.assert_array_equal(eig_d.values, eig_m.values)
@@ -230,7 +235,13 @@ def _chunkings(draw, n):
 
 
 @settings(max_examples=25)
-@given(net=vst.networks(d=4, k=st.integers(1, 4)), g=vst.unit_vectors(4), l=st.integers(0, 9), se=st.booleans(), data=st.data())
+@given(
+    net=vst.networks(d=4, k=st.integers(1, 4)),
+    g=vst.unit_vectors(4),
+    l=st.integers(0, 9),
+    se=st.booleans(),
+    data=st.data(),
+)
 @example(net=ReLUNetwork(np.eye(4)[:1], [1.0]), g=np.eye(4)[0], l=2, se=True, data=None)
 def test_any_chunking_gives_identical_bits(net, g, l, se, data):
     n = 2 * B + 300

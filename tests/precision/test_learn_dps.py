@@ -24,9 +24,14 @@ def test_fast_at_40_digits_agrees_with_float64_to_its_conditioning(exact_run):
     mu_mp = np.array([float(mpmath.mpf(v)) for v in step["mu"]])
     W_mp = np.array([[float(mpmath.mpf(v)) for v in row] for row in step["W"]])
     assert np.allclose(mu_mp, plain.network.coefficients, rtol=1e-12, atol=0)
-    assert np.allclose(W_mp, plain.network.weights / np.linalg.norm(plain.network.weights, axis=1, keepdims=True), rtol=0, atol=1e-12)
+    assert np.allclose(
+        W_mp, plain.network.weights / np.linalg.norm(plain.network.weights, axis=1, keepdims=True), rtol=0, atol=1e-12
+    )
+
     # its loss on the samples, evaluated independently in float64, is no worse than the float64 fit's
-    loss = lambda f: float(np.mean((y - f(X)) ** 2))
+    def loss(f):
+        return float(np.mean((y - f(X)) ** 2))
+
     assert loss(high.network) <= loss(plain.network) + 1e-30
     assert LearnResult.from_json(high.to_json()).to_dict() == high.to_dict()
 
@@ -38,12 +43,17 @@ def test_cdgkm_at_30_digits(exact_run):
     rounding error."""
     net = instances.make("random", 4, 2, rng=3)
     X, y = net.sample(3000, rng=4)
-    plain = exact_run(lambda s: learn(X, y, 2, method="cdgkm", rng=5 + s, noiseless=True),
-                      exact=lambda r: net.squared_distance(r.network) <= 1e-10 * net.norm_squared())
+    plain = exact_run(
+        lambda s: learn(X, y, 2, method="cdgkm", rng=5 + s, noiseless=True),
+        exact=lambda r: net.squared_distance(r.network) <= 1e-10 * net.norm_squared(),
+    )
     res = learn(X, y, 2, method="cdgkm", rng=plain.seed_entropy, noiseless=True, dps=30)
     steps = {row["step"].split(":")[0] for row in res.step("precision").data["rows"]}
     assert {"Case 1", "Case 2"} <= steps
-    loss = lambda f: float(np.mean((y - f(X)) ** 2))
+
+    def loss(f):
+        return float(np.mean((y - f(X)) ** 2))
+
     assert loss(res.network) <= loss(plain.network) + 1e-30
     # the labels are float64: the 30-digit minimiser fits them at least as well as the teacher does,
     # whose loss on these labels is their rounding error, evaluated here at 40 digits (independent
@@ -51,8 +61,11 @@ def test_cdgkm_at_30_digits(exact_run):
     ctx = mpmath.MPContext()
     ctx.dps = 40
     W, mu = [[ctx.mpf(float(v)) for v in row] for row in net.weights], [ctx.mpf(float(v)) for v in net.coefficients]
-    teacher_loss = ctx.fsum((ctx.mpf(float(t)) - ctx.fsum(m * max(ctx.fdot(w, [ctx.mpf(float(v)) for v in x]), 0)
-                                                          for m, w in zip(mu, W))) ** 2 for x, t in zip(X, y)) / len(y)
+    teacher_loss = ctx.fsum(
+        (ctx.mpf(float(t)) - ctx.fsum(m * max(ctx.fdot(w, [ctx.mpf(float(v)) for v in x]), 0) for m, w in zip(mu, W)))
+        ** 2
+        for x, t in zip(X, y)
+    ) / len(y)
     assert ctx.mpf(res.diagnostics["mp_loss"]) <= teacher_loss * (1 + ctx.mpf(10) ** -6)
 
 

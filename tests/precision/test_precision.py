@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from verified_relu import ReLUNetwork, instances, learn
+from verified_relu.app.stability import stability_main
 from verified_relu.data import save_dataset
 from verified_relu.precision import (
     MAX_MP_DIMENSION,
@@ -25,7 +26,6 @@ from verified_relu.precision import (
     stability_report,
     steps,
 )
-from verified_relu.app.stability import stability_main
 from verified_relu.precision import stability as stab
 
 U = 2.0**-53
@@ -137,8 +137,9 @@ def fast_report():
 def test_learner_steps_within_predicted_digits(seed):
     net = instances.make("random", 4, 2, rng=seed)
     X, y = net.sample(600, rng=seed + 100)
-    rep = stability_report(X, y, 2, dps=40, degrees=(6, 30), sweep_samples=120, include_probes=False,
-                           result=learn(X, y, 2, rng=seed))
+    rep = stability_report(
+        X, y, 2, dps=40, degrees=(6, 30), sweep_samples=120, include_probes=False, result=learn(X, y, 2, rng=seed)
+    )
     assert len(rep.rows) == 11
     for row in rep.rows:
         assert row["within_prediction"], row
@@ -148,8 +149,17 @@ def test_learner_steps_within_predicted_digits(seed):
 def test_cdgkm_steps_within_predicted_digits():
     net = instances.make("orthonormal", 4, 2, rng=5)
     X, y = net.sample(1400, rng=6)
-    rep = stability_report(X, y, 2, method="cdgkm", dps=40, degrees=(10,), sweep_samples=100, include_probes=False,
-                           result=learn(X, y, 2, rng=7))
+    rep = stability_report(
+        X,
+        y,
+        2,
+        method="cdgkm",
+        dps=40,
+        degrees=(10,),
+        sweep_samples=100,
+        include_probes=False,
+        result=learn(X, y, 2, rng=7),
+    )
     steps_seen = {r["step"].split(":")[0] for r in rep.rows}
     assert {"Case 1", "Case 2", "least squares on the found directions", "refinement"} <= steps_seen
     assert all(r["within_prediction"] and not r["flagged"] for r in rep.rows)
@@ -160,7 +170,9 @@ def test_report_linear_term_against_exact_mean(fast_report):
     row = rep.rows[0]
     assert row["quantity"] == "E[y x]"
     n = len(y)
-    exact = [sum(Fraction(a) * Fraction(b) for a, b in zip(y.tolist(), X[:, j].tolist())) / n for j in range(X.shape[1])]
+    exact = [
+        sum(Fraction(a) * Fraction(b) for a, b in zip(y.tolist(), X[:, j].tolist())) / n for j in range(X.shape[1])
+    ]
     mp_vals = row["mp_values"]
     assert all(digits(abs(frac(m) - e), max(abs(v) for v in exact)) >= 38 for m, e in zip(mp_vals, exact))
     f = np.array(row["float64_values"])
@@ -224,8 +236,17 @@ def test_report_json_roundtrip(fast_report):
     _, _, rep = fast_report
     d = json.loads(json.dumps(rep.to_dict()))
     assert d["settings"]["k"] == 2 and len(d["rows"]) == len(rep.rows)
-    assert set(d["rows"][0]) >= {"step", "quantity", "float64", "mp", "rel_diff", "condition", "digits_lost",
-                                 "predicted_digits_lost", "flagged"}
+    assert set(d["rows"][0]) >= {
+        "step",
+        "quantity",
+        "float64",
+        "mp",
+        "rel_diff",
+        "condition",
+        "digits_lost",
+        "predicted_digits_lost",
+        "flagged",
+    }
 
 
 def test_stability_main_on_a_dataset(tmp_path):
@@ -236,8 +257,27 @@ def test_stability_main_on_a_dataset(tmp_path):
     import io
 
     buf = io.StringIO()
-    assert stability_main([str(path), "--k", "1", "--dps", "30", "--degrees", "2,4", "--sweep-samples", "50",
-                           "--no-probes", "--json", "--out", str(tmp_path / "r.json")], out=buf) == 0
+    assert (
+        stability_main(
+            [
+                str(path),
+                "--k",
+                "1",
+                "--dps",
+                "30",
+                "--degrees",
+                "2,4",
+                "--sweep-samples",
+                "50",
+                "--no-probes",
+                "--json",
+                "--out",
+                str(tmp_path / "r.json"),
+            ],
+            out=buf,
+        )
+        == 0
+    )
     d = json.loads(buf.getvalue())
     assert d["settings"]["dps"] == 30 and not any(r["flagged"] for r in d["rows"])
     assert json.loads((tmp_path / "r.json").read_text()) == d
@@ -266,8 +306,12 @@ def _exact_products(W, mu):
     return [[frac(m) * frac(v) for v in row] for row, m in zip(np.asarray(W, dtype=object).tolist(), list(mu))]
 
 
-CASES = [("random", 8, 4, {}, 3000, 2), ("orthonormal", 8, 4, {}, 3000, 2), ("close_pair", 8, 4, {"theta": 1e-2}, 3000, 3),
-         ("random", 4, 2, {}, 2000, 2)]
+CASES = [
+    ("random", 8, 4, {}, 3000, 2),
+    ("orthonormal", 8, 4, {}, 3000, 2),
+    ("close_pair", 8, 4, {"theta": 1e-2}, 3000, 3),
+    ("random", 4, 2, {}, 2000, 2),
+]
 
 
 @pytest.mark.parametrize("family,d,k,kw,n,seed", CASES)
@@ -338,7 +382,9 @@ def test_certify_names_a_pair_no_sample_separates():
     pair = [i for i in range(3) for j in range(3) if i != j and net.weights[i] @ net.weights[j] > 0.99]
     assert len(pair) == 2 and np.sum((Z[:, pair[0]] > 0) != (Z[:, pair[1]] > 0)) == 0  # independent count
     gen = np.random.default_rng(3)
-    near = ReLUNetwork(net.weights + 1e-6 * gen.standard_normal((3, 6)), net.coefficients * (1 + 1e-6 * gen.standard_normal(3)))
+    near = ReLUNetwork(
+        net.weights + 1e-6 * gen.standard_normal((3, 6)), net.coefficients * (1 + 1e-6 * gen.standard_normal(3))
+    )
     rep = certify(near, X, teacher=net, dps=50)
     assert rep.loss < 1e-90  # the samples are interpolated exactly ...
     assert rep.correct_digits < 10 and rep.rank_deficiency > 0  # ... yet the pair is not recovered
@@ -364,9 +410,11 @@ def test_certify_compares_in_canonical_form_across_the_relu_symmetry():
     y = noiseless_labels(net, X, dps=50)
     assert np.abs(net.coefficients @ net.weights).max() <= 1e-15  # the symmetry holds for this family
     gen = np.random.default_rng(2)
-    start = ReLUNetwork(-net.weights * (1 + 1e-9 * gen.standard_normal(net.weights.shape)),
-                        net.coefficients * (1 + 1e-9 * gen.standard_normal(net.k)),
-                        net.coefficients @ net.weights)  # relu(z) = relu(-z) + z: the linear term, ~1e-16
+    start = ReLUNetwork(
+        -net.weights * (1 + 1e-9 * gen.standard_normal(net.weights.shape)),
+        net.coefficients * (1 + 1e-9 * gen.standard_normal(net.k)),
+        net.coefficients @ net.weights,
+    )  # relu(z) = relu(-z) + z: the linear term, ~1e-16
     rep = certify(start, X, y, teacher=net, dps=50, fit_linear=True)
     assert rep.canonical is not None and rep.canonical["digits"] >= 25
     assert rep.correct_digits >= 25 and not rep.ill_determined
@@ -376,7 +424,11 @@ def test_certify_compares_in_canonical_form_across_the_relu_symmetry():
     muq, aq = [frac(v) for v in mu], [frac(v) for v in a]
     for x in Xt.tolist():
         xq = [Fraction(v) for v in x]
-        got = sum(m * max(sum(p * q for p, q in zip(row, xq)), 0) for m, row in zip(muq, Wq)) + sum(p * q for p, q in zip(aq, xq))
-        want = sum(Fraction(m) * max(sum(Fraction(p) * q for p, q in zip(row, xq)), 0)
-                   for m, row in zip(net.coefficients.tolist(), net.weights.tolist()))
+        got = sum(m * max(sum(p * q for p, q in zip(row, xq)), 0) for m, row in zip(muq, Wq)) + sum(
+            p * q for p, q in zip(aq, xq)
+        )
+        want = sum(
+            Fraction(m) * max(sum(Fraction(p) * q for p, q in zip(row, xq)), 0)
+            for m, row in zip(net.coefficients.tolist(), net.weights.tolist())
+        )
         assert abs(got - want) <= Fraction(1, 10**25) * max(abs(want), 1)

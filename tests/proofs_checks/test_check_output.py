@@ -5,7 +5,6 @@ from proofs_checks.report import LEGEND
 from verified_relu.app.cli import main
 
 
-
 def _long_source_claims():
     registry._load_all()
     return [cid for cid, c in registry.REGISTRY.items() if len(c.source) > 40 and c.in_tier("quick")]

@@ -18,8 +18,10 @@ from proofs_checks import cn, dk, dkkz, registry
 
 
 # ----------------------------------------------------------------------------- CN Lemma 7
-@given(st.lists(st.fractions(min_value=-1, max_value=1, max_denominator=50), min_size=2, max_size=6, unique=True),
-       st.data())
+@given(
+    st.lists(st.fractions(min_value=-1, max_value=1, max_denominator=50), min_size=2, max_size=6, unique=True),
+    st.data(),
+)
 def test_isolating_polynomial_interpolates_indicator(nodes, data):
     k = len(nodes)
     size = data.draw(st.integers(1, k - 1))
@@ -85,7 +87,9 @@ def test_remainder_coefficients_k2_by_hand():
     assert sympy.expand(c0 + a * b * (a + b)) == 0
 
 
-@pytest.mark.parametrize("lam,n,expected", [([1], 4, 4), ([2], 3, 6), ([1, 1], 3, 3), ([2, 1], 3, 8), ([3, 1, 1], 4, 36)])
+@pytest.mark.parametrize(
+    "lam,n,expected", [([1], 4, 4), ([2], 3, 6), ([1, 1], 3, 3), ([2, 1], 3, 8), ([3, 1, 1], 4, 36)]
+)
 def test_hook_content_known_values(lam, n, expected):
     # s_(m)(1^n) = C(n+m-1, m), s_(1^j)(1^n) = C(n, j), s_(2,1)(1^3) = 8, s_(3,1,1)(1^4) = 36
     assert dk.hook_content(lam, n) == expected
@@ -176,14 +180,29 @@ def _mine():
 
 
 def test_claims_registered():
-    assert _mine() == sorted([
-        "cn.end_to_end", "cn.end_to_end_faithful", "cn.lemma15_distance",
-        "cn.lemma6_validation", "cn.lemma7_isolating_polynomial", "cn.lemmas10_13_eigenspaces",
-        "cn.prop8_cluster_collapse", "cn.random_net", "cn.sample_complexity_scalings",
-        "dk.cancellation_example", "dk.claim14_coefficient_bound", "dk.claim14_schur_remainder",
-        "dk.end_to_end", "dk.final_error_budget", "dk.prop13_scalar_extrapolation", "dk.prop15_tensor_extrapolation",
-        "dkkz.hard_instance_structure", "dkkz.separation_and_rank", "errata.dk_eq3_partition",
-    ])
+    assert _mine() == sorted(
+        [
+            "cn.end_to_end",
+            "cn.end_to_end_faithful",
+            "cn.lemma15_distance",
+            "cn.lemma6_validation",
+            "cn.lemma7_isolating_polynomial",
+            "cn.lemmas10_13_eigenspaces",
+            "cn.prop8_cluster_collapse",
+            "cn.random_net",
+            "cn.sample_complexity_scalings",
+            "dk.cancellation_example",
+            "dk.claim14_coefficient_bound",
+            "dk.claim14_schur_remainder",
+            "dk.end_to_end",
+            "dk.final_error_budget",
+            "dk.prop13_scalar_extrapolation",
+            "dk.prop15_tensor_extrapolation",
+            "dkkz.hard_instance_structure",
+            "dkkz.separation_and_rank",
+            "errata.dk_eq3_partition",
+        ]
+    )
 
 
 @pytest.mark.parametrize("cid", _mine())

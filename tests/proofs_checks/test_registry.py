@@ -14,8 +14,8 @@ from scipy.stats import beta, binomtest
 
 from proofs_checks import registry, report
 from proofs_checks.registry import Evidence, clopper_pearson, probability_evidence, ratio_evidence
-from verified_relu._provenance import jsonable
 from tests.conftest import CLAIM_TEST_RUNS as TEST_RUNS
+from verified_relu._provenance import jsonable
 from verified_relu.app import cli
 
 registry._load_all()
@@ -112,10 +112,22 @@ def test_full_only_claim_through_the_cli_and_the_reports(tmp_path, capsys):
         return ratio_evidence(params["ratio"], 1)
 
     with pytest.raises(ValueError, match="dict or None"):
-        registry.claim(cid, source="test", statement="s", kind="exact-symbolic",
-                       tiers={"quick": 0.5, "full": {"ratio": 0.5}}, mutations={"none": {"ratio": 3.0}})
-    registry.claim(cid, source="test", statement="a ratio of 0.5 is at most 1", kind="exact-symbolic",
-                   tiers={"quick": None, "full": {"ratio": 0.5}}, mutations={"none": {"ratio": 3.0}})(check)
+        registry.claim(
+            cid,
+            source="test",
+            statement="s",
+            kind="exact-symbolic",
+            tiers={"quick": 0.5, "full": {"ratio": 0.5}},
+            mutations={"none": {"ratio": 3.0}},
+        )
+    registry.claim(
+        cid,
+        source="test",
+        statement="a ratio of 0.5 is at most 1",
+        kind="exact-symbolic",
+        tiers={"quick": None, "full": {"ratio": 0.5}},
+        mutations={"none": {"ratio": 3.0}},
+    )(check)
     try:
         c = registry.REGISTRY[cid]
         assert not c.in_tier("quick") and c.in_tier("full") and c.smallest_tier == "full"
@@ -129,8 +141,9 @@ def test_full_only_claim_through_the_cli_and_the_reports(tmp_path, capsys):
         assert cli.main(["check", "--tier", "full", "--only", cid, "--quiet", "--json", str(js)]) == 0
         assert [o["id"] for o in json.loads(js.read_text())["claims"]] == [cid]
         outcomes = registry.run([TWO[0]], tier="quick")
-        assert f"Not run at the quick tier (full tier only; each statement says why): {cid}." in \
-            report.to_table(outcomes, [cid], "quick")
+        assert f"Not run at the quick tier (full tier only; each statement says why): {cid}." in report.to_table(
+            outcomes, [cid], "quick"
+        )
         assert f"`{cid}`" in report.to_markdown(outcomes, "quick", [cid])
         assert json.loads(report.to_json(outcomes, "quick", [cid]))["not_run"] == [cid]
     finally:
@@ -152,7 +165,9 @@ def test_end_to_end_claims_registered():
 
 
 # ------------------------------------------------------------------ statistics
-@pytest.mark.parametrize("successes,trials,confidence", [(0, 10, 0.99), (3, 10, 0.95), (10, 10, 0.99), (517, 1000, 0.99), (999, 1000, 0.9)])
+@pytest.mark.parametrize(
+    "successes,trials,confidence", [(0, 10, 0.99), (3, 10, 0.95), (10, 10, 0.99), (517, 1000, 0.99), (999, 1000, 0.9)]
+)
 def test_clopper_pearson_matches_scipy(successes, trials, confidence):
     lo, hi = clopper_pearson(successes, trials, confidence)
     ref = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="exact")
@@ -231,8 +246,24 @@ TWO = ["hermite.moment_constant", "errata.dk_lemma5_sign"]
 
 def test_cli_check_writes_json_and_markdown(tmp_path):
     js, md = tmp_path / "claims.json", tmp_path / "claims.md"
-    proc = subprocess.run([sys.executable, "-m", "verified_relu", "check", "--tier", "quick", "--only", *TWO,
-                           "--json", str(js), "--markdown", str(md)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verified_relu",
+            "check",
+            "--tier",
+            "quick",
+            "--only",
+            *TWO,
+            "--json",
+            str(js),
+            "--markdown",
+            str(md),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(js.read_text())
     assert [c["id"] for c in data["claims"]] == TWO and all(c["passed"] for c in data["claims"])
@@ -242,19 +273,25 @@ def test_cli_check_writes_json_and_markdown(tmp_path):
 
 
 def test_python_m_proofs_checks_same_driver(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "proofs_checks", "--only", TWO[0], "--quiet"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "proofs_checks", "--only", TWO[0], "--quiet"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
 
 
 def test_cli_unknown_id_is_usage_error():
-    proc = subprocess.run([sys.executable, "-m", "verified_relu", "check", "--only", "no.such_claim"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "verified_relu", "check", "--only", "no.such_claim"], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no.such_claim" in lines[0] and "Traceback" not in proc.stderr
 
 
 def test_cli_bad_tier_is_usage_error():
-    proc = subprocess.run([sys.executable, "-m", "verified_relu", "check", "--tier", "huge"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "verified_relu", "check", "--tier", "huge"], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
@@ -270,8 +307,14 @@ def test_cli_failing_claim_exits_1(tmp_path, capsys):
     def check(params):
         return ratio_evidence(params["ratio"], 1)
 
-    registry.claim(cid, source="test", statement="a ratio of 2 is at most 1", kind="exact-symbolic",
-                   tiers={"quick": {"ratio": 2.0}, "full": {"ratio": 2.0}}, mutations={"none": {"ratio": 3.0}})(check)
+    registry.claim(
+        cid,
+        source="test",
+        statement="a ratio of 2 is at most 1",
+        kind="exact-symbolic",
+        tiers={"quick": {"ratio": 2.0}, "full": {"ratio": 2.0}},
+        mutations={"none": {"ratio": 3.0}},
+    )(check)
     try:
         js = tmp_path / "out.json"
         rc = cli.main(["check", "--only", cid, TWO[0], "--json", str(js)])
@@ -291,8 +334,14 @@ def test_crashing_check_is_reported_not_raised(capsys):
     def check(params):
         raise ArithmeticError("boom")
 
-    registry.claim(cid, source="test", statement="crashes", kind="exact-symbolic",
-                   tiers={"quick": {}, "full": {}}, mutations={"none": {}})(check)
+    registry.claim(
+        cid,
+        source="test",
+        statement="crashes",
+        kind="exact-symbolic",
+        tiers={"quick": {}, "full": {}},
+        mutations={"none": {}},
+    )(check)
     try:
         rc = cli.main(["check", "--only", cid])
         out = capsys.readouterr().out

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from ._cli_util import UsageError
 
-__all__ = ["check_out_dir", "check_out_file", "data_provenance", "format_options", "refuse_existing_run",
-           "same_data"]
+__all__ = ["check_out_dir", "check_out_file", "data_provenance", "format_options", "refuse_existing_run", "same_data"]
 
 
 # ----------------------------------------------------------------------------- output locations
@@ -75,8 +74,10 @@ def refuse_existing_run(directory, names, option, force):
     directory = Path(directory)
     present = [name for name in names if (directory / name).exists()]
     if present and not force:
-        raise UsageError(f"{option} {str(directory)!r} already holds {', '.join(present)}; pass --force to overwrite, "
-                         "or choose another directory")
+        raise UsageError(
+            f"{option} {str(directory)!r} already holds {', '.join(present)}; pass --force to overwrite, "
+            "or choose another directory"
+        )
 
 
 # ----------------------------------------------------------------------------- data provenance
@@ -109,12 +110,23 @@ def same_data(provenance, path):
 
 
 # ----------------------------------------------------------------------------- learner options
-_ENTRY = re.compile(r"^(?P<names>[A-Za-z_][\w]*(?:\s*\([^)]*\))?(?:,\s*[A-Za-z_][\w]*(?:\s*\([^)]*\))?)*)\s+:\s?(?P<text>.*)$")
+_ENTRY = re.compile(
+    r"^(?P<names>[A-Za-z_][\w]*(?:\s*\([^)]*\))?(?:,\s*[A-Za-z_][\w]*(?:\s*\([^)]*\))?)*)\s+:\s?(?P<text>.*)$"
+)
 
 
 def _clean(text):
-    return " ".join(text.replace("``", "").replace(":class:", "").replace(":mod:", "").replace(":func:", "")
-                    .replace(":meth:", "").replace(":data:", "").replace("`", "").replace("~", "").split())
+    return " ".join(
+        text.replace("``", "")
+        .replace(":class:", "")
+        .replace(":mod:", "")
+        .replace(":func:", "")
+        .replace(":meth:", "")
+        .replace(":data:", "")
+        .replace("`", "")
+        .replace("~", "")
+        .split()
+    )
 
 
 def _first_clause(text):
@@ -131,8 +143,10 @@ def option_meanings(cls):
     meaning on the indented lines below."""
     doc = inspect.getdoc(cls) or ""
     lines = doc.splitlines()
-    numpydoc = any(line.strip() == "Parameters" and i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}
-                   for i, line in enumerate(lines))
+    numpydoc = any(
+        line.strip() == "Parameters" and i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}
+        for i, line in enumerate(lines)
+    )
     meanings = {}
     i = 0
     while i < len(lines):
@@ -171,8 +185,10 @@ def options_table(method, d=None, k=None):
         values = dataclasses.asdict(cls.practical(shown_d, shown_k))
         values.update({f.name: f.default for f in dataclasses.fields(VerdictOptions)})
         where = "your data's" if d and k else "give DATA and --k for your data's"
-        header = (f"options of --method {method} ({row.summary}); defaults: the practical profile "
-                  f"{cls.__name__}.practical(d, k) at d = {shown_d}, k = {shown_k} ({where})")
+        header = (
+            f"options of --method {method} ({row.summary}); defaults: the practical profile "
+            f"{cls.__name__}.practical(d, k) at d = {shown_d}, k = {shown_k} ({where})"
+        )
     else:
         values = {f.name: f.default for f in dataclasses.fields(cls)}
         header = f"options of --method {method} ({row.summary}); give each as --option NAME=VALUE (values as JSON)"
@@ -180,8 +196,13 @@ def options_table(method, d=None, k=None):
     rows = []
     for name in dict.fromkeys(order):
         if name in names:
-            rows.append((name, repr(values.get(name)),
-                         meanings.get(name, f"(no one-line entry: see help(verified_relu.learners.{cls.__name__}))")))
+            rows.append(
+                (
+                    name,
+                    repr(values.get(name)),
+                    meanings.get(name, f"(no one-line entry: see help(verified_relu.learners.{cls.__name__}))"),
+                )
+            )
     return header, rows
 
 
@@ -218,9 +239,16 @@ def format_options(method, d=None, k=None, width=100):
     indent = " " * (2 + w1 + 2 + w2 + 2)
     lines = [*textwrap.wrap(header, width), "", f"  {'option':<{w1}}  {'default':<{w2}}  meaning"]
     for name, default, meaning in rows:
-        lines += textwrap.wrap(f"  {name:<{w1}}  {default:<{w2}}  {meaning}", max(width, len(indent) + 30),
-                               subsequent_indent=indent, break_on_hyphens=False)
-    lines += ["", "e.g. verified-relu learn DATA --k K --method " + method + f" --option {rows[0][0]}={_example(rows[0][1])}"]
+        lines += textwrap.wrap(
+            f"  {name:<{w1}}  {default:<{w2}}  {meaning}",
+            max(width, len(indent) + 30),
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+    lines += [
+        "",
+        "e.g. verified-relu learn DATA --k K --method " + method + f" --option {rows[0][0]}={_example(rows[0][1])}",
+    ]
     return "\n".join(lines)
 
 

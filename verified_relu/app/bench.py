@@ -64,9 +64,11 @@ SUITES = {
 def adam_budget(options):
     """One line stating the Adam budget of a suite's ``options`` (``SUITES[name]["methods"]["adam"]``)."""
     grid = ", ".join(f"{lr:g}" for lr in options["lr_grid"])
-    return (f"adam: fixed budget of {options['epochs']} epochs per learning rate of ({grid}), batch "
-            f"{options['batch_size']}, one torch thread; a small budget that keeps the suite short, not a "
-            f"tuned Adam (the full suite gives Adam 5x the fast learner's wall time)")
+    return (
+        f"adam: fixed budget of {options['epochs']} epochs per learning rate of ({grid}), batch "
+        f"{options['batch_size']}, one torch thread; a small budget that keeps the suite short, not a "
+        f"tuned Adam (the full suite gives Adam 5x the fast learner's wall time)"
+    )
 
 
 def _have_torch():
@@ -141,8 +143,11 @@ def _run_grid(suite, torch_ok, progress):
     grid = [(f, k, s) for f in suite["families"] for k in suite["k"] for s in suite["seeds"]]
     total = len(grid) * len(suite["methods"])
     if progress is not None and "adam" in suite["methods"]:
-        print(adam_budget(suite["methods"]["adam"]) if torch_ok else "adam: skipped, torch is not installed",
-              file=progress, flush=True)
+        print(
+            adam_budget(suite["methods"]["adam"]) if torch_ok else "adam: skipped, torch is not installed",
+            file=progress,
+            flush=True,
+        )
     count = 0
     for family, k, seed in grid:
         d = suite["d"]
@@ -159,8 +164,14 @@ def _run_grid(suite, torch_ok, progress):
                 res = learn(X, y, k, method=method, rng=2000 + seed, **opts)
                 seconds = time.perf_counter() - t0
                 rel = relative_error(net, res.network)
-                row.update(status="ran", relative_error=rel, exact=rel <= EXACT, success=bool(res.success),
-                           seconds=seconds, message=res.message)
+                row.update(
+                    status="ran",
+                    relative_error=rel,
+                    exact=rel <= EXACT,
+                    success=bool(res.success),
+                    seconds=seconds,
+                    message=res.message,
+                )
             rows.append(row)
             if progress is not None:
                 err = f"{row['relative_error']:.2e}" if row["status"] == "ran" else "skipped"
@@ -227,13 +238,23 @@ def _markdown(results):
                 f"| {method} | {family} | {len(sel)} | {sum(r['exact'] for r in sel)} | {np.median(errs):.2e} | "
                 f"{errs.max():.2e} | {np.mean([r['seconds'] for r in sel]):.2f} |"
             )
-    lines += ["", "## All runs", "", "| family | k | seed | method | error | success flag | seconds |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## All runs",
+        "",
+        "| family | k | seed | method | error | success flag | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if r["status"] == "ran":
-            lines.append(f"| {r['family']} | {r['k']} | {r['seed']} | {r['method']} | {r['relative_error']:.2e} | "
-                         f"{r['success']} | {r['seconds']:.2f} |")
+            lines.append(
+                f"| {r['family']} | {r['k']} | {r['seed']} | {r['method']} | {r['relative_error']:.2e} | "
+                f"{r['success']} | {r['seconds']:.2f} |"
+            )
         else:
-            lines.append(f"| {r['family']} | {r['k']} | {r['seed']} | {r['method']} | {r['status']} ({r['message']}) | - | - |")
+            lines.append(
+                f"| {r['family']} | {r['k']} | {r['seed']} | {r['method']} | {r['status']} ({r['message']}) | - | - |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -51,10 +51,24 @@ FULL = {
     "sample_size": {"d": 20, "k": 4, "multiples": (5, 10, 20, 40, 80), "seeds": 5},
     "width": {"families": ("random", "orthonormal"), "d": 20, "k": (8, 10, 20), "seeds": 3, "per_dk": 50},
     "speed": {"d": 100, "k": 5, "n": 50000, "seeds": 3},
-    "noise": {"families": ("random", "orthonormal", "close_pair 1e-1", "dkkz"), "d": 20, "k": 4, "n": 20000,
-              "sigmas": (1e-3, 1e-1), "seeds": 5},
-    "adam": {"d": 20, "k": 4, "seeds": 2, "per_dk": 50, "widths": (1, 4), "factor": 5.0,
-             "lr_grid": (1e-3, 3e-3, 1e-2), "batch_size": 128},
+    "noise": {
+        "families": ("random", "orthonormal", "close_pair 1e-1", "dkkz"),
+        "d": 20,
+        "k": 4,
+        "n": 20000,
+        "sigmas": (1e-3, 1e-1),
+        "seeds": 5,
+    },
+    "adam": {
+        "d": 20,
+        "k": 4,
+        "seeds": 2,
+        "per_dk": 50,
+        "widths": (1, 4),
+        "factor": 5.0,
+        "lr_grid": (1e-3, 3e-3, 1e-2),
+        "batch_size": 128,
+    },
 }
 
 
@@ -92,9 +106,18 @@ def _noise_task(task, net):
     seconds = time.perf_counter() - t0
     excess = float(net.squared_distance(res.network))
     oracle = float(net.squared_distance(oracle_fit(net, X, y)))
-    row.update(method="fast", excess_risk=excess, oracle_excess_risk=oracle, ratio=excess / oracle,
-               relative_error=relative_error(net, res.network), exact=False, success=bool(res.success),
-               seconds=seconds, false_success=False, message=res.message)
+    row.update(
+        method="fast",
+        excess_risk=excess,
+        oracle_excess_risk=oracle,
+        ratio=excess / oracle,
+        relative_error=relative_error(net, res.network),
+        exact=False,
+        success=bool(res.success),
+        seconds=seconds,
+        false_success=False,
+        message=res.message,
+    )
     return [row]
 
 
@@ -114,8 +137,15 @@ def _task(task):
     res = learn(X, y, k, method="fast", rng=2000 + seed, noiseless=True)
     seconds = time.perf_counter() - t0
     rel = relative_error(net, res.network)
-    row.update(method="fast", relative_error=rel, exact=rel <= EXACT, success=bool(res.success), seconds=seconds,
-               false_success=bool(res.success and rel > FALSE_SUCCESS), message=res.message)
+    row.update(
+        method="fast",
+        relative_error=rel,
+        exact=rel <= EXACT,
+        success=bool(res.success),
+        seconds=seconds,
+        false_success=bool(res.success and rel > FALSE_SUCCESS),
+        message=res.message,
+    )
     if part in ("recovery", "sample_size"):
         row["undetermined"] = _undetermined(net, X)
     rows = [row]
@@ -143,15 +173,33 @@ def _adam_rows(task, X, y, net, fast_seconds):
         epoch_seconds = (time.perf_counter() - t0) / 3
         epochs = max(1, int(0.9 * budget_per_lr / max(epoch_seconds, 1e-3)))
         t0 = time.perf_counter()
-        res = learn(X, y, k, method="adam", rng=3000 + task["seed"], width=width, epochs=epochs,
-                    lr_grid=tuple(opts["lr_grid"]), batch_size=opts["batch_size"],
-                    time_budget=budget_per_lr * len(opts["lr_grid"]))
+        res = learn(
+            X,
+            y,
+            k,
+            method="adam",
+            rng=3000 + task["seed"],
+            width=width,
+            epochs=epochs,
+            lr_grid=tuple(opts["lr_grid"]),
+            batch_size=opts["batch_size"],
+            time_budget=budget_per_lr * len(opts["lr_grid"]),
+        )
         seconds = time.perf_counter() - t0
         rel = relative_error(net, res.network)
         row = {key: task[key] for key in ("part", "label", "family", "params", "d", "k", "n", "seed")}
-        row.update(method=f"adam width {mult}k", width=width, epochs=epochs, relative_error=rel, exact=rel <= EXACT,
-                   success=bool(res.success), seconds=seconds, budget_seconds=budget_per_lr * len(opts["lr_grid"]),
-                   false_success=bool(res.success and rel > FALSE_SUCCESS), message=res.message)
+        row.update(
+            method=f"adam width {mult}k",
+            width=width,
+            epochs=epochs,
+            relative_error=rel,
+            exact=rel <= EXACT,
+            success=bool(res.success),
+            seconds=seconds,
+            budget_seconds=budget_per_lr * len(opts["lr_grid"]),
+            false_success=bool(res.success and rel > FALSE_SUCCESS),
+            message=res.message,
+        )
         rows.append(row)
     return rows
 
@@ -161,8 +209,7 @@ def _tasks(config):
 
     def add(part, label, family, params, d, k, n, seed, **extra):
         if instances.supports(family, d, k):
-            tasks.append(dict(part=part, label=label, family=family, params=params, d=d, k=k, n=n, seed=seed,
-                              **extra))
+            tasks.append(dict(part=part, label=label, family=family, params=params, d=d, k=k, n=n, seed=seed, **extra))
 
     rec = config["recovery"]
     for d in rec["d"]:
@@ -174,8 +221,7 @@ def _tasks(config):
     for label, family, params in FAMILIES:
         for m in ss["multiples"]:
             for s in range(ss["seeds"]):
-                add("sample_size", label, family, params, ss["d"], ss["k"], m * (ss["d"] + 1) * ss["k"], s,
-                    multiple=m)
+                add("sample_size", label, family, params, ss["d"], ss["k"], m * (ss["d"] + 1) * ss["k"], s, multiple=m)
     wd = config["width"]
     for family in wd["families"]:
         for k in wd["k"]:
@@ -225,9 +271,12 @@ def run_full(*, workers=1, progress=sys.stderr, config=None, parts=None, have_to
             r = rows[0]
             elapsed = time.perf_counter() - start
             eta = elapsed / done * (len(tasks) - done)
-            print(f"[{done}/{len(tasks)} {elapsed:6.0f}s eta {eta:5.0f}s] {r['part']} {r['label']} d={r['d']} "
-                  f"k={r['k']} n={r['n']} seed={r['seed']}: error {r['relative_error']:.1e} ({r['seconds']:.1f}s)",
-                  file=progress, flush=True)
+            print(
+                f"[{done}/{len(tasks)} {elapsed:6.0f}s eta {eta:5.0f}s] {r['part']} {r['label']} d={r['d']} "
+                f"k={r['k']} n={r['n']} seed={r['seed']}: error {r['relative_error']:.1e} ({r['seconds']:.1f}s)",
+                file=progress,
+                flush=True,
+            )
 
     if workers <= 1:
         for done, t in enumerate(tasks, 1):
@@ -285,18 +334,28 @@ def _exact_cell(sel):
 
 def _md_recovery(rec, cfg):
     c = cfg["recovery"]
-    out = ["## Exact recovery, n = 50 d k, noiseless", "",
-           ("Cell: exact recoveries / runs (exact: relative squared L2 error <= 1e-10, computed in closed form "
+    out = [
+        "## Exact recovery, n = 50 d k, noiseless",
+        "",
+        (
+            "Cell: exact recoveries / runs (exact: relative squared L2 error <= 1e-10, computed in closed form "
             "from the true network); in brackets, runs whose sample provably does not determine the true "
-            "network (a certified alternative fits every sample).  A dash: the family does not exist at that k."),
-           ""]
+            "network (a certified alternative fits every sample).  A dash: the family does not exist at that k."
+        ),
+        "",
+    ]
     for d in c["d"]:
         seeds = c["seeds"][str(d)] if str(d) in c["seeds"] else c["seeds"][d]  # str keys once read from JSON
-        out += [f"### d = {d} ({seeds} seeds)", "",
-                "| family | " + " | ".join(f"k = {k}" for k in c["k"]) + " | median s | false success |",
-                "|---|" + "---:|" * (len(c["k"]) + 2)]
-        out += [_md_recovery_row([r for r in rec if r["label"] == label and r["d"] == d], label, c["k"])
-                for label, _, _ in FAMILIES]
+        out += [
+            f"### d = {d} ({seeds} seeds)",
+            "",
+            "| family | " + " | ".join(f"k = {k}" for k in c["k"]) + " | median s | false success |",
+            "|---|" + "---:|" * (len(c["k"]) + 2),
+        ]
+        out += [
+            _md_recovery_row([r for r in rec if r["label"] == label and r["d"] == d], label, c["k"])
+            for label, _, _ in FAMILIES
+        ]
         out.append("")
     return out
 
@@ -313,11 +372,17 @@ def _md_recovery_row(sel, label, ks):
 def _md_sample_size(ss, cfg):
     c = cfg["sample_size"]
     mults = sorted({r["multiple"] for r in ss})
-    out = ["## Sample size", "",
-           (f"d = {c['d']}, k = {c['k']}, n = m (d + 1) k, {c['seeds']} seeds.  Cell: exact / runs "
-            "[runs whose sample provably does not determine the network]."), "",
-           "| family | " + " | ".join(f"m = {m}" for m in mults) + " | smallest m with >= 95% |",
-           "|---|" + "---:|" * (len(mults) + 1)]
+    out = [
+        "## Sample size",
+        "",
+        (
+            f"d = {c['d']}, k = {c['k']}, n = m (d + 1) k, {c['seeds']} seeds.  Cell: exact / runs "
+            "[runs whose sample provably does not determine the network]."
+        ),
+        "",
+        "| family | " + " | ".join(f"m = {m}" for m in mults) + " | smallest m with >= 95% |",
+        "|---|" + "---:|" * (len(mults) + 1),
+    ]
     for label, _, _ in FAMILIES:
         cells = [_exact_cell([r for r in ss if r["label"] == label and r["multiple"] == m]) for m in mults]
         m95 = smallest_multiple(ss, label)
@@ -327,54 +392,84 @@ def _md_sample_size(ss, cfg):
 
 def _md_width(wd, cfg):
     c = cfg["width"]
-    out = ["## Width", "", f"d = {c['d']}, n = 50 d k.", "",
-           "| family | k | exact / runs | median error | median s |", "|---|---:|---:|---:|---:|"]
+    out = [
+        "## Width",
+        "",
+        f"d = {c['d']}, n = 50 d k.",
+        "",
+        "| family | k | exact / runs | median error | median s |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for family in c["families"]:
         for k in c["k"]:
             sel = [r for r in wd if r["family"] == family and r["k"] == k]
             if sel:
                 ok, tot = _rate(sel)
-                out.append(f"| {family} | {k} | {ok}/{tot} | {np.median([r['relative_error'] for r in sel]):.1e} | "
-                           f"{np.median([r['seconds'] for r in sel]):.1f} |")
+                out.append(
+                    f"| {family} | {k} | {ok}/{tot} | {np.median([r['relative_error'] for r in sel]):.1e} | "
+                    f"{np.median([r['seconds'] for r in sel]):.1f} |"
+                )
     return out + [""]
 
 
 def _md_speed(sp, cfg):
     c = cfg["speed"]
-    return ["## Speed", "", (f"random family, d = {c['d']}, k = {c['k']}, n = {c['n']}, {len(sp)} seeds: "
-                             f"median wall time {np.median([r['seconds'] for r in sp]):.2f} s, exact "
-                             f"{_rate(sp)[0]}/{len(sp)}."), ""]
+    return [
+        "## Speed",
+        "",
+        (
+            f"random family, d = {c['d']}, k = {c['k']}, n = {c['n']}, {len(sp)} seeds: "
+            f"median wall time {np.median([r['seconds'] for r in sp]):.2f} s, exact "
+            f"{_rate(sp)[0]}/{len(sp)}."
+        ),
+        "",
+    ]
 
 
 def _md_noise(nz, cfg):
     c = cfg["noise"]
     p = c["k"] * (c["d"] + 1) + c["d"]
-    out = ["## Noisy labels", "",
-           (f"d = {c['d']}, k = {c['k']}, n = {c['n']}, {c['seeds']} seeds, labels F(x) + sigma N(0, 1).  Excess "
+    out = [
+        "## Noisy labels",
+        "",
+        (
+            f"d = {c['d']}, k = {c['k']}, n = {c['n']}, {c['seeds']} seeds, labels F(x) + sigma N(0, 1).  Excess "
             f"risk ||F - G||^2 (exact).  The oracle fits the output weights and the linear term by least "
             f"squares with the true directions given ({c['k'] + c['d']} parameters; the learner fits {p}); "
-            f"the parametric rate sigma^2 p / n is given for the learner's p."), "",
-           "| family | sigma | learner (median) | oracle (median) | ratio (median) | ratio (max) | sigma^2 p / n |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+            f"the parametric rate sigma^2 p / n is given for the learner's p."
+        ),
+        "",
+        "| family | sigma | learner (median) | oracle (median) | ratio (median) | ratio (max) | sigma^2 p / n |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for label, _, _ in FAMILIES:
         for sigma in c["sigmas"]:
             sel = [r for r in nz if r["label"] == label and r["sigma"] == sigma]
             if sel:
-                out.append(f"| {label} | {sigma:g} | {np.median([r['excess_risk'] for r in sel]):.2e} | "
-                           f"{np.median([r['oracle_excess_risk'] for r in sel]):.2e} | "
-                           f"{np.median([r['ratio'] for r in sel]):.2f} | {max(r['ratio'] for r in sel):.2f} | "
-                           f"{sigma ** 2 * p / c['n']:.1e} |")
+                out.append(
+                    f"| {label} | {sigma:g} | {np.median([r['excess_risk'] for r in sel]):.2e} | "
+                    f"{np.median([r['oracle_excess_risk'] for r in sel]):.2e} | "
+                    f"{np.median([r['ratio'] for r in sel]):.2f} | {max(r['ratio'] for r in sel):.2f} | "
+                    f"{sigma**2 * p / c['n']:.1e} |"
+                )
     return out + [""]
 
 
 def _md_adam(ad, cfg):
     c = cfg["adam"]
     methods = ["fast"] + [f"adam width {m}k" for m in c["widths"]]
-    out = ["## Against Adam", "",
-           (f"d = {c['d']}, k = {c['k']}, n = 50 d k, {c['seeds']} seeds.  Adam gets {c['factor']:g}x the fast "
+    out = [
+        "## Against Adam",
+        "",
+        (
+            f"d = {c['d']}, k = {c['k']}, n = 50 d k, {c['seeds']} seeds.  Adam gets {c['factor']:g}x the fast "
             f"learner's wall time per learning rate of {list(c['lr_grid'])} (best by held-out error), batch "
-            f"{c['batch_size']}, float64.  Cell: exact / runs, median relative error."), "",
-           "| family | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
+            f"{c['batch_size']}, float64.  Cell: exact / runs, median relative error."
+        ),
+        "",
+        "| family | " + " | ".join(methods) + " |",
+        "|---|" + "---:|" * len(methods),
+    ]
     for label, _, _ in FAMILIES:
         cells = []
         for m in methods:
@@ -386,8 +481,14 @@ def _md_adam(ad, cfg):
 
 
 #: (part, the function writing its Markdown section from its rows and the config), in output order.
-_SECTIONS = (("recovery", _md_recovery), ("sample_size", _md_sample_size), ("width", _md_width),
-             ("speed", _md_speed), ("noise", _md_noise), ("adam", _md_adam))
+_SECTIONS = (
+    ("recovery", _md_recovery),
+    ("sample_size", _md_sample_size),
+    ("width", _md_width),
+    ("speed", _md_speed),
+    ("noise", _md_noise),
+    ("adam", _md_adam),
+)
 
 
 def plot_full(results, out):
@@ -430,8 +531,14 @@ def plot_full(results, out):
         for method, marker in (("fast", "o"), ("adam width 1k", "s"), ("adam width 4k", "^")):
             sel = [r for r in timed if r["method"] == method]
             if sel:
-                ax.scatter([r["seconds"] for r in sel], [max(r["relative_error"], 1e-33) for r in sel], s=12,
-                           marker=marker, alpha=0.6, label=method)
+                ax.scatter(
+                    [r["seconds"] for r in sel],
+                    [max(r["relative_error"], 1e-33) for r in sel],
+                    s=12,
+                    marker=marker,
+                    alpha=0.6,
+                    label=method,
+                )
         ax.axhline(EXACT, color="grey", lw=0.8, ls="--")
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -71,7 +71,13 @@ RUN_FILES = ("network.json", "result.json")
 REPORT_FILES = ("report.html", "report.md")
 
 DEMO_DEFAULTS = {
-    "family": "close_pair", "d": 20, "k": 4, "theta": 0.05, "seed": 2023, "n": 10_000, "out": "out/demo",
+    "family": "close_pair",
+    "d": 20,
+    "k": 4,
+    "theta": 0.05,
+    "seed": 2023,
+    "n": 10_000,
+    "out": "out/demo",
 }
 
 
@@ -90,11 +96,22 @@ def _demo(args):
     seeds = np.random.SeedSequence(args.seed).spawn(5)
     net = instances.make(DEMO_DEFAULTS["family"], args.d, args.k, rng=seeds[0], theta=args.theta)
     d, k = net.d, net.k
-    report = {"instance": {"family": DEMO_DEFAULTS["family"], "d": d, "k": k, "theta": args.theta, "seed": args.seed,
-                           "n": args.n, "network": net.to_dict()}}
+    report = {
+        "instance": {
+            "family": DEMO_DEFAULTS["family"],
+            "d": d,
+            "k": k,
+            "theta": args.theta,
+            "seed": args.seed,
+            "n": args.n,
+            "network": net.to_dict(),
+        }
+    }
 
     out(f"verified-relu {__version__} demo: a built-in hard instance (seed {args.seed})")
-    out(f"  family close_pair, d = {d}, k = {k}: neurons 0 and 1 at angle theta = {args.theta} with opposite coefficients")
+    out(
+        f"  family close_pair, d = {d}, k = {k}: neurons 0 and 1 at angle theta = {args.theta} with opposite coefficients"
+    )
     out("")
     out("  neuron  coefficient mu   |w|")
     for i in range(k):
@@ -109,16 +126,24 @@ def _demo(args):
     out(f"  E[F(x)^2]                    = {norm2:.15g}   (float64)")
     out(f"                               = {mpmath_str(norm2_mp, 50)}   (50 digits)")
     out(f"  ||lambda||_1 (canonical form)= {net.canonical().l1_norm:.6f}")
-    out(f"  E[pair(x)^2], the close pair = {mpmath_str(pair2, 12)}   (each neuron alone: {pair.coefficients[0] ** 2 / 2:.3f})")
-    report["exact"] = {"norm_squared": norm2, "norm_squared_50_digits": str(norm2_mp),
-                       "l1_norm": net.canonical().l1_norm, "pair_norm_squared": str(pair2)}
+    out(
+        f"  E[pair(x)^2], the close pair = {mpmath_str(pair2, 12)}   (each neuron alone: {pair.coefficients[0] ** 2 / 2:.3f})"
+    )
+    report["exact"] = {
+        "norm_squared": norm2,
+        "norm_squared_50_digits": str(norm2_mp),
+        "l1_norm": net.canonical().l1_norm,
+        "pair_norm_squared": str(pair2),
+    }
 
     g = np.random.default_rng(seeds[1]).standard_normal(d)
     g /= np.linalg.norm(g)
     X, y = net.sample(args.n, rng=seeds[2])
     out("")
     out(f"Random contractions M_l = E[F(x) S_l(x)](g, ..., g, :, :), exact vs estimated from n = {args.n} samples:")
-    out("     l   top |eigenvalues| (exact)                       ||M_hat - M||_F   expected (rms SE)   top eig / rms SE")
+    out(
+        "     l   top |eigenvalues| (exact)                       ||M_hat - M||_F   expected (rms SE)   top eig / rms SE"
+    )
     report["contractions"] = []
     consistent = True
     for l in (2, 4, 6, 8):
@@ -128,7 +153,11 @@ def _demo(args):
         err = float(np.linalg.norm(est.value - M))
         rms = float(np.sqrt(np.sum(est.se**2)))  # E||M_hat - M||_F^2 = sum of the entrywise variances
         consistent &= err <= 3 * rms
-        out(f"  {l:4d}   " + "  ".join(f"{v:9.3e}" for v in eig) + f"   {err:14.3e}   {rms:17.3e}   {eig[0] / rms:16.3g}")
+        out(
+            f"  {l:4d}   "
+            + "  ".join(f"{v:9.3e}" for v in eig)
+            + f"   {err:14.3e}   {rms:17.3e}   {eig[0] / rms:16.3g}"
+        )
         report["contractions"].append(
             {"l": l, "top_abs_eigenvalues": eig.tolist(), "frobenius_error": err, "rms_standard_error": rms}
         )
@@ -150,7 +179,9 @@ def _demo(args):
     if not args.no_report:
         report["report"] = _demo_report(args, results["cdgkm"], net, X, y, out)
     out("")
-    out(f"The close pair nearly cancels (L2 norm^2 {mpmath_str(pair2, 3)} against {pair.coefficients[0] ** 2 / 2:.3g} for")
+    out(
+        f"The close pair nearly cancels (L2 norm^2 {mpmath_str(pair2, 3)} against {pair.coefficients[0] ** 2 / 2:.3g} for"
+    )
     out("each neuron alone), which is what makes such instances hard: a learner can fit F to tiny error")
     out("without resolving the pair, so compare the exact error with the neuron matching above.")
     _emit_json(args, report)
@@ -168,8 +199,13 @@ def _learn_summary(true, res, seconds):
     from ..network import ReLUNetwork
 
     err = true.squared_distance(res.network)
-    summary = {"success": res.success, "message": res.message, "seconds": seconds,
-               "squared_error": err, "relative_squared_error": err / true.norm_squared()}
+    summary = {
+        "success": res.success,
+        "message": res.message,
+        "seconds": seconds,
+        "squared_error": err,
+        "relative_squared_error": err / true.norm_squared(),
+    }
     if isinstance(res.network, ReLUNetwork):
         summary["matching"] = match_neurons(true, res.network).to_dict()
     return summary
@@ -178,20 +214,27 @@ def _learn_summary(true, res, seconds):
 def _print_learned(out, method, true, res, seconds, summary):
     out("")
     out(f"Learned by method={method!r} in {seconds:.2f} s: {'success' if res.success else 'FAILURE'} ({res.message})")
-    out(f"  exact E[(F - F_hat)^2] = {summary['squared_error']:.3e}   relative to E[F^2]: {summary['relative_squared_error']:.3e}")
+    out(
+        f"  exact E[(F - F_hat)^2] = {summary['squared_error']:.3e}   relative to E[F^2]: {summary['relative_squared_error']:.3e}"
+    )
     if "matching" in summary:
-        out("  true neuron <-> learned neuron (canonical lambda_i = mu_i |w_i| / 2, matched up to sign and permutation)")
+        out(
+            "  true neuron <-> learned neuron (canonical lambda_i = mu_i |w_i| / 2, matched up to sign and permutation)"
+        )
         out("     true  learned   angle (rad)   lambda true   lambda learned")
         for p in summary["matching"]["pairs"]:
-            out(f"    {p['true_index']:5d}  {p['learned_index']:7d}   {p['angle']:11.3e}   {p['true_coefficient']:+11.5f}"
-                f"   {p['learned_coefficient']:+14.5f}")
+            out(
+                f"    {p['true_index']:5d}  {p['learned_index']:7d}   {p['angle']:11.3e}   {p['true_coefficient']:+11.5f}"
+                f"   {p['learned_coefficient']:+14.5f}"
+            )
         if summary["matching"]["unmatched_learned"]:
             out(f"    unmatched learned neurons: {summary['matching']['unmatched_learned']}")
 
 
 def _paths_json(paths):
-    return {key: [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value)
-            for key, value in paths.items()}
+    return {
+        key: [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value) for key, value in paths.items()
+    }
 
 
 def _demo_report(args, result, teacher, X, y, out):
@@ -253,10 +296,21 @@ def _sample(args):
     except BaseException:
         _remove(written)
         raise
-    payload = {"data": str(written), "format": fmt, "n": args.n, "d": net.d, "k": net.k, "noise": args.noise,
-               "seed": args.seed, "source": source, "true_network": None if true_out is None else str(true_out),
-               "norm_squared": net.norm_squared()}
-    out(f"wrote {args.n} samples (d = {net.d}) to {written}" + (f"; the true network to {true_out}" if true_out else ""))
+    payload = {
+        "data": str(written),
+        "format": fmt,
+        "n": args.n,
+        "d": net.d,
+        "k": net.k,
+        "noise": args.noise,
+        "seed": args.seed,
+        "source": source,
+        "true_network": None if true_out is None else str(true_out),
+        "norm_squared": net.norm_squared(),
+    }
+    out(
+        f"wrote {args.n} samples (d = {net.d}) to {written}" + (f"; the true network to {true_out}" if true_out else "")
+    )
     _emit_json(args, payload)
     return EXIT_OK
 
@@ -285,8 +339,10 @@ def _learn(args):
         return _list_options(args, out)
     missing = [name for name, value in (("DATA", args.data), ("--k", args.k)) if value is None]
     if missing:
-        raise UsageError(f"the following arguments are required: {', '.join(missing)} "
-                         "(--list-options lists the options of --method without them)")
+        raise UsageError(
+            f"the following arguments are required: {', '.join(missing)} "
+            "(--list-options lists the options of --method without them)"
+        )
     out_dir = Path(args.out)
     check_out_dir(out_dir, "--out")
     refuse_existing_run(out_dir, RUN_FILES, "--out", args.force)
@@ -312,8 +368,14 @@ def _learn(args):
     res = _learn_api(X, y, args.k, args.method, args.seed, options)
     seconds = time.perf_counter() - t0
     residual = res.network.predict(X) - y
-    payload = {"method": res.method, "success": res.success, "message": res.message, "seconds": seconds,
-               "train_mse": float(np.mean(residual**2)), "warnings": warnings}
+    payload = {
+        "method": res.method,
+        "success": res.success,
+        "message": res.message,
+        "seconds": seconds,
+        "train_mse": float(np.mean(residual**2)),
+        "warnings": warnings,
+    }
     if teacher is not None:
         payload.update(_learn_summary(teacher, res, seconds))
         if warnings:  # the exact error is a Gaussian-population quantity: add its counterpart on the data
@@ -321,10 +383,15 @@ def _learn(args):
     # where the network was learned from, so that `eval` can tell a training error from a held-out one
     res = dataclasses.replace(res, diagnostics={**res.diagnostics, TRAINING_DATA_KEY: data_provenance(args.data)})
     out_dir.mkdir(exist_ok=True)
-    files = {out_dir / "network.json": json.dumps(res.network.to_dict(), indent=1) + "\n", out_dir / "result.json": res.to_json() + "\n"}
+    files = {
+        out_dir / "network.json": json.dumps(res.network.to_dict(), indent=1) + "\n",
+        out_dir / "result.json": res.to_json() + "\n",
+    }
     _write_texts(files)
     payload["files"] = {"network": str(out_dir / "network.json"), "result": str(out_dir / "result.json")}
-    kind = "ReLU network" if isinstance(res.network, ReLUNetwork) else f"improper predictor ({type(res.network).__name__})"
+    kind = (
+        "ReLU network" if isinstance(res.network, ReLUNetwork) else f"improper predictor ({type(res.network).__name__})"
+    )
     out(f"{args.method}: {'success' if res.success else 'FAILURE'} in {seconds:.2f} s: {res.message}")
     out(f"  training MSE {payload['train_mse']:.4e}")
     if teacher is not None:
@@ -354,8 +421,14 @@ def _list_options(args, out):
         d, k = int(X.shape[1]), args.k
     out(format_options(args.method, d, k))
     header, rows = options_table(args.method, d, k)
-    _emit_json(args, {"method": args.method, "about": header,
-                      "options": [{"name": n, "default": v, "meaning": m} for n, v, m in rows]})
+    _emit_json(
+        args,
+        {
+            "method": args.method,
+            "about": header,
+            "options": [{"name": n, "default": v, "meaning": m} for n, v, m in rows],
+        },
+    )
     return EXIT_OK
 
 
@@ -364,16 +437,22 @@ def _print_teacher_error(out, payload, diff, what, non_gaussian, n):
     the Gaussian-population error and followed by its counterpart on the given data."""
     rel = payload["relative_squared_error"]
     if not non_gaussian:
-        out(f"  exact E[(F - F_hat)^2] against {what}: {payload['squared_error']:.4e} (relative {rel:.4e})"
-            if diff == "F - F_hat" else
-            f"exact E[(F_true - F)^2] = {payload['squared_error']:.6e}   relative to E[F_true^2] = "
-            f"{payload['true_norm_squared']:.6g}: {rel:.6e}")
+        out(
+            f"  exact E[(F - F_hat)^2] against {what}: {payload['squared_error']:.4e} (relative {rel:.4e})"
+            if diff == "F - F_hat"
+            else f"exact E[(F_true - F)^2] = {payload['squared_error']:.6e}   relative to E[F_true^2] = "
+            f"{payload['true_norm_squared']:.6g}: {rel:.6e}"
+        )
         return
     indent = "  " if diff == "F - F_hat" else ""
-    out(f"{indent}Gaussian-population error E[({diff})^2] over x ~ N(0, I_d) against {what}: "
-        f"{payload['squared_error']:.4e} (relative {rel:.4e}); the data failed the Gaussianity test above, so")
-    out(f"{indent}  this is not the error on this data's distribution; on the given data ({_count(n)} samples), "
-        f"mean ({diff})^2 = {payload['teacher_mse_on_data']:.4e}")
+    out(
+        f"{indent}Gaussian-population error E[({diff})^2] over x ~ N(0, I_d) against {what}: "
+        f"{payload['squared_error']:.4e} (relative {rel:.4e}); the data failed the Gaussianity test above, so"
+    )
+    out(
+        f"{indent}  this is not the error on this data's distribution; on the given data ({_count(n)} samples), "
+        f"mean ({diff})^2 = {payload['teacher_mse_on_data']:.4e}"
+    )
 
 
 def _count(n):
@@ -404,18 +483,33 @@ def _eval(args):
     learned_from, record = _training_data(args.network)
     training = learned_from is not None and same_data(learned_from, args.data)
     if training:
-        _err(args, f"warning: {args.data} is the data {args.network} was learned from (its SHA-256 is the one "
-                   f"recorded in {record}): this MSE is a training error, not a held-out one")
+        _err(
+            args,
+            f"warning: {args.data} is the data {args.network} was learned from (its SHA-256 is the one "
+            f"recorded in {record}): this MSE is a training error, not a held-out one",
+        )
     mse = _chunked_mse(net, X, y)
     n = int(X.shape[0])
-    payload = {"data": str(args.data), "n": n, "d": int(X.shape[1]), "mse": mse, "is_training_data": training,
-               "warnings": warnings}
+    payload = {
+        "data": str(args.data),
+        "n": n,
+        "d": int(X.shape[1]),
+        "mse": mse,
+        "is_training_data": training,
+        "warnings": warnings,
+    }
     out(f"MSE on {args.data} ({_count(n)} samples): {mse:.6e}" + ("   (the training data)" if training else ""))
     if true is not None:
         err = float(true.squared_distance(net))
         norm2 = float(true.norm_squared())
-        payload.update({"squared_error": err, "true_norm_squared": norm2, "relative_squared_error": err / norm2,
-                        "true_mse": _chunked_mse(true, X, y)})
+        payload.update(
+            {
+                "squared_error": err,
+                "true_norm_squared": norm2,
+                "relative_squared_error": err / norm2,
+                "true_mse": _chunked_mse(true, X, y),
+            }
+        )
         if warnings:
             payload["teacher_mse_on_data"] = _chunked_mse_between(net, true, X)
         _print_teacher_error(out, payload, "F_true - F", "--true", bool(warnings), n)
@@ -472,20 +566,28 @@ def _audit(args):
     digits = args.digits
     out(f"The papers' parameters at d = {args.d}, k = {args.k}, eps = {args.eps}, R = {args.R}, delta = {args.delta}")
     out(f"(mpmath, {args.dps} digits; every unnamed constant 1 unless stated; printed to {digits} significant digits)")
-    payload = {"inputs": {"d": args.d, "k": args.k, "eps": args.eps, "R": args.R, "delta": args.delta, "dps": args.dps},
-               "papers": {}}
+    payload = {
+        "inputs": {"d": args.d, "k": args.k, "eps": args.eps, "R": args.R, "delta": args.delta, "dps": args.dps},
+        "papers": {},
+    }
     for paper, rows in table.items():
         out("")
-        out({"CDGKM": "CDGKM23 (MULTISCALELEARN), CDGKMParams.from_theory",
-             "CN": "CN24 (NETLEARN), NetlearnParams.from_theory",
-             "DK": "DK24 (Schur polynomials), DKParams.from_theory"}[paper])
+        out(
+            {
+                "CDGKM": "CDGKM23 (MULTISCALELEARN), CDGKMParams.from_theory",
+                "CN": "CN24 (NETLEARN), NetlearnParams.from_theory",
+                "DK": "DK24 (Schur polynomials), DKParams.from_theory",
+            }[paper]
+        )
         width = max(len(name) for name, _, _ in rows)
         payload["papers"][paper] = {}
         for name, value, meaning in rows:
             text = mpmath_str(value, digits) if not isinstance(value, int) else str(value)
             out(f"  {name:<{width}}  {text:>14}   {meaning}")
-            payload["papers"][paper][name] = {"value": mpmath_str(value, args.dps) if not isinstance(value, int) else value,
-                                              "meaning": meaning}
+            payload["papers"][paper][name] = {
+                "value": mpmath_str(value, args.dps) if not isinstance(value, int) else value,
+                "meaning": meaning,
+            }
     out("")
     out("Side by side:")
     cells = []
@@ -519,7 +621,10 @@ def _report(args):
     if args.data:
         X, y, _ = _load_data(args.data, args, target=args.target)
     d = result.network.d
-    for what, dim in (("--teacher", teacher.d if teacher is not None else d), ("--data", d if X is None else X.shape[1])):
+    for what, dim in (
+        ("--teacher", teacher.d if teacher is not None else d),
+        ("--data", d if X is None else X.shape[1]),
+    ):
         if dim != d:
             raise UsageError(f"{what} has d = {dim} but the result's network has d = {d}")
     try:
@@ -540,8 +645,13 @@ def _bench(args):
 
     check_out_dir(args.out, "--out", parents=True)  # write_results creates missing parents
     refuse_existing_run(args.out, ("results.json", "results.md"), "--out", args.force)
-    results = run_suite(args.suite, progress=None if args.quiet else sys.stderr, workers=args.workers,
-                        parts=args.parts.split(",") if args.parts else None, seeds=args.seeds)
+    results = run_suite(
+        args.suite,
+        progress=None if args.quiet else sys.stderr,
+        workers=args.workers,
+        parts=args.parts.split(",") if args.parts else None,
+        seeds=args.seeds,
+    )
     json_path, md_path = write_results(results, args.out)
     _err(args, f"wrote {json_path} and {md_path}")
     _emit_json(args, {"files": {"json": str(json_path), "md": str(md_path)}})
@@ -571,8 +681,10 @@ def _common(p, *, json_flag=True):
         p.add_argument("--json", action="store_true", help="print one JSON document on stdout (machine-readable)")
 
 
-_TARGET_HELP = ("CSV only: the name of the label column (default: the column named y; a CSV without one "
-                "needs --target NAME, else exit status 2)")
+_TARGET_HELP = (
+    "CSV only: the name of the label column (default: the column named y; a CSV without one "
+    "needs --target NAME, else exit status 2)"
+)
 
 _EXITS = "exit status: 0 ok, 1 failure reported (or an optional dependency missing), 2 bad usage or input"
 
@@ -587,8 +699,13 @@ class _Formatter(argparse.HelpFormatter):
 
 
 def _add(sub, name, help, description, example):
-    return sub.add_parser(name, help=help, description=description,
-                          epilog=f"example:\n  {example}\n\n{_EXITS}", formatter_class=_Formatter)
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=f"example:\n  {example}\n\n{_EXITS}",
+        formatter_class=_Formatter,
+    )
 
 
 def _build_parser():
@@ -606,30 +723,44 @@ def _build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = _add(sub, "demo", "run the built-in demonstration",
-                "Sample a built-in hard instance (a nearly cancelling close pair), compare its exact population "
-                "quantities with estimates from samples, learn it with the fast learner and with CDGKM's learner "
-                "(practical profile), and write a report of the CDGKM run.",
-                "verified-relu demo --seed 7 --out demo-report")
+    demo = _add(
+        sub,
+        "demo",
+        "run the built-in demonstration",
+        "Sample a built-in hard instance (a nearly cancelling close pair), compare its exact population "
+        "quantities with estimates from samples, learn it with the fast learner and with CDGKM's learner "
+        "(practical profile), and write a report of the CDGKM run.",
+        "verified-relu demo --seed 7 --out demo-report",
+    )
     demo.add_argument("--d", type=int, default=DEMO_DEFAULTS["d"], help="input dimension (default %(default)s)")
     demo.add_argument("--k", type=int, default=DEMO_DEFAULTS["k"], help="number of neurons (default %(default)s)")
-    demo.add_argument("--theta", type=float, default=DEMO_DEFAULTS["theta"], help="angle of the close pair (default %(default)s)")
+    demo.add_argument(
+        "--theta", type=float, default=DEMO_DEFAULTS["theta"], help="angle of the close pair (default %(default)s)"
+    )
     demo.add_argument("--seed", type=int, default=DEMO_DEFAULTS["seed"], help="random seed (default %(default)s)")
     demo.add_argument("--n", type=int, default=DEMO_DEFAULTS["n"], help="number of samples (default %(default)s)")
-    demo.add_argument("--out", default=None, metavar="DIR",
-                      help=f"directory of the report (default ./{DEMO_DEFAULTS['out']}/, which a re-run overwrites; "
-                           "a DIR already holding a report needs --force)")
+    demo.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help=f"directory of the report (default ./{DEMO_DEFAULTS['out']}/, which a re-run overwrites; "
+        "a DIR already holding a report needs --force)",
+    )
     demo.add_argument("--force", action="store_true", help="overwrite the report in an existing --out DIR")
     demo.add_argument("--no-report", action="store_true", help="do not write the report")
     _common(demo)
     demo.set_defaults(func=_demo)
 
-    sample = _add(sub, "sample", "write a dataset sampled from an instance family or a network",
-                  "Draw x ~ N(0, I_d) and y = F(x) (+ noise) from a network of an instance family (its parameters "
-                  "by --param NAME=VALUE) or from a network JSON.  The format follows OUT: .npz (keys X, y), .csv "
-                  "(header x0..x{d-1},y) or a directory of X.npy and y.npy.  From a family, the true network is "
-                  "written too (default OUT's name with .true.json).",
-                  "verified-relu sample --family close_pair --d 20 --k 4 --param theta=0.05 --n 10000 --out data.npz")
+    sample = _add(
+        sub,
+        "sample",
+        "write a dataset sampled from an instance family or a network",
+        "Draw x ~ N(0, I_d) and y = F(x) (+ noise) from a network of an instance family (its parameters "
+        "by --param NAME=VALUE) or from a network JSON.  The format follows OUT: .npz (keys X, y), .csv "
+        "(header x0..x{d-1},y) or a directory of X.npy and y.npy.  From a family, the true network is "
+        "written too (default OUT's name with .true.json).",
+        "verified-relu sample --family close_pair --d 20 --k 4 --param theta=0.05 --n 10000 --out data.npz",
+    )
     src = sample.add_argument_group("source (one of)")
     src.add_argument("--family", choices=FAMILIES, help="instance family")
     src.add_argument("--network", help="a network .json/.npz file to sample from")
@@ -644,41 +775,59 @@ def _build_parser():
     _common(sample)
     sample.set_defaults(func=_sample)
 
-    learn = _add(sub, "learn", "learn a network from a dataset",
-                 "Learn a width-K network from DATA (.npz, .csv, or a directory of X.npy and y.npy) and write "
-                 "DIR/network.json (for method dk: the improper Hermite predictor's JSON) and DIR/result.json "
-                 "(the full LearnResult with its trace).  Exit status 1 if the learner reports failure (the "
-                 "files are still written).  --teacher supplies the true network for the papers' audit "
-                 "quantities and the exact error; it is never used to learn (except by the oracle gd_population).  "
-                 "result.json records DATA's path and SHA-256 (diagnostics['training_data']), so that eval can "
-                 "tell training data from held-out data.  Each method's options (--option NAME=VALUE): "
-                 "verified-relu learn --method METHOD --list-options.",
-                 "verified-relu learn data.npz --k 4 --method cdgkm --teacher data.true.json --out run1")
+    learn = _add(
+        sub,
+        "learn",
+        "learn a network from a dataset",
+        "Learn a width-K network from DATA (.npz, .csv, or a directory of X.npy and y.npy) and write "
+        "DIR/network.json (for method dk: the improper Hermite predictor's JSON) and DIR/result.json "
+        "(the full LearnResult with its trace).  Exit status 1 if the learner reports failure (the "
+        "files are still written).  --teacher supplies the true network for the papers' audit "
+        "quantities and the exact error; it is never used to learn (except by the oracle gd_population).  "
+        "result.json records DATA's path and SHA-256 (diagnostics['training_data']), so that eval can "
+        "tell training data from held-out data.  Each method's options (--option NAME=VALUE): "
+        "verified-relu learn --method METHOD --list-options.",
+        "verified-relu learn data.npz --k 4 --method cdgkm --teacher data.true.json --out run1",
+    )
     learn.add_argument("data", metavar="DATA", nargs="?", help="the dataset")
     learn.add_argument("--k", type=int, help="number of neurons (required to learn)")
     learn.add_argument("--method", default="fast", help=f"one of {', '.join(METHODS)} (default %(default)s)")
-    learn.add_argument("--out", default="learned", metavar="DIR",
-                       help="output directory (default ./%(default)s/); one already holding network.json or "
-                            "result.json needs --force")
+    learn.add_argument(
+        "--out",
+        default="learned",
+        metavar="DIR",
+        help="output directory (default ./%(default)s/); one already holding network.json or result.json needs --force",
+    )
     learn.add_argument("--force", action="store_true", help="overwrite the run in an existing --out DIR")
     learn.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     learn.add_argument("--teacher", metavar="NET.json", help="true network, for the audit and the exact error")
     learn.add_argument("--target", help=_TARGET_HELP)
-    learn.add_argument("--option", action="append", metavar="NAME=VALUE",
-                       help="a learner option, e.g. noiseless=true (repeatable; values as JSON; the names, "
-                            "defaults and meanings: --list-options)")
-    learn.add_argument("--list-options", action="store_true",
-                       help="list the options of --method with their defaults and meanings, and exit "
-                            "(with DATA and --k: the papers' profiles at the data's d and k)")
+    learn.add_argument(
+        "--option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a learner option, e.g. noiseless=true (repeatable; values as JSON; the names, "
+        "defaults and meanings: --list-options)",
+    )
+    learn.add_argument(
+        "--list-options",
+        action="store_true",
+        help="list the options of --method with their defaults and meanings, and exit "
+        "(with DATA and --k: the papers' profiles at the data's d and k)",
+    )
     _common(learn)
     learn.set_defaults(func=_learn)
 
-    ev = _add(sub, "eval", "evaluate a network on a dataset",
-              "Print the MSE of NETWORK (a network .json/.npz, a predictor JSON, or a result.json) on DATA; with "
-              "--true, also the exact population error E[(F_true - F)^2] in closed form.  A warning on stderr "
-              "when DATA is the data NETWORK was learned from (by the SHA-256 that learn records in result.json): "
-              "then the MSE is a training error.",
-              "verified-relu eval run1/network.json test.npz --true data.true.json")
+    ev = _add(
+        sub,
+        "eval",
+        "evaluate a network on a dataset",
+        "Print the MSE of NETWORK (a network .json/.npz, a predictor JSON, or a result.json) on DATA; with "
+        "--true, also the exact population error E[(F_true - F)^2] in closed form.  A warning on stderr "
+        "when DATA is the data NETWORK was learned from (by the SHA-256 that learn records in result.json): "
+        "then the MSE is a training error.",
+        "verified-relu eval run1/network.json test.npz --true data.true.json",
+    )
     ev.add_argument("network", metavar="NETWORK", help="the network to evaluate")
     ev.add_argument("data", metavar="DATA", help="the dataset (held-out data for a test error)")
     ev.add_argument("--true", metavar="NET.json", help="the true network: print the exact squared L2 error")
@@ -686,11 +835,15 @@ def _build_parser():
     _common(ev)
     ev.set_defaults(func=_eval)
 
-    audit = _add(sub, "audit", "the papers' parameters and sample/time bounds, exactly",
-                 "Compute, in exact arithmetic (mpmath), the parameter chains of CDGKM23 (CDGKMParams.from_theory), "
-                 "CN24 (NetlearnParams.from_theory) and DK24 (DKParams.from_theory) and the sample and time bounds "
-                 "they imply, side by side.",
-                 "verified-relu audit --d 20 --k 4 --eps 0.1 --R 4")
+    audit = _add(
+        sub,
+        "audit",
+        "the papers' parameters and sample/time bounds, exactly",
+        "Compute, in exact arithmetic (mpmath), the parameter chains of CDGKM23 (CDGKMParams.from_theory), "
+        "CN24 (NetlearnParams.from_theory) and DK24 (DKParams.from_theory) and the sample and time bounds "
+        "they imply, side by side.",
+        "verified-relu audit --d 20 --k 4 --eps 0.1 --R 4",
+    )
     audit.add_argument("--d", type=int, required=True, help="input dimension")
     audit.add_argument("--k", type=int, required=True, help="number of neurons")
     audit.add_argument("--eps", type=float, required=True, help="target L2 error")
@@ -701,13 +854,20 @@ def _build_parser():
     _common(audit)
     audit.set_defaults(func=_audit)
 
-    rep = _add(sub, "report", "write an HTML/Markdown report of a learning result",
-               "Write a report (HTML and Markdown) of RESULT (a result.json written by learn) into DIR "
-               "(default: RESULT's directory), with the true network and the data when given.",
-               "verified-relu report run1/result.json --teacher data.true.json --data data.npz --out run1")
+    rep = _add(
+        sub,
+        "report",
+        "write an HTML/Markdown report of a learning result",
+        "Write a report (HTML and Markdown) of RESULT (a result.json written by learn) into DIR "
+        "(default: RESULT's directory), with the true network and the data when given.",
+        "verified-relu report run1/result.json --teacher data.true.json --data data.npz --out run1",
+    )
     rep.add_argument("result", metavar="RESULT", help="result.json of a learning run")
-    rep.add_argument("--out", metavar="DIR",
-                     help="output directory (default: RESULT's directory); one already holding a report needs --force")
+    rep.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output directory (default: RESULT's directory); one already holding a report needs --force",
+    )
     rep.add_argument("--force", action="store_true", help="overwrite the report in an existing DIR")
     rep.add_argument("--teacher", metavar="NET.json", help="the true network")
     rep.add_argument("--data", help="the dataset the result was learned from")
@@ -715,28 +875,50 @@ def _build_parser():
     _common(rep)
     rep.set_defaults(func=_report)
 
-    bench = _add(sub, "bench", "benchmark the fast learner against the baselines",
-                 "Run the fast learner and the baselines over a grid of instances, computing exact errors; "
-                 "write results.json and results.md into --out (progress on stderr).",
-                 "verified-relu bench --suite quick --out bench-results")
-    bench.add_argument("--suite", default="quick", choices=["quick", "full"],
-                       help="grid to run (default %(default)s; quick: a small grid, Adam at a small fixed epoch budget; full: the whole grid, whose measured wall times are in docs/benchmarks.md)")
+    bench = _add(
+        sub,
+        "bench",
+        "benchmark the fast learner against the baselines",
+        "Run the fast learner and the baselines over a grid of instances, computing exact errors; "
+        "write results.json and results.md into --out (progress on stderr).",
+        "verified-relu bench --suite quick --out bench-results",
+    )
+    bench.add_argument(
+        "--suite",
+        default="quick",
+        choices=["quick", "full"],
+        help="grid to run (default %(default)s; quick: a small grid, Adam at a small fixed epoch budget; full: the whole grid, whose measured wall times are in docs/benchmarks.md)",
+    )
     bench.add_argument("--workers", type=int, default=1, help="processes for the full suite (default %(default)s)")
-    bench.add_argument("--seeds", type=int, default=None,
-                       help="seeds per cell for every part of the full suite (default: docs/benchmarks.md)")
-    bench.add_argument("--parts", default=None,
-                       help="comma-separated parts of the full suite (recovery, sample_size, width, speed, noise, adam)")
-    bench.add_argument("--out", required=True, metavar="DIR",
-                       help="output directory (created if missing); one already holding results.json or results.md "
-                            "needs --force")
+    bench.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="seeds per cell for every part of the full suite (default: docs/benchmarks.md)",
+    )
+    bench.add_argument(
+        "--parts",
+        default=None,
+        help="comma-separated parts of the full suite (recovery, sample_size, width, speed, noise, adam)",
+    )
+    bench.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output directory (created if missing); one already holding results.json or results.md needs --force",
+    )
     bench.add_argument("--force", action="store_true", help="overwrite the results in an existing --out DIR")
     _common(bench)
     bench.set_defaults(func=_bench)
 
-    check = _add(sub, "check", "run the papers' claims as executable checks",
-                 "Run the claims of CDGKM23, CN24 and DK24 (and their errata) as checks with evidence; "
-                 "exit status 1 if any claim fails.",
-                 "verified-relu check --tier quick --json claims.json")
+    check = _add(
+        sub,
+        "check",
+        "run the papers' claims as executable checks",
+        "Run the claims of CDGKM23, CN24 and DK24 (and their errata) as checks with evidence; "
+        "exit status 1 if any claim fails.",
+        "verified-relu check --tier quick --json claims.json",
+    )
     from proofs_checks.cli import add_arguments as _check_arguments
 
     _check_arguments(check)
@@ -745,12 +927,16 @@ def _build_parser():
     from .stability import COLUMNS as _STABILITY_COLUMNS
     from .stability import LIMITS as _STABILITY_LIMITS
 
-    st = _add(sub, "stability", "float64 against mpmath, step by step, on small data",
-              "Run the learner's steps in float64 and at --dps digits on the same samples; per step the quantity, "
-              "both values, the relative difference, a condition estimate and the digits lost (flagged when float64 "
-              "loses 8 or more); then the moment estimators up to degree 40 and known ill-conditioned probes.  "
-              f"Limits: {_STABILITY_LIMITS}.  Columns of the table: {_STABILITY_COLUMNS}.",
-              "verified-relu stability data.npz --k 3 --dps 50")
+    st = _add(
+        sub,
+        "stability",
+        "float64 against mpmath, step by step, on small data",
+        "Run the learner's steps in float64 and at --dps digits on the same samples; per step the quantity, "
+        "both values, the relative difference, a condition estimate and the digits lost (flagged when float64 "
+        "loses 8 or more); then the moment estimators up to degree 40 and known ill-conditioned probes.  "
+        f"Limits: {_STABILITY_LIMITS}.  Columns of the table: {_STABILITY_COLUMNS}.",
+        "verified-relu stability data.npz --k 3 --dps 50",
+    )
     from .stability import add_arguments as _stability_arguments
     from .stability import run as _stability_run
 

@@ -32,7 +32,7 @@ __all__ = [
     "hermite_tensor_contraction",
 ]
 
-_RESCALE_AT = 2.0 ** 500
+_RESCALE_AT = 2.0**500
 _RESCALE_BITS = 500
 
 
@@ -230,7 +230,7 @@ def _exact_value(ctx, entry):
     s, num, den, e = entry
     if s == 0:
         return ctx.mpf(0)
-    return s * ctx.sqrt(ctx.mpf(num) / den / ctx.pi ** e)
+    return s * ctx.sqrt(ctx.mpf(num) / den / ctx.pi**e)
 
 
 def _coefficients_mp(table, n, ctx):
@@ -327,7 +327,11 @@ def hermite_tensor_contraction(l, x, g, *, dps=None):
         y = x - t * g
         h = hermite_normalized(l, t)
         gy = np.outer(g, y)
-        return a * h[l] * np.outer(g, g) + b * h[l - 1] * (gy + gy.T) + c * h[l - 2] * (np.outer(y, y) - np.eye(len(x)) + np.outer(g, g))
+        return (
+            a * h[l] * np.outer(g, g)
+            + b * h[l - 1] * (gy + gy.T)
+            + c * h[l - 2] * (np.outer(y, y) - np.eye(len(x)) + np.outer(g, g))
+        )
     ctx = _mp.context(dps)
     rnd = _mp.rounder(dps)
     xs = [ctx.mpf(v) for v in np.asarray(x, dtype=object).reshape(-1)]

@@ -97,7 +97,7 @@ def _exact(value, name):
 
 
 # --------------------------------------------------------------------------- Hermite polynomials
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _he_poly(n):
     # Three-term recurrence He_{n+1} = x He_n - n He_{n-1}, in exact integer arithmetic.
     if n == 0:
@@ -120,7 +120,7 @@ def hermite_h(n, arg=_x):
     return hermite_he(n, arg) / sp.sqrt(sp.factorial(n))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gaussian_half_moment(j):
     """``E[G^j 1{G > 0}] = int_0^oo x^j phi(x) dx = 2^{(j-1)/2} Gamma((j+1)/2) / sqrt(2 pi)``.
 
@@ -140,7 +140,7 @@ def _integrate_against(m, weight_moment):
     return sp.expand(total / sp.sqrt(sp.factorial(m)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def relu_coefficient(m):
     """Exact ``c_m = E[relu(G) h_m(G)]``, ``h_m = He_m / sqrt(m!)``, ``G ~ N(0, 1)``.
 
@@ -158,7 +158,7 @@ def relu_coefficient(m):
     return _integrate_against(m, lambda j: gaussian_half_moment(j + 1))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def relu_coefficient_by_parts(m):
     """``c_m`` by Gaussian integration by parts: ``E[f(G) He_m(G)] = E[f^{(m)}(G)]``.
 
@@ -175,7 +175,7 @@ def relu_coefficient_by_parts(m):
     return sp.expand(hermite_he(m - 2, 0) * phi0 / sp.sqrt(sp.factorial(m)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def abs_coefficient(m):
     """Exact ``E[|G| h_m(G)]`` by term-wise integration with ``E|G|^j`` (zero for odd ``m``)."""
     m = _degree(m, "m")
@@ -191,9 +191,9 @@ def coefficient_parts(value):
     value = _exact(value, "value")
     if value == 0:
         return 0, sp.Integer(0), 0
-    sq = sp.expand(value ** 2)
+    sq = sp.expand(value**2)
     for e in (0, 1):
-        q = sp.simplify(sq * sp.pi ** e)
+        q = sp.simplify(sq * sp.pi**e)
         if q.is_Rational:
             s = 1 if value.is_positive else -1
             if value.is_positive is None:
@@ -214,8 +214,8 @@ def hermite_tensor(l, xs):
     d = len(xs)
     if d == 0:
         raise ValueError("xs must contain at least one variable")
-    if d ** l > 10 ** 5:
-        raise ValueError(f"hermite_tensor: d**l = {d ** l} entries is too many for exact work (limit 1e5)")
+    if d**l > 10**5:
+        raise ValueError(f"hermite_tensor: d**l = {d**l} entries is too many for exact work (limit 1e5)")
     norm = 1 / sp.sqrt(sp.factorial(l))
     if l == 0:
         return sp.Array(norm)
@@ -245,7 +245,7 @@ def contract_tensor(tensor, g, times):
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def contraction_coefficients(l):
     """Derive ``(a_l, b_l, c_l)`` with, for unit ``g``,
 
@@ -272,7 +272,7 @@ def contraction_coefficients(l):
     e23 = entry((l - 2, 1, 1))
     a = sp.simplify(e11 / hermite_h(l, t))
     b = sp.simplify(e12 / (hermite_h(l - 1, t) * y2))
-    c = sp.simplify(e22 / (hermite_h(l - 2, t) * (y2 ** 2 - 1)))
+    c = sp.simplify(e22 / (hermite_h(l - 2, t) * (y2**2 - 1)))
     c_check = sp.simplify(e23 / (hermite_h(l - 2, t) * y2 * y3))
     for name, val in (("a", a), ("b", b), ("c", c)):
         if val.free_symbols:
@@ -309,7 +309,7 @@ def stereographic_unit_vector(params):
     every unit vector (minus the pole, by continuity).
     """
     ps = [_exact(p, "params") for p in params]
-    s = sum(p ** 2 for p in ps)
+    s = sum(p**2 for p in ps)
     return [2 * p / (1 + s) for p in ps] + [(1 - s) / (1 + s)]
 
 
@@ -343,10 +343,10 @@ _phi, _r = sp.symbols("phi r", real=True)
 def _radial_factor():
     # E over the 2-D Gaussian in polar coordinates: density r exp(-r^2/2) / (2 pi) dr dphi,
     # and a product of two degree-1 homogeneous functions contributes r^2.
-    return sp.integrate(_r ** 3 * sp.exp(-_r ** 2 / 2), (_r, 0, sp.oo)) / (2 * sp.pi)
+    return sp.integrate(_r**3 * sp.exp(-(_r**2) / 2), (_r, 0, sp.oo)) / (2 * sp.pi)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def relu_kernel():
     """``E[relu(<u,x>) relu(<v,x>)]`` for ``|u| = nu``, ``|v| = nv`` at angle ``theta in [0, pi]``.
 
@@ -358,7 +358,7 @@ def relu_kernel():
     return sp.simplify(_nu * _nv * _radial_factor() * ang)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def abs_kernel():
     """``E[|<u,x>| |<v,x>|]`` in the symbols ``nu, nv, theta`` (``theta in [0, pi]``).
 
@@ -371,7 +371,7 @@ def abs_kernel():
     return sp.simplify(_nu * _nv * _radial_factor() * 2 * (same - opposite))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def relu_linear_kernel():
     """``E[relu(<u,x>) <v,x>]`` in the symbols ``nu, nv, theta``; equals ``nu nv cos(theta) / 2``."""
     ang = sp.integrate(sp.cos(_phi) * sp.cos(_phi - _theta), (_phi, -sp.pi / 2, sp.pi / 2))
@@ -464,10 +464,14 @@ def write_generated(path=GENERATED_PATH):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m verified_relu.hermite.symbolic", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m verified_relu.hermite.symbolic", description=__doc__.split("\n")[0]
+    )
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--regenerate", action="store_true", help="rewrite verified_relu/hermite/_generated.py")
-    group.add_argument("--check", action="store_true", help="exit 1 if the checked-in file differs from a fresh derivation")
+    group.add_argument(
+        "--check", action="store_true", help="exit 1 if the checked-in file differs from a fresh derivation"
+    )
     args = parser.parse_args(argv)
     if args.regenerate:
         print(f"wrote {write_generated()}")

@@ -91,7 +91,9 @@ def _seed_sequence(rng):
         return np.random.SeedSequence(int(rng.integers(0, 2**63)))
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
         return np.random.SeedSequence(int(rng))
-    raise TypeError(f"learn: rng must be None, a non-negative int, a SeedSequence or a Generator, got {type(rng).__name__}")
+    raise TypeError(
+        f"learn: rng must be None, a non-negative int, a SeedSequence or a Generator, got {type(rng).__name__}"
+    )
 
 
 def learn(X, y, k, method="fast", rng=None, *, progress=False, **options):
@@ -140,8 +142,10 @@ def learn(X, y, k, method="fast", rng=None, *, progress=False, **options):
     """
     row = registry.get(method)
     if "dps" in options:
-        raise TypeError("learn: dps= is handled by verified_relu.learn (the precision layer sits above the "
-                        "learners); call verified_relu.learn(X, y, k, ..., dps=N)")
+        raise TypeError(
+            "learn: dps= is handled by verified_relu.learn (the precision layer sits above the "
+            "learners); call verified_relu.learn(X, y, k, ..., dps=N)"
+        )
     X = as_matrix(X, "X", caller="learn")
     n, d = X.shape
     y = as_vector(y, "y", length=n, caller="learn")

@@ -57,9 +57,7 @@ ANTICONCENTRATION_C_UPPER = 2.0
 def teacher_directions(teacher):
     """Unit directions ``u_i`` and ``|.|``-form weights ``lambda_i`` of a ground-truth network."""
     canon = teacher.canonical()
-    return np.asarray(canon.directions, dtype=float), np.asarray(
-        canon.coefficients, dtype=float
-    )
+    return np.asarray(canon.directions, dtype=float), np.asarray(canon.coefficients, dtype=float)
 
 
 def anticoncentration(g, U, k=None):
@@ -171,11 +169,7 @@ def random_net_size(dim, radius, delta):
     """
     p = cap_fraction(dim, radius / 2)
     size = 1.0 / cap_fraction(dim, radius / 4)
-    return (
-        max(1, math.ceil(math.log(max(size, 1.0) / delta) / -math.log1p(-p)))
-        if p < 1
-        else 1
-    )
+    return max(1, math.ceil(math.log(max(size, 1.0) / delta) / -math.log1p(-p))) if p < 1 else 1
 
 
 def _cube_net(dim, radius):
@@ -263,9 +257,7 @@ class CandidateScorer:
         elif activation == "abs":
             A = np.abs(X @ points.T)
         else:
-            raise ValueError(
-                f"CandidateScorer: activation must be 'relu' or 'abs', got {activation!r}"
-            )
+            raise ValueError(f"CandidateScorer: activation must be 'relu' or 'abs', got {activation!r}")
         self.n = X.shape[0]
         self.points = points
         self.activation = activation
@@ -303,9 +295,7 @@ class CandidateScorer:
         subset = list(subset)
         if not subset:
             return np.zeros(0)
-        lam, *_ = np.linalg.lstsq(
-            self.gram_rows(subset)[:, subset], self.b[subset], rcond=None
-        )
+        lam, *_ = np.linalg.lstsq(self.gram_rows(subset)[:, subset], self.b[subset], rcond=None)
         return lam
 
 
@@ -339,9 +329,7 @@ def _merge_top(top, losses, make, keep):
     return top[:keep]
 
 
-def exhaustive_search(
-    scorer, grid, m_max, *, threshold=None, stop_at_first=False, top=1, chunk=1 << 21
-):
+def exhaustive_search(scorer, grid, m_max, *, threshold=None, stop_at_first=False, top=1, chunk=1 << 21):
     """Every candidate with ``m <= m_max`` distinct net points and weights on ``grid``.
 
     Enumeration order: ``m = 0, 1, ...``, subsets lexicographically, weights lexicographically.
@@ -351,14 +339,8 @@ def exhaustive_search(
     """
     grid = np.asarray(grid, dtype=float)
     npts = len(scorer.points)
-    best = SearchOutcome(
-        (), np.zeros(0), scorer.rr, 1, top=[(scorer.rr, (), np.zeros(0))]
-    )
-    first = (
-        ((), np.zeros(0), scorer.rr)
-        if threshold is not None and scorer.rr <= threshold
-        else None
-    )
+    best = SearchOutcome((), np.zeros(0), scorer.rr, 1, top=[(scorer.rr, (), np.zeros(0))])
+    first = ((), np.zeros(0), scorer.rr) if threshold is not None and scorer.rr <= threshold else None
     if first is not None and stop_at_first:
         best.first = first
         return best
@@ -372,19 +354,13 @@ def exhaustive_search(
                 break
             bS = scorer.b[S]  # (B, m)
             GS = scorer.G[S[:, :, None], S[:, None, :]]  # (B, m, m)
-            loss = (
-                scorer.rr
-                - 2 * bS @ L.T
-                + np.einsum("gi,bij,gj->bg", L, GS, L, optimize=True)
-            )
+            loss = scorer.rr - 2 * bS @ L.T + np.einsum("gi,bij,gj->bg", L, GS, L, optimize=True)
             best.candidates += loss.size
             scorer.evaluated += loss.size
             if threshold is not None and first is None:
                 hits = np.argwhere(loss <= threshold)
                 if len(hits):
-                    bi, gi = hits[
-                        0
-                    ]  # argwhere is row-major: first subset, then first weights
+                    bi, gi = hits[0]  # argwhere is row-major: first subset, then first weights
                     first = (
                         tuple(int(i) for i in S[bi]),
                         L[gi].copy(),
@@ -427,20 +403,10 @@ def greedy_search(scorer, m_max):
         GS[:, :-1, -1] = rows[:, rest].T
         GS[:, -1, :-1] = rows[:, rest].T
         GS[:, -1, -1] = scorer.diag[rest]
-        bS = np.concatenate(
-            [np.tile(scorer.b[chosen], (len(rest), 1)), scorer.b[rest][:, None]], axis=1
-        )
-        ridge = (
-            1e-12
-            * np.maximum(np.trace(GS, axis1=1, axis2=2), 1e-300)[:, None, None]
-            * np.eye(m)
-        )
+        bS = np.concatenate([np.tile(scorer.b[chosen], (len(rest), 1)), scorer.b[rest][:, None]], axis=1)
+        ridge = 1e-12 * np.maximum(np.trace(GS, axis1=1, axis2=2), 1e-300)[:, None, None] * np.eye(m)
         lam = np.linalg.solve(GS + ridge, bS[:, :, None])[:, :, 0]
-        loss = (
-            scorer.rr
-            - 2 * np.sum(lam * bS, axis=1)
-            + np.einsum("bi,bij,bj->b", lam, GS, lam)
-        )
+        loss = scorer.rr - 2 * np.sum(lam * bS, axis=1) + np.einsum("bi,bij,bj->b", lam, GS, lam)
         best.candidates += len(rest)
         scorer.evaluated += len(rest)
         j = int(np.argmin(loss))

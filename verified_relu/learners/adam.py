@@ -19,15 +19,15 @@ long as the epoch budget (not the wall-time budget ``time_budget``) is what stop
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
 import math
 import time
+from typing import ClassVar
 
 import numpy as np
 
-from ..network import ReLUNetwork
 from .._progress import reporter
 from .._validation import BOOLEAN, NONE, Interval, Sequence, check_params
+from ..network import ReLUNetwork
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from .baselines import (
     judge,
@@ -40,9 +40,11 @@ from .result import TraceStep
 __all__ = ["AdamParams", "fit", "import_torch", "validate"]
 
 METHOD = "adam"
-TORCH_HINT = ('the adam baseline needs PyTorch: in the .venv made by tasks.py, run '
-              '.venv/bin/python -m pip install -e ".[torch]" in the repository\'s root '
-              '(in an environment of your own: python -m pip install torch)')
+TORCH_HINT = (
+    "the adam baseline needs PyTorch: in the .venv made by tasks.py, run "
+    '.venv/bin/python -m pip install -e ".[torch]" in the repository\'s root '
+    "(in an environment of your own: python -m pip install torch)"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,15 +183,28 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     for i, (lr, order_rng) in enumerate(zip(grid, order_seeds), 1):
         t0 = time.perf_counter()
         deadline = None if share is None else t0 + share
-        W, mu, a, val_mse, epochs, stopped_by = _train(torch, Xt, yt, Xs, ys, W0, mu0, lr, params, order_rng, deadline, say)
-        runs.append({"lr": lr, "validation_mse": val_mse, "epochs": epochs, "stopped_by": stopped_by,
-                     "seconds": time.perf_counter() - t0})
-        say(f"lr {lr:g} ({i} of {len(grid)}): {epochs} epochs ({stopped_by}), selection MSE {val_mse:.3e}, "
-            f"{runs[-1]['seconds']:.1f} s")
+        W, mu, a, val_mse, epochs, stopped_by = _train(
+            torch, Xt, yt, Xs, ys, W0, mu0, lr, params, order_rng, deadline, say
+        )
+        runs.append(
+            {
+                "lr": lr,
+                "validation_mse": val_mse,
+                "epochs": epochs,
+                "stopped_by": stopped_by,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+        say(
+            f"lr {lr:g} ({i} of {len(grid)}): {epochs} epochs ({stopped_by}), selection MSE {val_mse:.3e}, "
+            f"{runs[-1]['seconds']:.1f} s"
+        )
         if np.isfinite(val_mse) and (best is None or val_mse < best[0]):
             best = (val_mse, lr, W, mu, a)
     if best is None:
-        raise FloatingPointError(f"learn (method='adam'): every learning rate in lr_grid {grid} diverged (non-finite loss)")
+        raise FloatingPointError(
+            f"learn (method='adam'): every learning rate in lr_grid {grid} diverged (non-finite loss)"
+        )
     _, lr, W, mu, a = best
     network, dropped = _to_network(W, mu, a, params.fit_linear)
     val_mse, val_rel = relative_holdout_error(network, Xv, yv)
@@ -200,9 +215,18 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     trace = [
         TraceStep("init", {"how": "xavier", "width": width}),
         TraceStep("grid", {"runs": runs}),
-        TraceStep("validation", {"selected_lr": lr, "n_validation": len(val), "mse": val_mse,
-                                 "relative": val_rel, "train_mse": train_mse, "dropped_zero_neurons": dropped,
-                                 "verdict": v.to_dict()}),
+        TraceStep(
+            "validation",
+            {
+                "selected_lr": lr,
+                "n_validation": len(val),
+                "mse": val_mse,
+                "relative": val_rel,
+                "train_mse": train_mse,
+                "dropped_zero_neurons": dropped,
+                "verdict": v.to_dict(),
+            },
+        ),
     ]
     diagnostics = {
         "validation_mse": val_mse,

@@ -85,10 +85,16 @@ def judge(params, predictions, X, y, *, train_mse=None, undetermined=None):
     :data:`verified_relu.verdict.DEFAULTS` where a parameter class lacks one)."""
     from ..verdict import DEFAULTS, verdict
 
-    return verdict(predictions, X, y, noiseless=bool(getattr(params, "noiseless", False)),
-                   success_tol=float(getattr(params, "success_tol", DEFAULTS["success_tol"])),
-                   noise_factor=float(getattr(params, "noise_factor", DEFAULTS["noise_factor"])),
-                   train_mse=train_mse, undetermined=undetermined)
+    return verdict(
+        predictions,
+        X,
+        y,
+        noiseless=bool(getattr(params, "noiseless", False)),
+        success_tol=float(getattr(params, "success_tol", DEFAULTS["success_tol"])),
+        noise_factor=float(getattr(params, "noise_factor", DEFAULTS["noise_factor"])),
+        train_mse=train_mse,
+        undetermined=undetermined,
+    )
 
 
 def check_verdict_options(params, method):

@@ -38,15 +38,14 @@ import copy
 import dataclasses
 import math
 
-import mpmath
 import numpy as np
 
+from .._lm import levenberg_marquardt
+from .._validation import check_params
 from ..hermite.numeric import relu_coefficients
 from ..moments import Residual, moment_contraction
 from ..network import ReLUNetwork
 from . import _paper, records
-from .._lm import levenberg_marquardt
-from .._validation import check_params
 from .cdgkm_audit import round_audit
 from .cdgkm_params import DEPARTURES, CDGKMParams, as_count
 
@@ -79,11 +78,7 @@ def validate(params, n, d, k):
             f"(n_moments) + {n_val} validation samples (n_val) = {n_val + need_mom}"
         )
     if not params.greedy_search:
-        dim = (
-            min(d, k * (k + 1))
-            if not params.reduce_dim
-            else min(d, params.reduce_to or k)
-        )
+        dim = min(d, k * (k + 1)) if not params.reduce_dim else min(d, params.reduce_to or k)
         try:
             P, _ = _paper.sphere_net(
                 dim,
@@ -156,11 +151,7 @@ def _case1(A, B, g, params):
         u = -u
     p = float(A @ u)
     lam_plus, lam_minus = (s + p) / 2, (s - p) / 2
-    neurons = [
-        (lam, sign * u)
-        for lam, sign in ((lam_plus, 1.0), (lam_minus, -1.0))
-        if abs(lam) > float(params.omega)
-    ]
+    neurons = [(lam, sign * u) for lam, sign in ((lam_plus, 1.0), (lam_minus, -1.0)) if abs(lam) > float(params.omega)]
     return neurons, {
         "lam_plus": lam_plus,
         "lam_minus": lam_minus,
@@ -226,14 +217,10 @@ class _Search:
         rv = self.yv - _predict(fitted, self.Xv)
         if case1:
             net_a = _extend(fitted, case1, d)
-            children.append(
-                ("a", net_a, float(np.mean((self.yv - net_a(self.Xv)) ** 2)))
-            )
+            children.append(("a", net_a, float(np.mean((self.yv - net_a(self.Xv)) ** 2))))
         search_rec = {"dim_V": V.shape[1]}
         if V.shape[1]:
-            P, net_rec = _paper.sphere_net(
-                V.shape[1], float(p.upsilon), self.gen, kind=p.net, delta=float(p.delta)
-            )
+            P, net_rec = _paper.sphere_net(V.shape[1], float(p.upsilon), self.gen, kind=p.net, delta=float(p.delta))
             dirs = P @ V.T
             scorer = _paper.CandidateScorer(self.Xv, rv, dirs, "relu")
             keep = p.beam if p.beam is not None else p.max_paths
@@ -241,15 +228,9 @@ class _Search:
                 out = _paper.greedy_search(scorer, k)
                 grid_size = None
             else:
-                grid = (
-                    np.array([0.0])
-                    if p.ls_weights
-                    else _paper.weight_grid(float(p.R), float(p.weight_spacing))
-                )
+                grid = np.array([0.0]) if p.ls_weights else _paper.weight_grid(float(p.R), float(p.weight_spacing))
                 grid_size = len(grid)
-                out = _paper.exhaustive_search(
-                    scorer, grid, k, top=keep if not p.ls_weights else keep * 4
-                )
+                out = _paper.exhaustive_search(scorer, grid, k, top=keep if not p.ls_weights else keep * 4)
             tops = []
             for loss, subset, weights in out.top:
                 if not subset:
@@ -269,9 +250,7 @@ class _Search:
                 best_case2_loss=float(out.loss),
             )
         children.sort(key=lambda c: c[2])
-        if (
-            p.refine and children
-        ):  # departure: Levenberg-Marquardt on the moment samples from the best child, re-scored
+        if p.refine and children:  # departure: Levenberg-Marquardt on the moment samples from the best child, re-scored
             children[0] = self._refined(children[0][1], children[0][0])
             children.sort(key=lambda c: c[2])
         record = {
@@ -287,10 +266,7 @@ class _Search:
             "op_se": {str(l): se for l, (_, se) in contractions.items()},
             "subspace": {**v_rec, "basis": V.T},
             "case2": search_rec,
-            "children": [
-                {"choice": c, "validation_mse": loss, "neurons": _size(net)}
-                for c, net, loss in children
-            ],
+            "children": [{"choice": c, "validation_mse": loss, "neurons": _size(net)} for c, net, loss in children],
             "threshold": self.threshold,
         }
         if self.teacher is not None:
@@ -307,18 +283,27 @@ class _Search:
         self.trace("round", **record)
         on = bool(p.noise_threshold)
         z = float(p.noise_z) if on else 1.0
-        self.trace.add(records.spectrum(
-            "round_spectrum", f"cdgkm round (path {path}): singular values",
-            [(f"l={l}", np.sort(np.abs(np.linalg.eigvalsh(M)))[::-1][: k + 2], None if se is None else z * float(se),
-              f"{z:g} op_se (threshold)" if on else "1 op_se") for l, (M, se) in contractions.items()]))
+        self.trace.add(
+            records.spectrum(
+                "round_spectrum",
+                f"cdgkm round (path {path}): singular values",
+                [
+                    (
+                        f"l={l}",
+                        np.sort(np.abs(np.linalg.eigvalsh(M)))[::-1][: k + 2],
+                        None if se is None else z * float(se),
+                        f"{z:g} op_se (threshold)" if on else "1 op_se",
+                    )
+                    for l, (M, se) in contractions.items()
+                ],
+            )
+        )
         if V.shape[1]:
             self.trace.add(records.basis("round_basis", V.T, f"the round's subspace V (path {path}, dim {V.shape[1]})"))
         return children
 
     def _refined(self, net, choice):
-        atol = (
-            1e-8 * self.threshold
-        )  # far below acceptance; a refined fit is exact to ~1e-4 eps in L2
+        atol = 1e-8 * self.threshold  # far below acceptance; a refined fit is exact to ~1e-4 eps in L2
         out = levenberg_marquardt(
             self.X,
             self.y,
@@ -350,9 +335,7 @@ class _Search:
             )
             return children[0], path + [children[0][0]]
         if depth + 1 >= self.rounds:
-            self.trace(
-                "break", path=path + ["c"], reason=f"round limit {self.rounds} reached"
-            )
+            self.trace("break", path=path + ["c"], reason=f"round limit {self.rounds} reached")
             return None
         for choice, net, loss in children:
             self.trace("descend", path=path + [choice], validation_mse=loss)
@@ -414,8 +397,13 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         "validation_mse": loss,
         "paths_explored": search.paths,
         "neurons": _size(network),
-        "checkpoints": ({"paper": network} if not params.refine else {"refine": network} if paper_network is None
-                        else {"paper": paper_network, "refine": network}),
+        "checkpoints": (
+            {"paper": network}
+            if not params.refine
+            else {"refine": network}
+            if paper_network is None
+            else {"paper": paper_network, "refine": network}
+        ),
     }
     if teacher is not None:
         diagnostics["exact_squared_error"] = teacher.squared_distance(network)

@@ -53,9 +53,7 @@ def unlearned(teacher, fitted, radius):
     U, _ = teacher_directions(teacher)
     if fitted is None:
         return list(range(len(U)))
-    F = fitted.weights / np.maximum(
-        np.linalg.norm(fitted.weights, axis=1, keepdims=True), 1e-300
-    )
+    F = fitted.weights / np.maximum(np.linalg.norm(fitted.weights, axis=1, keepdims=True), 1e-300)
     F = F[np.abs(fitted.coefficients) > 0]
     if len(F) == 0:
         return list(range(len(U)))
@@ -74,11 +72,7 @@ def gapped_intervals(v, i, params, d):
     """
     lo_all = float(params.gamma_min)
     dist = np.abs(np.asarray(v) - v[i])
-    bad = sorted(
-        (float(dj), params.T_inverse(float(dj), d))
-        for j, dj in enumerate(dist)
-        if j != i and dj > 0
-    )
+    bad = sorted((float(dj), params.T_inverse(float(dj), d)) for j, dj in enumerate(dist) if j != i and dj > 0)
     intervals, start = [], lo_all
     for a, b in bad + [(1.0, 1.0)]:
         a, b = max(a, lo_all), min(b, 1.0)
@@ -91,9 +85,7 @@ def gapped_intervals(v, i, params, d):
     for lo, hi in intervals:
         if hi <= lo:
             continue
-        edge = params.T(lo, d) * (
-            1 + 1e-9
-        )  # lo = T^{-1}(delta_j) itself, up to rounding
+        edge = params.T(lo, d) * (1 + 1e-9)  # lo = T^{-1}(delta_j) itself, up to rounding
         close = [j for j, dj in enumerate(dist) if dj <= edge]
         out.append((lo, hi, close))
     return out
@@ -149,9 +141,7 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
             )
         neurons.append({"neuron": i, "v": float(v[a]), "gapped": rows})
         detectable = [row for row in rows if row["detectable"]]
-        if (
-            detectable
-        ):  # Lemma 12-13 at the coarsest scale where i (or its clump) is detectable
+        if detectable:  # Lemma 12-13 at the coarsest scale where i (or its clump) is detectable
             detectable_dirs.append((i, a, detectable[-1]["gamma_lo"]))
         clump_rows = [row for row in rows if 2 <= len(row["close"]) < len(remaining)]
         if clump_rows:  # the finest gapped scale at which i is in a proper clump
@@ -162,9 +152,7 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
                 seen.add(key)
                 gamma = row["gamma_lo"]
                 T = params.T(gamma, d)
-                bound = T * k**3 * math.sqrt(d) + (
-                    0.0 if row["detectable"] else k * float(params.Lambda)
-                )
+                bound = T * k**3 * math.sqrt(d) + (0.0 if row["detectable"] else k * float(params.Lambda))
                 clumps.append(
                     {
                         "members": row["close"],
@@ -174,12 +162,9 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
                         "close_sum": row["close_sum"],
                         "detectable": row["detectable"],
                         "collapse_cost_L2": _collapse_cost(Ur, lr, close_local, a),
-                        "dropped_cost_L2": abs(
-                            row["close_sum"]
-                        ),  # ||c |<u,.>| || = |c| (E z^2 = 1)
+                        "dropped_cost_L2": abs(row["close_sum"]),  # ||c |<u,.>| || = |c| (E z^2 = 1)
                         "lemma15_bound": bound,
-                        "lemma15_formula": "T(gamma) k^3 sqrt(d)"
-                        + ("" if row["detectable"] else " + k Lambda"),
+                        "lemma15_formula": "T(gamma) k^3 sqrt(d)" + ("" if row["detectable"] else " + k Lambda"),
                     }
                 )
     out["neurons"] = neurons
@@ -195,9 +180,7 @@ def round_audit(teacher, fitted, g, V, contractions, params, d, k):
     span = np.linalg.svd(U[remaining].T, full_matrices=False)[0]
     cosines = np.linalg.svd(span.T @ V, compute_uv=False) if V.shape[1] else np.zeros(0)
     out["principal_angle_max"] = (
-        float(np.arccos(np.clip(cosines.min(), -1, 1)))
-        if len(cosines) == span.shape[1]
-        else float(np.pi / 2)
+        float(np.arccos(np.clip(cosines.min(), -1, 1))) if len(cosines) == span.shape[1] else float(np.pi / 2)
     )
     rows = []
     for i, a, gamma in detectable_dirs:
@@ -232,7 +215,7 @@ def format_audit(result):
     """
     lines = [f"cdgkm run: {result.message}"]
     for name, err in result.diagnostics.get("checkpoints", {}).items():
-        (kind, value), = err.items()
+        ((kind, value),) = err.items()
         label = "the paper's steps alone" if name == "paper" else f"after the departure {name!r}"
         lines.append(f"checkpoint {name!r} ({label}): {kind.replace('_', ' ')} {_fmt(value)}")
     direction = result.step("direction").data
@@ -246,9 +229,7 @@ def format_audit(result):
         if step.name != "round" or "audit" not in step.data:
             continue
         r, a = step.data, step.data["audit"]
-        lines.append(
-            f"round at path {r['path']} (depth {r['depth']}): dim V = {r['case2']['dim_V']}"
-        )
+        lines.append(f"round at path {r['path']} (depth {r['depth']}): dim V = {r['case2']['dim_V']}")
         if "projections" not in a:
             lines.append("  every true neuron is learned")
             continue
@@ -263,9 +244,7 @@ def format_audit(result):
                 f"[{_fmt(g['gamma_lo'])}, {_fmt(g['gamma_hi'])}) close {g['close']} sum {_fmt(g['close_sum'])} {'detectable' if g['detectable'] else 'undetectable'}"
                 for g in row["gapped"]
             ]
-            lines.append(
-                f"  neuron {row['neuron']}: gapped scales (Def. 6): " + "; ".join(parts)
-            )
+            lines.append(f"  neuron {row['neuron']}: gapped scales (Def. 6): " + "; ".join(parts))
         for c in a["clumps"]:
             lines.append(
                 f"  clump {c['members']} at gamma = {_fmt(c['gamma'])} (T(gamma) = {_fmt(c['T_gamma'])}), sum {_fmt(c['close_sum'])}, "
@@ -273,17 +252,17 @@ def format_audit(result):
                 f"<= Lemma 15 bound {c['lemma15_formula']} = {_fmt(c['lemma15_bound'])}: {c['collapse_cost_L2'] <= c['lemma15_bound']}"
             )
         per = ", ".join(f"l={l}: {_fmt(v)}" for l, v in a["eta_by_degree"].items())
-        lines.append(
-            f"  moment errors ||M_l - M_hat_l||_op: {per}; eta = max = {_fmt(a['eta'])}"
-        )
-        lines.append(
-            f"  largest principal angle between V and the true span: {_fmt(a['principal_angle_max'])} rad"
-        )
+        lines.append(f"  moment errors ||M_l - M_hat_l||_op: {per}; eta = max = {_fmt(a['eta'])}")
+        lines.append(f"  largest principal angle between V and the true span: {_fmt(a['principal_angle_max'])} rad")
         for row in a["detectable_to_V"]:
             vacuous = row["lemma13_bound"] >= 1.0
             lines.append(
                 f"  neuron {row['neuron']}: dist(u, V) = {_fmt(row['dist_to_V'])} vs Lemma 13 bound sqrt(2 eta/C1) + (C2/C1)^(1/4) = "
                 f"{_fmt(row['lemma13_bound'])} (gamma = {_fmt(row['gamma'])}, C1 = {_fmt(row['C1'])}, C2 = {_fmt(row['C2'])})"
-                + (": VACUOUS here (>= 1, and the distance of a unit vector to a subspace is at most 1)" if vacuous else "")
+                + (
+                    ": VACUOUS here (>= 1, and the distance of a unit vector to a subspace is at most 1)"
+                    if vacuous
+                    else ""
+                )
             )
     return "\n".join(lines)

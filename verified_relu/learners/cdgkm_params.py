@@ -137,8 +137,10 @@ class CDGKMParams:
     #: Declared constraints of the fields (:func:`verified_relu._validation.check_params`);
     #: the sample counts are checked against the data in ``cdgkm.validate``.
     _constraints: ClassVar[dict] = {
-        **{name: [Interval("real", 0, None, closed="neither")]
-           for name in ("eps", "R", "upsilon", "weight_spacing", "eps_prime", "omega", "Lambda", "gamma_min")},
+        **{
+            name: [Interval("real", 0, None, closed="neither")]
+            for name in ("eps", "R", "upsilon", "weight_spacing", "eps_prime", "omega", "Lambda", "gamma_min")
+        },
         "delta": [Interval("real", 0, 1, closed="neither")],
         "net": [Options("cube", "random")],
         "beam": [NONE, Interval("int", 1)],
@@ -166,20 +168,12 @@ class CDGKMParams:
 
     def T(self, gamma, d):
         """The threshold map ``T(gamma) = T_prefactor (gamma / d)^T_exponent`` (float)."""
-        pre = (
-            float(self.T_prefactor)
-            if self.T_prefactor is not None
-            else float(d) ** float(self.T_exponent)
-        )
+        pre = float(self.T_prefactor) if self.T_prefactor is not None else float(d) ** float(self.T_exponent)
         return pre * (gamma / d) ** float(self.T_exponent)
 
     def T_inverse(self, delta, d):
         """``gamma`` with ``T(gamma) = delta``."""
-        pre = (
-            float(self.T_prefactor)
-            if self.T_prefactor is not None
-            else float(d) ** float(self.T_exponent)
-        )
+        pre = float(self.T_prefactor) if self.T_prefactor is not None else float(d) ** float(self.T_exponent)
         return d * (delta / pre) ** (1.0 / float(self.T_exponent))
 
     @classmethod
@@ -216,9 +210,7 @@ class CDGKMParams:
         return cls(**base)
 
     @classmethod
-    def faithful(
-        cls, d, k, *, eps, R, upsilon=0.25, weight_spacing=None, n_val=2000, **overrides
-    ):
+    def faithful(cls, d, k, *, eps, R, upsilon=0.25, weight_spacing=None, n_val=2000, **overrides):
         """Practical constants with **no** departure: exhaustive Case-2 search over the
         ``upsilon``-net and the weight grid, exhaustive path search (depth first, best
         validation first, stopping at the first accepted path as step 11 does).  Tiny
@@ -247,19 +239,13 @@ class CDGKMParams:
         """
         for name, value in (("d", d), ("k", k)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"CDGKMParams.from_theory: {name} must be an int >= 1, got {value!r}"
-                )
+                raise ValueError(f"CDGKMParams.from_theory: {name} must be an int >= 1, got {value!r}")
         if k > d:
-            raise ValueError(
-                f"CDGKMParams.from_theory: k must be <= d, got k={k}, d={d}"
-            )
+            raise ValueError(f"CDGKMParams.from_theory: k must be <= d, got k={k}, d={d}")
         ctx = _ctx(dps)
         eps, R, delta = (_mp.decimal_mpf(ctx, v) for v in (eps, R, delta))  # 0.1 means 1/10
         if not (eps > 0 and R >= 1 and 0 < delta < 1):
-            raise ValueError(
-                "CDGKMParams.from_theory: need eps > 0, R >= 1 and 0 < delta < 1"
-            )
+            raise ValueError("CDGKMParams.from_theory: need eps > 0, R >= 1 and 0 < delta < 1")
         D, K = ctx.mpf(d), ctx.mpf(k)
         L = max(ctx.mpf(1), ctx.log(K, 2))
         xi0 = (eps / (R * D)) ** (K ** (L**2))

@@ -27,8 +27,11 @@ def audit_table(d, k, eps, R, delta=0.1, *, dps=30):
         raise ValueError(f"audit_table: k must be an int with 1 <= k <= d = {d}, got {k!r}")
     if k > 64:
         raise ValueError(f"audit_table: k must be <= 64 (the chains' exponents grow like k^(log2 k)^2), got {k}")
-    for name, value, ok in (("eps", eps, 0 < eps < math.inf), ("R", R, 1 <= R < math.inf),
-                            ("delta", delta, 0 < delta < 1)):
+    for name, value, ok in (
+        ("eps", eps, 0 < eps < math.inf),
+        ("R", R, 1 <= R < math.inf),
+        ("delta", delta, 0 < delta < 1),
+    ):
         if not ok:
             need = {"eps": "> 0", "R": ">= 1", "delta": "in (0, 1)"}[name]
             raise ValueError(f"audit_table: {name} must be finite and {need}, got {value!r}")

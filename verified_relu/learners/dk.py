@@ -416,8 +416,11 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         if params.moment_accuracy is not None:  # Lemma 17: ||M_m v||^2 < 2 (eps/k)^{Ck/2} for unit v _|_ V
             step["audit"]["lemma17_threshold"] = 2 * mpmath.sqrt(params.moment_accuracy)
     tr("subspace", **step)
-    tr.add(records.spectrum("q_spectrum", "dk: eigenvalues of Q (no noise floor recorded)",
-                            [("Q", evals[order], None, "")]))
+    tr.add(
+        records.spectrum(
+            "q_spectrum", "dk: eigenvalues of Q (no noise floor recorded)", [("Q", evals[order], None, "")]
+        )
+    )
     tr.add(records.basis("subspace_basis", E.T, f"DK24's subspace V, the top {r} eigenvectors of Q"))
 
     # Step 5: Hermite coefficients inside V.

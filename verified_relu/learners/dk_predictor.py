@@ -300,5 +300,3 @@ def _check_network(network, d):
         raise TypeError(f"HermitePredictor: network must be a ReLUNetwork, got {type(network).__name__}")
     if network.d != d:
         raise ValueError(f"HermitePredictor: network has d = {network.d}, the predictor d = {d}")
-
-

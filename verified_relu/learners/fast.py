@@ -62,12 +62,12 @@ from typing import ClassVar
 
 import numpy as np
 
+from .._lm import EXACT_LOSS, LM_ATOL, expanding_subspace_lm, levenberg_marquardt, predict
 from .._progress import reporter
-from .._validation import BOOLEAN, NONE, Interval, check_params
-from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
+from .._validation import NONE, Interval, check_params
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
-from .._lm import EXACT_LOSS, LM_ATOL, expanding_subspace_lm, levenberg_marquardt, predict
+from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from . import records
 from .result import LearnResult, TraceStep
 
@@ -140,10 +140,27 @@ class FastParams:
         "validation_fraction": [Interval("real", 0, 1, closed="neither")],
         "subspace_sigma": [Interval("real", 0, None, closed="neither")],
         "starts": [NONE, Interval("int", 1)],
-        **{name: [Interval("int", 1)] for name in ("subspace_iterations", "refine_iterations", "full_iterations",
-                                                    "expand_rounds", "expand_iterations")},
-        **{name: [Interval("int", 0)] for name in ("resubspace_rounds", "resubspace_extra", "reseed_rounds", "hops",
-                                                    "certificate_tries", "restarts")},
+        **{
+            name: [Interval("int", 1)]
+            for name in (
+                "subspace_iterations",
+                "refine_iterations",
+                "full_iterations",
+                "expand_rounds",
+                "expand_iterations",
+            )
+        },
+        **{
+            name: [Interval("int", 0)]
+            for name in (
+                "resubspace_rounds",
+                "resubspace_extra",
+                "reseed_rounds",
+                "hops",
+                "certificate_tries",
+                "restarts",
+            )
+        },
         "expand_min_decrease": [Interval("real", 0, 1)],
         "merge_cos": [Interval("real", 0, 1, closed="right")],
         **VERDICT_CONSTRAINTS,
@@ -179,7 +196,15 @@ def _subspace(X, r, k, sigma, rng):
         floor = sigma * est.op_se
         keep = np.abs(vals) > floor
         order = np.argsort(-np.abs(vals))
-        rows.append({"labels": name, "degree": l, "eigenvalues": vals[order][: k + 2].tolist(), "noise_floor": floor, "kept": int(keep.sum())})
+        rows.append(
+            {
+                "labels": name,
+                "degree": l,
+                "eigenvalues": vals[order][: k + 2].tolist(),
+                "noise_floor": floor,
+                "kept": int(keep.sum()),
+            }
+        )
         pieces.append(vecs[:, keep])
         nrm = np.linalg.norm(est.value)
         if nrm > 0:
@@ -188,7 +213,11 @@ def _subspace(X, r, k, sigma, rng):
     stack = np.hstack(pieces)
     if stack.shape[1] == 0:
         vals, vecs = np.linalg.eigh(total)
-        return vecs[:, ::-1][:, :cap], rows, "no eigenvalue above the noise floor: top eigenvectors of the sum of squares"
+        return (
+            vecs[:, ::-1][:, :cap],
+            rows,
+            "no eigenvalue above the noise floor: top eigenvectors of the sum of squares",
+        )
     U, sv, _ = np.linalg.svd(stack, full_matrices=False)
     dim = int(min(cap, max(1, np.sum(sv > 0.5))))
     V = U[:, :dim]
@@ -243,11 +272,20 @@ def _subspace_fit(Z, y, k, params, rng):
 def _refine(X, y, W, mu, a, params, scale, fit_linear=True, polish=None):
     """Full-space refinement: expanding-subspace rounds, then a few full-space steps (``polish``,
     default ``params.refine_iterations``; fewer for candidates that are only compared)."""
-    return expanding_subspace_lm(X, y, W, mu, a, fit_linear=fit_linear, rounds=params.expand_rounds,
-                                 sub_iter=params.expand_iterations,
-                                 polish_iter=params.refine_iterations if polish is None else polish,
-                                 full_iter=params.full_iterations, atol=LM_ATOL * scale,
-                                 min_decrease=params.expand_min_decrease)
+    return expanding_subspace_lm(
+        X,
+        y,
+        W,
+        mu,
+        a,
+        fit_linear=fit_linear,
+        rounds=params.expand_rounds,
+        sub_iter=params.expand_iterations,
+        polish_iter=params.refine_iterations if polish is None else polish,
+        full_iter=params.full_iterations,
+        atol=LM_ATOL * scale,
+        min_decrease=params.expand_min_decrease,
+    )
 
 
 def _resubspace(X, y, out, k, params, scale, rng):
@@ -273,14 +311,16 @@ def _resubspace(X, y, out, k, params, scale, rng):
         Q, sv, _ = np.linalg.svd(np.hstack(cols), full_matrices=False)
         V = Q[:, sv > 1e-8 * sv[0]][:, : min(d, 2 * k + 2)]
         Z = X @ V
-        best = levenberg_marquardt(Z, y, out.W @ V, out.mu, out.a @ V, max_iter=params.subspace_iterations,
-                                   atol=LM_ATOL * scale)
+        best = levenberg_marquardt(
+            Z, y, out.W @ V, out.mu, out.a @ V, max_iter=params.subspace_iterations, atol=LM_ATOL * scale
+        )
         sub, _ = _subspace_fit(Z, y, k, params, rng)
         if sub.loss < best.loss:
             best = sub
         cand = _refine(X, y, best.W @ V.T, best.mu, best.a @ V.T, params, scale)
-        rounds.append({"dimension": int(V.shape[1]), "subspace_loss": best.loss, "loss_before": out.loss,
-                       "loss_after": cand.loss})
+        rounds.append(
+            {"dimension": int(V.shape[1]), "subspace_loss": best.loss, "loss_before": out.loss, "loss_after": cand.loss}
+        )
         if cand.loss >= out.loss:
             break
         out = cand
@@ -373,8 +413,15 @@ def _consolidate(X, y, out, params, scale):
         for i, j in pairs:
             cand = _refine(X, y, *_merge_pair(out.W, out.mu, out.a, i, j), params, scale)
             if cand.loss <= max(2.0 * out.loss, EXACT_LOSS * scale):
-                merges.append({"kept": i, "merged": j, "loss_before": out.loss, "loss_after": cand.loss,
-                               "before": ReLUNetwork(out.W, out.mu, out.a)})
+                merges.append(
+                    {
+                        "kept": i,
+                        "merged": j,
+                        "loss_before": out.loss,
+                        "loss_after": cand.loss,
+                        "before": ReLUNetwork(out.W, out.mu, out.a),
+                    }
+                )
                 out = cand
                 break
         else:
@@ -399,9 +446,7 @@ def _proper_form(W, mu, a, k, tol=1e-8):
     lam, U = lam[keep], U[keep]
     B = (lam[:, None] * U).T
     if len(lam) <= 12:
-        best = min(
-            (np.linalg.norm(w - B @ np.array(s)), s) for s in itertools.product((1.0, -1.0), repeat=len(lam))
-        )
+        best = min((np.linalg.norm(w - B @ np.array(s)), s) for s in itertools.product((1.0, -1.0), repeat=len(lam)))
         if best[0] <= thr:
             s = np.array(best[1])
             return s[:, None] * U, 2.0 * lam, float(best[0])
@@ -470,8 +515,12 @@ def _undetermined_pair(network, X, tol):
             continue
         found = ambiguous_pair(network, X, i, j, directions=4)
         if found.ambiguous and found.relative_distance > tol:
-            return {"neurons": [i, j], "wedge_samples": found.wedge_samples,
-                    "free_dimensions": found.free_dimensions, "relative_distance": found.relative_distance}
+            return {
+                "neurons": [i, j],
+                "wedge_samples": found.wedge_samples,
+                "free_dimensions": found.free_dimensions,
+                "relative_distance": found.relative_distance,
+            }
     return None
 
 
@@ -507,10 +556,21 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None):
 
     V, rows, how = _subspace(Xt, r, k, params.subspace_sigma, rng)
     trace.append(TraceStep("subspace", {"dimension": V.shape[1], "how": how, "matrices": rows}))
-    trace.append(records.spectrum(
-        "subspace_spectra", "fast: subspace matrices (top eigenvalues)",
-        [(f"{m['labels']}, l={m['degree']}", m["eigenvalues"], m.get("noise_floor"), f"{params.subspace_sigma:g} op_se")
-         for m in rows]))
+    trace.append(
+        records.spectrum(
+            "subspace_spectra",
+            "fast: subspace matrices (top eigenvalues)",
+            [
+                (
+                    f"{m['labels']}, l={m['degree']}",
+                    m["eigenvalues"],
+                    m.get("noise_floor"),
+                    f"{params.subspace_sigma:g} op_se",
+                )
+                for m in rows
+            ],
+        )
+    )
 
     say(f"  subspace: dimension {V.shape[1]} ({how})")
     Z = Xt @ V
@@ -528,8 +588,10 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None):
     out, rounds = _merge_and_reseed(Xt, yt, out, params, scale)
     out, hops = _hop(Xt, yt, out, params, scale, rng)
     trace.append(TraceStep("reseed", {"rounds": rounds, "hops": hops, "loss": out.loss}))
-    say(f"  merge-and-reseed ({len(rounds)} round(s)), {hops['tried']} hop(s) tried: relative loss "
-        f"{out.loss / scale:.3e}")
+    say(
+        f"  merge-and-reseed ({len(rounds)} round(s)), {hops['tried']} hop(s) tried: relative loss "
+        f"{out.loss / scale:.3e}"
+    )
 
     out, merges = _consolidate(Xt, yt, out, params, scale)
     premerge = [m.pop("before") for m in merges]
@@ -553,8 +615,18 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None):
     if not proper:
         network = ReLUNetwork(out.W, out.mu, out.a)
         train_loss = out.loss
-    trace.append(TraceStep("proper_form", {"proper": proper, "exact_form": exact_form, "width": network.k,
-                                           "linear_residual_norm": lin, "improper_loss": out.loss}))
+    trace.append(
+        TraceStep(
+            "proper_form",
+            {
+                "proper": proper,
+                "exact_form": exact_form,
+                "width": network.k,
+                "linear_residual_norm": lin,
+                "improper_loss": out.loss,
+            },
+        )
+    )
     return network, float(train_loss), proper, trace, int(V.shape[1]), premerge
 
 
@@ -592,8 +664,13 @@ def _split_certificate(network, X, tol):
         dup = ReLUNetwork(np.vstack([network.weights, network.weights[i]]), mu, network.linear)
         found = ambiguous_pair(dup, X, i, network.k, directions=4)
         if found.ambiguous and found.relative_distance > tol:
-            return {"neurons": "split", "neuron": i, "wedge_samples": 0,
-                    "free_dimensions": found.free_dimensions, "relative_distance": float(found.relative_distance)}
+            return {
+                "neurons": "split",
+                "neuron": i,
+                "wedge_samples": 0,
+                "free_dimensions": found.free_dimensions,
+                "relative_distance": float(found.relative_distance),
+            }
     return None
 
 
@@ -665,8 +742,13 @@ def _refit_certificate(network, X, y, tol, tries, seed=0):
                 found = more
             if found is not None and found[3] > tol:
                 _, alt, resid, dist = found
-                return {"neurons": "refit", "pair": [i, j], "relative_distance": float(dist),
-                        "sample_max_abs_residual": resid, "alternative": alt.to_dict()}
+                return {
+                    "neurons": "refit",
+                    "pair": [i, j],
+                    "relative_distance": float(dist),
+                    "sample_max_abs_residual": resid,
+                    "alternative": alt.to_dict(),
+                }
     return None
 
 
@@ -718,8 +800,16 @@ def _judge(network, train_loss, X, y, Xv, yv, params, premerge=(), k=None):
             f"samples separate the two neurons; their span misses {undetermined['free_dimensions']} of "
             f"{X.shape[1]} dimensions); more samples are needed"
         )
-    v = verdict(pred, Xv, yv, noiseless=params.noiseless, success_tol=params.success_tol, train_mse=train_loss,
-                noise_factor=params.noise_factor, undetermined=sentence)
+    v = verdict(
+        pred,
+        Xv,
+        yv,
+        noiseless=params.noiseless,
+        success_tol=params.success_tol,
+        train_mse=train_loss,
+        noise_factor=params.noise_factor,
+        undetermined=sentence,
+    )
     return v, undetermined
 
 
@@ -747,16 +837,17 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         # attempt a holds out fold a (mod the number of folds): a sample that the held-out fold of one
         # attempt withholds from fitting (a wedge sample of two nearly parallel neurons) is fitted by the next
         f = a % folds
-        val = perm[f * n_val:(f + 1) * n_val]
-        tr = np.concatenate([perm[: f * n_val], perm[(f + 1) * n_val:]])
+        val = perm[f * n_val : (f + 1) * n_val]
+        tr = np.concatenate([perm[: f * n_val], perm[(f + 1) * n_val :]])
         Xt, yt, Xv, yv = X[tr], y[tr], X[val], y[val]
         scale = float(np.mean(yt * yt)) or 1.0
         say(f"attempt {a + 1} of at most {params.restarts + 1} (held-out fold {f}): {len(tr)} training samples")
         network, train_loss, proper, steps, dim, premerge = _attempt(Xt, yt, k, params, stream, scale, say)
         v, undetermined = _judge(network, train_loss, X, y, Xv, yv, params, premerge, k)
         say(f"attempt {a + 1}: {v.reason} (held-out relative error {v.relative:.3e})")
-        attempts.append({"attempt": a, "fold": f, "train_mse": train_loss, "validation_mse": v.mse,
-                         "verdict": v.reason})
+        attempts.append(
+            {"attempt": a, "fold": f, "train_mse": train_loss, "validation_mse": v.mse, "verdict": v.reason}
+        )
         if best is None or v.success or (not best[5].success and v.relative < best[5].relative):
             best = (network, train_loss, proper, steps, dim, v, undetermined, len(tr))
         if v.success or v.reason == "undetermined":
@@ -767,9 +858,16 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     trace.append(
         TraceStep(
             "validation",
-            {"n_validation": int(n_val), "mse": v.mse, "relative": v.relative, "train_mse": train_loss,
-             "residual_max_z": v.residual_max_z, "residual_z_limit": v.residual_z_limit,
-             "undetermined": undetermined, "verdict": v.to_dict()},
+            {
+                "n_validation": int(n_val),
+                "mse": v.mse,
+                "relative": v.relative,
+                "train_mse": train_loss,
+                "residual_max_z": v.residual_max_z,
+                "residual_z_limit": v.residual_z_limit,
+                "undetermined": undetermined,
+                "verdict": v.to_dict(),
+            },
         )
     )
     diagnostics = {
@@ -786,8 +884,10 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     }
     message = v.message
     if not proper and np.any(network.linear):
-        message += (f"; the network keeps a linear term <a, x> (|a| = {np.linalg.norm(network.linear):.3g}): no "
-                    f"network of width <= {k} without one fits the training samples as well within the noise")
+        message += (
+            f"; the network keeps a linear term <a, x> (|a| = {np.linalg.norm(network.linear):.3g}): no "
+            f"network of width <= {k} without one fits the training samples as well within the noise"
+        )
     return network, v.success, message, tuple(trace), diagnostics
 
 

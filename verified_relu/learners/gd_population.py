@@ -38,8 +38,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..network import ReLUNetwork
 from .._validation import BOOLEAN, Interval, check_params
+from ..network import ReLUNetwork
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from .baselines import (
     judge,
@@ -167,9 +167,13 @@ def validate(params, n, d, k):
     init = params.init
     if init is not None:
         if not isinstance(init, ReLUNetwork):
-            raise TypeError(f"learn (method='gd_population'): init must be a ReLUNetwork or None, got {type(init).__name__}")
+            raise TypeError(
+                f"learn (method='gd_population'): init must be a ReLUNetwork or None, got {type(init).__name__}"
+            )
         if init.d != d or init.k != k:
-            raise ValueError(f"learn (method='gd_population'): init must have k = {k}, d = {d}, got k = {init.k}, d = {init.d}")
+            raise ValueError(
+                f"learn (method='gd_population'): init must have k = {k}, d = {d}, got k = {init.k}, d = {init.d}"
+            )
     check_params(params, params._constraints, f"learn (method={METHOD!r})")
     return teacher
 
@@ -229,7 +233,8 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         "collapsed": f"a neuron's weight vector reached zero at iteration {it}",
     }[reason]
     population = (
-        "population exact" if np.isfinite(rel) and rel <= params.success_tol
+        "population exact"
+        if np.isfinite(rel) and rel <= params.success_tol
         else ("stalled at a stationary point that is not the teacher" if reason == "grad_tol" else "not converged")
     )
     message = f"{v.message}; {population}: {words}; relative population error {rel:.2e}"

@@ -68,9 +68,9 @@ from typing import ClassVar
 import numpy as np
 
 from .. import _mp
-from ..network import ReLUNetwork
 from .._lm import LM_ATOL, levenberg_marquardt
 from .._validation import NONE, Interval, Options, Sequence, check_params
+from ..network import ReLUNetwork
 from . import records
 from ._paper import (
     CandidateScorer,
@@ -109,8 +109,16 @@ def theory_chain(ctx, d, k, eps, R, C, delta_exponent, n_exponent):
     N = (k * d) ** ctx.mpf(n_exponent) * R**2 / eta**2
     q = k * R / eps
     N_val = q**4 * ctx.log(q)
-    return {"tau": tau, "xi": xi, "Delta": Delta, "eta_prime": eta_prime, "nu": eta_prime, "eta": eta,
-            "N": N, "N_val": N_val}
+    return {
+        "tau": tau,
+        "xi": xi,
+        "Delta": Delta,
+        "eta_prime": eta_prime,
+        "nu": eta_prime,
+        "eta": eta,
+        "N": N,
+        "N_val": N_val,
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,9 +181,23 @@ class NetlearnParams:
     #: depends on ``k`` and the data (the degree prefix, the sample counts) is checked in
     #: :func:`validate`.
     _constraints: ClassVar[dict] = {
-        **{name: [NONE, Interval("real", 0, None, closed="neither")]
-           for name in ("eps", "R", "tau", "xi", "Delta", "eta_prime", "nu", "eta", "C", "eps_rel", "noise_sigma",
-                        "net_delta")},
+        **{
+            name: [NONE, Interval("real", 0, None, closed="neither")]
+            for name in (
+                "eps",
+                "R",
+                "tau",
+                "xi",
+                "Delta",
+                "eta_prime",
+                "nu",
+                "eta",
+                "C",
+                "eps_rel",
+                "noise_sigma",
+                "net_delta",
+            )
+        },
         "validation_fraction": [Interval("real", 0, 1, closed="neither")],
         "net_kind": [Options("random", "cube")],
         "noise_relation": [Options("sqrt", "linear")],
@@ -196,10 +218,24 @@ class NetlearnParams:
         failure probability ``delta``.  ``C = 0.1`` as in ``proofs_checks.cn``."""
         ctx = _mp.context(int(dps), guard=0)
         ch = theory_chain(ctx, d, k, eps, R, C, k * k, k * k)
-        return cls(eps=float(eps), R=float(R), C=float(C), tau=ch["tau"], xi=ch["xi"], Delta=ch["Delta"],
-                   eta_prime=ch["eta_prime"], nu=ch["nu"], eta=ch["eta"], N=ctx.ceil(ch["N"]),
-                   N_val=ctx.ceil(ch["N_val"]), degrees=cls.full_degrees(k), delta_exponent=k * k,
-                   n_exponent=k * k, net_kind="random", net_delta=float(delta))
+        return cls(
+            eps=float(eps),
+            R=float(R),
+            C=float(C),
+            tau=ch["tau"],
+            xi=ch["xi"],
+            Delta=ch["Delta"],
+            eta_prime=ch["eta_prime"],
+            nu=ch["nu"],
+            eta=ch["eta"],
+            N=ctx.ceil(ch["N"]),
+            N_val=ctx.ceil(ch["N_val"]),
+            degrees=cls.full_degrees(k),
+            delta_exponent=k * k,
+            n_exponent=k * k,
+            net_kind="random",
+            net_delta=float(delta),
+        )
 
     @classmethod
     def practical(cls, d, k, **kw):
@@ -222,9 +258,19 @@ class NetlearnParams:
         if faithful:
             base = {"degrees": cls.full_degrees(k), "net_kind": "cube"}
         else:
-            base = {"degrees": (2, 4, 6) if k >= 3 else (2, 4), "xi": 0.5, "net_kind": "cube", "noise_relation": "sqrt",
-                        "noise_sigma": 1.0, "ls_weights": True, "greedy_search": True, "refine": True, "noise_thresholds": True,
-                        "max_degree": True, "reduce_dim": True}
+            base = {
+                "degrees": (2, 4, 6) if k >= 3 else (2, 4),
+                "xi": 0.5,
+                "net_kind": "cube",
+                "noise_relation": "sqrt",
+                "noise_sigma": 1.0,
+                "ls_weights": True,
+                "greedy_search": True,
+                "refine": True,
+                "noise_thresholds": True,
+                "max_degree": True,
+                "reduce_dim": True,
+            }
         base.update(kw)
         return cls(**base)
 
@@ -255,7 +301,11 @@ def validate(params, n, d, k):
     if params.eps is None and not params.noise_thresholds:
         _fail("eps", "given (eps=None is the practical profile's data-relative eps; it needs noise_thresholds)", None)
     if params.R is None and not (params.ls_weights and params.noise_thresholds):
-        _fail("R", "given unless both ls_weights and noise_thresholds are on (R sets the weight grid and thresholds)", None)
+        _fail(
+            "R",
+            "given unless both ls_weights and noise_thresholds are on (R sets the weight grid and thresholds)",
+            None,
+        )
     degs = tuple(params.degrees)
     if any(l % 2 for l in degs):
         _fail("degrees", "a non-empty tuple of even ints >= 2", params.degrees)
@@ -430,8 +480,9 @@ def _moment_matrices(Xm, ym, g, params, ch):
         if se > 0:
             snr += (M / se) @ (M / se)
         order = np.argsort(-np.abs(vals))
-        rows.append({"l": l, "eigenvalues": vals[order], "op_se": se, "eta": eta_l, "eta_prime": thr,
-                     "rank": int(keep.sum())})
+        rows.append(
+            {"l": l, "eigenvalues": vals[order], "op_se": se, "eta": eta_l, "eta_prime": thr, "rank": int(keep.sum())}
+        )
     return rows, projs, etas, snr
 
 
@@ -499,13 +550,22 @@ def _refine(network, val_loss, lam, U, w_hat, P, V, Xm, ym, Xv, yv, resid, k, rn
             lam_r = np.asarray(o.weights, dtype=float)
             U_r = pts[list(o.subset)] if o.subset else np.zeros((0, d))
         W0, mu0, a0 = _relu_form(w_hat, lam_r, U_r, k, d, rng)
-        res = levenberg_marquardt(Xm[:nr], ym[:nr], W0, mu0, a0, max_iter=params.refine_iterations,
-                                  atol=LM_ATOL * scale)
+        res = levenberg_marquardt(
+            Xm[:nr], ym[:nr], W0, mu0, a0, max_iter=params.refine_iterations, atol=LM_ATOL * scale
+        )
         cand = ReLUNetwork(res.W, res.mu, res.a) if np.all(np.linalg.norm(res.W, axis=1) > 0) else None
         cand_loss = float(np.mean((yv - cand(Xv)) ** 2)) if cand is not None else math.inf
         kept = cand_loss < val_loss
-        attempts.append({"start": r, "iterations": res.iterations, "reason": res.reason, "train_loss": res.loss,
-                         "validation_loss": cand_loss, "kept": kept})
+        attempts.append(
+            {
+                "start": r,
+                "iterations": res.iterations,
+                "reason": res.reason,
+                "train_loss": res.loss,
+                "validation_loss": cand_loss,
+                "kept": kept,
+            }
+        )
         if kept:
             network, val_loss, refined = cand, cand_loss, True
     tr("refine", attempts=attempts, kept=refined, samples=nr)
@@ -519,7 +579,7 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     tr = Tracer(METHOD, progress)
     n_mom, n_val = (int(v) for v in _needed_counts(params, n))
     perm = rng.permutation(n)
-    mom, val = perm[:n_mom], perm[n_mom:n_mom + n_val]
+    mom, val = perm[:n_mom], perm[n_mom : n_mom + n_val]
     Xm, ym, Xv, yv = X[mom], y[mom], X[val], y[val]
     ch = _resolve(params, d, k, ym)
     eps = ch["eps"]
@@ -533,8 +593,13 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
 
     rows, projs, etas, snr = _moment_matrices(Xm, ym, g, params, ch)
     tr("moments", degrees=list(params.degrees), matrices=rows)
-    tr.add(records.spectrum("moment_spectra", "netlearn: moment matrices M_l",
-                            [(f"l={r['l']}", r["eigenvalues"], r["eta_prime"], "threshold eta'_l") for r in rows]))
+    tr.add(
+        records.spectrum(
+            "moment_spectra",
+            "netlearn: moment matrices M_l",
+            [(f"l={r['l']}", r["eigenvalues"], r["eta_prime"], "threshold eta'_l") for r in rows],
+        )
+    )
     V, nu, svals, filled = _subspace(rows, projs, snr, params, ch, k)
     dimV = V.shape[1]
     tr("subspace", spectrum=svals[::-1], nu=nu, dim_V=dimV, k=k, filled_by_snr=filled, basis=V.T)
@@ -545,15 +610,15 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
 
     xi = ch["xi"]
     if dimV:
-        P, net = sphere_net(dimV, xi / 2, rng, kind=params.net_kind, delta=params.net_delta,
-                            max_points=params.max_net_points)
+        P, net = sphere_net(
+            dimV, xi / 2, rng, kind=params.net_kind, delta=params.net_delta, max_points=params.max_net_points
+        )
         points = P @ V.T
     else:
         P, points, net = None, np.zeros((0, d)), {"kind": params.net_kind, "dim": 0, "size": 0}
     grid = None if params.ls_weights else weight_grid(ch["R"], xi)
     total = count_candidates(len(points), len(grid), k) if grid is not None else None
-    tr("net", net=net, grid_size=None if grid is None else len(grid), R=ch["R"], xi=xi,
-       exhaustive_candidates=total)
+    tr("net", net=net, grid_size=None if grid is None else len(grid), R=ch["R"], xi=xi, exhaustive_candidates=total)
 
     resid = yv - Xv @ w_hat
     scorer = CandidateScorer(Xv, resid, points.reshape(-1, d), "abs")
@@ -561,24 +626,43 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     chosen = first if first is not None else best
     subset, lam, loss = tuple(chosen[0]), np.asarray(chosen[1], dtype=float), float(chosen[2])
     U = points[list(subset)] if subset else np.zeros((0, d))
-    tr("search", kind=kind, candidates=count, scored_total=scorer.evaluated, accepted=first is not None, subset=subset, weights=lam,
-       validation_loss=loss, threshold=threshold)
+    tr(
+        "search",
+        kind=kind,
+        candidates=count,
+        scored_total=scorer.evaluated,
+        accepted=first is not None,
+        subset=subset,
+        weights=lam,
+        validation_loss=loss,
+        threshold=threshold,
+    )
 
     network = abs_form_network(w_hat, lam, U)
     checkpoints = {"paper": network}  # the paper's steps alone: nothing below changes what came before
     val_loss = float(np.mean((yv - network(Xv)) ** 2))
     refined = False
     if params.refine and params.refine_iterations > 0:
-        network, val_loss, refined = _refine(network, val_loss, lam, U, w_hat, P, V, Xm, ym, Xv, yv, resid, k, rng,
-                                             params, threshold, tr)
+        network, val_loss, refined = _refine(
+            network, val_loss, lam, U, w_hat, P, V, Xm, ym, Xv, yv, resid, k, rng, params, threshold, tr
+        )
         checkpoints["refine"] = network
     success = bool(val_loss <= threshold)
-    message = (f"validation MSE {val_loss:.3e} {'<=' if success else '>'} eps^2/2 = {threshold:.3e}"
-               + ("" if success else ": Fail (CN24 Alg. 1 step 7)"))
+    message = f"validation MSE {val_loss:.3e} {'<=' if success else '>'} eps^2/2 = {threshold:.3e}" + (
+        "" if success else ": Fail (CN24 Alg. 1 step 7)"
+    )
     tr("validation", mse=val_loss, threshold=threshold, success=success)
     diagnostics = {
-        "validation_mse": val_loss, "threshold": threshold, "eps": eps, "dim_V": int(dimV),
-        "net_size": len(points), "candidates": int(count), "n_moment": n_mom, "n_validation": n_val,
-        "refined": refined, "search_loss": loss, "checkpoints": checkpoints,
+        "validation_mse": val_loss,
+        "threshold": threshold,
+        "eps": eps,
+        "dim_V": int(dimV),
+        "net_size": len(points),
+        "candidates": int(count),
+        "n_moment": n_mom,
+        "n_validation": n_val,
+        "refined": refined,
+        "search_loss": loss,
+        "checkpoints": checkpoints,
     }
     return network, success, message, tr.steps, diagnostics

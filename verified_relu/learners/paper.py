@@ -64,8 +64,10 @@ def _verdict_size(module, params, n, d, k):
             raise ValueError(f"learn: n = {n} samples are too few")
         module.validate(params, n - VERDICT_MIN, d, k)
     except ValueError as exc:
-        raise ValueError(f"learn: {VERDICT_MIN} of the n = {n} samples are held out for the shared verdict (the "
-                         f"learner never sees them), and on the rest: {exc}") from None
+        raise ValueError(
+            f"learn: {VERDICT_MIN} of the n = {n} samples are held out for the shared verdict (the "
+            f"learner never sees them), and on the rest: {exc}"
+        ) from None
     return VERDICT_MIN
 
 
@@ -90,9 +92,7 @@ def learn(X, y, k, method, ss, options):
     if params is None:
         params = cls.practical(d, k)
     elif not isinstance(params, cls):
-        raise TypeError(
-            f"learn: params must be a {cls.__name__} for method {method!r}, got {type(params).__name__}"
-        )
+        raise TypeError(f"learn: params must be a {cls.__name__} for method {method!r}, got {type(params).__name__}")
     if options:
         params = dataclasses.replace(params, **options)
     if teacher is not None:
@@ -101,9 +101,7 @@ def learn(X, y, k, method, ss, options):
                 f"learn: teacher must be a ReLUNetwork (ground truth for the audit), got {type(teacher).__name__}"
             )
         if teacher.d != d:
-            raise ValueError(
-                f"learn: teacher has d = {teacher.d} but X has {d} columns"
-            )
+            raise ValueError(f"learn: teacher has d = {teacher.d} but X has {d} columns")
     n_verdict = _verdict_size(module, params, n, d, k)
     gen = np.random.default_rng(ss)
     perm = gen.permutation(n)
@@ -118,11 +116,14 @@ def learn(X, y, k, method, ss, options):
     diagnostics["departures"] = list(params.departures())
     diagnostics.update(paper_accepted=bool(accepted), verdict=v.to_dict(), n_verdict=n_verdict)
     trace = tuple(trace) + (TraceStep("verdict", {**v.to_dict(), "paper_accepted": bool(accepted)}),)
-    message = (f"{v.message}; paper's test: {'accepted' if accepted else 'not accepted'}: {paper_message}"
-               + _checkpoint_sentence(diagnostics["checkpoints"]))
+    message = (
+        f"{v.message}; paper's test: {'accepted' if accepted else 'not accepted'}: {paper_message}"
+        + _checkpoint_sentence(diagnostics["checkpoints"])
+    )
     result = make_result(method, network, v.success, message, trace, diagnostics, params, ss.entropy, k)
-    return dataclasses.replace(result, params={**result.params, **dataclasses.asdict(vopts)},
-                               checkpoints=dict(checkpoints))
+    return dataclasses.replace(
+        result, params={**result.params, **dataclasses.asdict(vopts)}, checkpoints=dict(checkpoints)
+    )
 
 
 def _checkpoint_errors(checkpoints, Xh, yh, teacher):
@@ -148,7 +149,7 @@ def _checkpoint_sentence(errors):
         return ""
     parts = []
     for i, (name, e) in enumerate(errors.items()):
-        (kind, value), = e.items()
+        ((kind, value),) = e.items()
         what = "exact relative error" if kind.startswith("exact") else "held-out relative error"
         label = "paper steps" if i == 0 else f"after {name} (departure)"
         parts.append(f"{label}: {what} {value:.2e}")

@@ -45,8 +45,14 @@ def spectrum(name, title, series):
         f = None if floor is None else float(floor)
         if f is not None and math.isnan(f):
             raise ValueError(f"spectrum {name!r}: the floor of {label!r} is NaN")
-        rows.append({"label": str(label), "values": _floats(values, f"spectrum {name!r}: values of {label!r}"),
-                     "floor": f, "floor_label": str(floor_label)})
+        rows.append(
+            {
+                "label": str(label),
+                "values": _floats(values, f"spectrum {name!r}: values of {label!r}"),
+                "floor": f,
+                "floor_label": str(floor_label),
+            }
+        )
     return TraceStep(name, {"title": str(title), "series": rows}, kind="spectrum")
 
 
@@ -64,8 +70,17 @@ def checkpoint(name, lemma, quantity, value, bound, holds):
     """A ``"checkpoint"`` record: ``value`` of ``quantity`` against the ``bound`` of ``lemma``."""
     from .result import TraceStep
 
-    return TraceStep(name, {"lemma": str(lemma), "quantity": str(quantity), "value": float(value),
-                            "bound": float(bound), "holds": bool(holds)}, kind="checkpoint")
+    return TraceStep(
+        name,
+        {
+            "lemma": str(lemma),
+            "quantity": str(quantity),
+            "value": float(value),
+            "bound": float(bound),
+            "holds": bool(holds),
+        },
+        kind="checkpoint",
+    )
 
 
 def of_kind(trace, kind):

@@ -81,20 +81,53 @@ class Learner:
 LEARNERS = {
     row.name: row
     for row in (
-        Learner("fast", "fast", "FastParams", "fast", supports_dps=True,
-                summary="moment subspace, neuron discovery in it, Levenberg-Marquardt refinement"),
-        Learner("cdgkm", "cdgkm", "CDGKMParams", "paper", supports_dps=True,
-                summary="MULTISCALELEARN, Chen, Dou, Goel, Klivans and Meka (COLT 2023)"),
-        Learner("netlearn", "netlearn", "NetlearnParams", "paper",
-                summary="NETLEARN, Chen and Narayanan (COLT 2024)"),
-        Learner("dk", "dk", "DKParams", "paper", proper=False,
-                summary="Schur-polynomial learner, Diakonikolas and Kane (COLT 2024): an improper predictor"),
-        Learner("gd_population", "gd_population", "GDPopulationParams", "baseline", needs_teacher=True,
-                summary="oracle baseline: gradient descent on the exact population loss against a teacher"),
-        Learner("tensor", "tensor", "TensorParams", "baseline",
-                summary="tensor initialisation (Zhong et al. 2017) then Levenberg-Marquardt"),
-        Learner("adam", "adam", "AdamParams", "baseline",
-                summary="Adam in PyTorch with a learning-rate grid selected on held-out samples"),
+        Learner(
+            "fast",
+            "fast",
+            "FastParams",
+            "fast",
+            supports_dps=True,
+            summary="moment subspace, neuron discovery in it, Levenberg-Marquardt refinement",
+        ),
+        Learner(
+            "cdgkm",
+            "cdgkm",
+            "CDGKMParams",
+            "paper",
+            supports_dps=True,
+            summary="MULTISCALELEARN, Chen, Dou, Goel, Klivans and Meka (COLT 2023)",
+        ),
+        Learner("netlearn", "netlearn", "NetlearnParams", "paper", summary="NETLEARN, Chen and Narayanan (COLT 2024)"),
+        Learner(
+            "dk",
+            "dk",
+            "DKParams",
+            "paper",
+            proper=False,
+            summary="Schur-polynomial learner, Diakonikolas and Kane (COLT 2024): an improper predictor",
+        ),
+        Learner(
+            "gd_population",
+            "gd_population",
+            "GDPopulationParams",
+            "baseline",
+            needs_teacher=True,
+            summary="oracle baseline: gradient descent on the exact population loss against a teacher",
+        ),
+        Learner(
+            "tensor",
+            "tensor",
+            "TensorParams",
+            "baseline",
+            summary="tensor initialisation (Zhong et al. 2017) then Levenberg-Marquardt",
+        ),
+        Learner(
+            "adam",
+            "adam",
+            "AdamParams",
+            "baseline",
+            summary="Adam in PyTorch with a learning-rate grid selected on held-out samples",
+        ),
     )
 }
 

@@ -32,10 +32,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..moments import moment_contraction
-from ..network import ReLUNetwork
 from .._lm import LM_ATOL, levenberg_marquardt
 from .._validation import Interval, check_params
+from ..moments import moment_contraction
+from ..network import ReLUNetwork
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from .baselines import judge, split_holdout
 from .result import TraceStep
@@ -178,8 +178,18 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     network = ReLUNetwork(W, mu, a)
     v = judge(params, network(Xv), Xv, yv, train_mse=train_loss)
     val_mse, val_rel, success, message = v.mse, v.relative, v.success, v.message
-    trace.append(TraceStep("validation", {"n_validation": len(val), "mse": val_mse, "relative": val_rel,
-                                          "train_mse": train_loss, "verdict": v.to_dict()}))
+    trace.append(
+        TraceStep(
+            "validation",
+            {
+                "n_validation": len(val),
+                "mse": val_mse,
+                "relative": val_rel,
+                "train_mse": train_loss,
+                "verdict": v.to_dict(),
+            },
+        )
+    )
     diagnostics = {
         "validation_mse": val_mse,
         "validation_relative": val_rel,

@@ -293,7 +293,14 @@ class ContractionQuery(_Query):
                 prod[:, 4 * d + 1],  # v3
                 prod[:, 4 * d + 2],  # v4
                 prod[:, 4 * d + 3],  # s2
-                np.array([np.dot(u, u), np.dot(gamma, gamma), np.dot(u, gamma), np.sum(beta * beta * rho + u * u - 2 * u * gamma)]),
+                np.array(
+                    [
+                        np.dot(u, u),
+                        np.dot(gamma, gamma),
+                        np.dot(u, gamma),
+                        np.sum(beta * beta * rho + u * u - 2 * u * gamma),
+                    ]
+                ),
             ):
                 flat = np.asarray(piece).reshape(-1)
                 row[pos : pos + flat.size] = flat
@@ -311,13 +318,21 @@ class ContractionQuery(_Query):
             s = sums[pos : pos + d]
             G = sums[pos + d : pos + d + d * d].reshape(d, d)
         else:
+
             def take(count, shape=None):
                 nonlocal pos
                 piece = sums[pos : pos + count]
                 pos += count
                 return piece.reshape(shape) if shape else piece
 
-            s, G, Q1, M1, M23, Gop = take(d), take(d * d, (d, d)), take(d * d, (d, d)), take(d * d, (d, d)), take(d * d, (d, d)), take(d * d, (d, d))
+            s, G, Q1, M1, M23, Gop = (
+                take(d),
+                take(d * d, (d, d)),
+                take(d * d, (d, d)),
+                take(d * d, (d, d)),
+                take(d * d, (d, d)),
+                take(d * d, (d, d)),
+            )
             v1, v2, v3, v4, s2 = take(d), take(d), take(d), take(d), take(d)
             Su2, Sg2, Sug, c2 = take(4)
         S1 = Sa * gg + np.outer(g, s) + np.outer(s, g) + G - Sg * P
@@ -475,7 +490,14 @@ class MatvecQuery(_Query):
             e1, Sbt = S[1, xo : xo + r], S[1, xo + r]
             Sa, Sg = S[0, rest0 + ro], S[0, rest0 + ro + 1]
             s = w2 - Sbt * g
-            S1 = Sa * np.outer(g, q) + np.outer(g, s @ V) + np.outer(s, q) + W1 - np.outer(g, e1) - Sg * (V - np.outer(g, q))
+            S1 = (
+                Sa * np.outer(g, q)
+                + np.outer(g, s @ V)
+                + np.outer(s, q)
+                + W1
+                - np.outer(g, e1)
+                - Sg * (V - np.outer(g, q))
+            )
             values.append(S1 / n)
             if not self.se:
                 ses.append(None)

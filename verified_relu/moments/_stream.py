@@ -89,7 +89,9 @@ class Reducer:
             i1 = min(i0 + CANONICAL_BLOCK, len(ys))
             w = np.asarray(self.transform(Xs[i0:i1], ys[i0:i1].copy()), dtype=np.float64)
             if w.shape != (i1 - i0,):
-                raise ValueError(f"{self.caller}: transform must return one label per row, shape ({i1 - i0},), got {w.shape}")
+                raise ValueError(
+                    f"{self.caller}: transform must return one label per row, shape ({i1 - i0},), got {w.shape}"
+                )
             if not np.all(np.isfinite(w)):
                 raise ValueError(f"{self.caller}: transform returned NaN/inf labels")
             ws[i0:i1] = w

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ._kernels import _Query, _blocks, _finite_or_raise, _variance, hermite_degrees
+from ._kernels import _blocks, _finite_or_raise, _Query, _variance, hermite_degrees
 
 __all__ = ["TensorQuery"]
 

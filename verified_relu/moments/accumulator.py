@@ -64,10 +64,24 @@ class MomentAccumulator:
     True
     """
 
-    def __init__(self, d, l, g=None, *, V=None, full_tensor=False, return_se=False, transform=None, chunk_size=None, max_entries=MAX_TENSOR_ENTRIES):
+    def __init__(
+        self,
+        d,
+        l,
+        g=None,
+        *,
+        V=None,
+        full_tensor=False,
+        return_se=False,
+        transform=None,
+        chunk_size=None,
+        max_entries=MAX_TENSOR_ENTRIES,
+    ):
         caller = "MomentAccumulator"
         self.d = check_int(d, "d", minimum=1, caller=caller)
-        self._query = build_query(self.d, l, g, V, full_tensor=full_tensor, se=return_se, max_entries=max_entries, caller=caller)
+        self._query = build_query(
+            self.d, l, g, V, full_tensor=full_tensor, se=return_se, max_entries=max_entries, caller=caller
+        )
         self._squeeze = V is not None and not isinstance(l, (list, tuple)) and np.ndim(V) == 1
         self._return_se = bool(return_se)
         self._transform = _check_transform(transform, caller)
@@ -166,7 +180,9 @@ class MomentAccumulator:
     def merge(self, other):
         """Absorb an accumulator of the same query that saw disjoint global rows; returns ``self``."""
         if not isinstance(other, MomentAccumulator) or other._query.spec() != self._query.spec():
-            raise ValueError("MomentAccumulator.merge: other must accumulate the same quantity (same d, l, g, V, options)")
+            raise ValueError(
+                "MomentAccumulator.merge: other must accumulate the same quantity (same d, l, g, V, options)"
+            )
         if other._transform is not self._transform:
             raise ValueError("MomentAccumulator.merge: other must use the same transform object")
         for a, b in other._covered:

@@ -18,8 +18,8 @@ from .._validation import as_array, check_int
 from ..hermite._generated import MAX_CONTRACTION_DEGREE
 from ..network import MAX_TENSOR_ENTRIES, check_unit_vector
 from ._kernels import ContractionQuery, MatvecQuery, ScalarQuery, VectorQuery
-from ._tensor import TensorQuery
 from ._stream import Reducer, as_data_array, check_chunk_rows
+from ._tensor import TensorQuery
 
 __all__ = [
     "MomentEstimate",
@@ -84,7 +84,9 @@ def _is_dask(obj):
 
 def _check_transform(transform, caller):
     if transform is not None and not callable(transform):
-        raise TypeError(f"{caller}: transform must be None or a callable (X, y) -> labels, got {type(transform).__name__}")
+        raise TypeError(
+            f"{caller}: transform must be None or a callable (X, y) -> labels, got {type(transform).__name__}"
+        )
     return transform
 
 
@@ -105,7 +107,7 @@ def build_query(d, l, g=None, V=None, *, full_tensor=False, se=False, max_entrie
         max_entries = check_int(max_entries, "max_entries", minimum=1, caller=caller)
         if d**l > max_entries:
             raise ValueError(
-                f"{caller}: the full tensor at l={l}, d={d} has d**l = {d ** l} entries (> max_entries = "
+                f"{caller}: the full tensor at l={l}, d={d} has d**l = {d**l} entries (> max_entries = "
                 f"{max_entries}); use moment_contraction or contraction_matvec instead"
             )
         if l == 0:
@@ -120,7 +122,9 @@ def build_query(d, l, g=None, V=None, *, full_tensor=False, se=False, max_entrie
             return VectorQuery(d, se)
     if ls is None:
         if l < 2 and V is not None:
-            raise ValueError(f"{caller}: l must be >= 2 for a mat-vec with a contraction matrix, got {l} (use moment_contraction for l < 2)")
+            raise ValueError(
+                f"{caller}: l must be >= 2 for a mat-vec with a contraction matrix, got {l} (use moment_contraction for l < 2)"
+            )
         if l > MAX_CONTRACTION_DEGREE:
             raise ValueError(f"{caller}: l must be <= {MAX_CONTRACTION_DEGREE}, got {l}")
     if g is None and ls is None and l == 2:
@@ -157,9 +161,13 @@ def _data(X, y, caller):
         y = as_data_array(y, "y", 1, caller)
     n, d = X.shape
     if any(isinstance(v, float) and v != v for v in (n, d, y.shape[0])):
-        raise ValueError(f"{caller}: dask arrays with unknown chunk sizes are not supported; call compute_chunk_sizes() first")
+        raise ValueError(
+            f"{caller}: dask arrays with unknown chunk sizes are not supported; call compute_chunk_sizes() first"
+        )
     if y.shape[0] != n:
-        raise ValueError(f"{caller}: X and y must have the same number of rows, got X {tuple(X.shape)} and y {tuple(y.shape)}")
+        raise ValueError(
+            f"{caller}: X and y must have the same number of rows, got X {tuple(X.shape)} and y {tuple(y.shape)}"
+        )
     if n < 1 or d < 1:
         raise ValueError(f"{caller}: X must have at least one row and one column, got shape {tuple(X.shape)}")
     return X, y, int(n), int(d)

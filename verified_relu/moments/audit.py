@@ -78,7 +78,13 @@ def _terms(X, y, l, g, V, ctx):
         alpha, beta, gamma = a * wv * hl, b * wv * hl1, c * wv * hl2
         u = alpha + gamma
         T = [
-            [gamma * yv[i] * yv[j] + beta * (gs[i] * yv[j] + yv[i] * gs[j]) + u * gs[i] * gs[j] - (gamma if i == j else 0) for j in range(d)]
+            [
+                gamma * yv[i] * yv[j]
+                + beta * (gs[i] * yv[j] + yv[i] * gs[j])
+                + u * gs[i] * gs[j]
+                - (gamma if i == j else 0)
+                for j in range(d)
+            ]
             for i in range(d)
         ]
         if Vm is None:
@@ -164,7 +170,7 @@ def contraction_matvec_mp(X, y, l, g, V, *, dps=50, transform=None):
     X, y, n, d = _prepare(X, y, transform, caller)
     dps = _mp.check_dps(dps)
     q = build_query(d, l, g, V, caller=caller)
-    (lv, Vv), = q.pairs
+    ((lv, Vv),) = q.pairs
     out = _mp_estimate(X, y, lv, q.g, Vv, dps, False, caller)[0]
     return out[:, 0] if np.ndim(V) == 1 else out
 
@@ -244,7 +250,7 @@ def rounding_error(X, y, l, g=None, *, V=None, full_tensor=False, dps=50, transf
     elif V is not None:
         est = contraction_matvec(Xf, yf, l, g, V)
         q = build_query(d, l, g, V, caller=caller)
-        (lv, Vv), = q.pairs
+        ((lv, Vv),) = q.pairs
         ref, env = _mp_estimate(Xf, yf, lv, q.g, Vv, dps, False, caller)
         if np.ndim(V) == 1:
             ref, env = ref[:, 0], env[:, 0]

@@ -18,9 +18,9 @@ from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from .._validation import check_int, check_real, check_rng
 from ..hermite._generated import MAX_CONTRACTION_DEGREE
+from ..network import check_unit_vector
 from ._kernels import MatvecQuery
 from .api import _check_transform, _data, run
-from ..network import check_unit_vector
 
 __all__ = ["ContractionOperator", "contraction_operator", "contraction_eigh", "EigenResult"]
 
@@ -137,7 +137,20 @@ def _orth(W, basis):
 
 
 def contraction_eigh(
-    X, y, l, g, k, *, method="krylov", block_size=None, max_basis=None, tol=1e-10, max_passes=200, rng=None, transform=None, chunk_size=None
+    X,
+    y,
+    l,
+    g,
+    k,
+    *,
+    method="krylov",
+    block_size=None,
+    max_basis=None,
+    tol=1e-10,
+    max_passes=200,
+    rng=None,
+    transform=None,
+    chunk_size=None,
 ):
     """Top-``k`` eigenpairs of a contraction ``M_hat_l`` or of ``sum_{l in ls} M_hat_l^2``.
 
@@ -182,7 +195,9 @@ def contraction_eigh(
         if k >= d:
             raise ValueError(f"{caller}: method='arpack' needs k < d (got k={k}, d={d}); use method='krylov'")
         try:
-            vals, vecs = eigsh(op, k=k, which="LA" if psd else "LM", tol=tol, v0=gen.standard_normal(d), maxiter=max_passes)
+            vals, vecs = eigsh(
+                op, k=k, which="LA" if psd else "LM", tol=tol, v0=gen.standard_normal(d), maxiter=max_passes
+            )
             converged = True
         except ArpackNoConvergence as exc:
             vals, vecs, converged = exc.eigenvalues, exc.eigenvectors, False
@@ -192,7 +207,11 @@ def contraction_eigh(
         return EigenResult(vals, vecs, res, op.passes, converged)
     if method != "krylov":
         raise ValueError(f"{caller}: method must be 'krylov' or 'arpack', got {method!r}")
-    b = min(d, k + 4) if block_size is None else check_int(block_size, "block_size", minimum=k, maximum=d, caller=caller)
+    b = (
+        min(d, k + 4)
+        if block_size is None
+        else check_int(block_size, "block_size", minimum=k, maximum=d, caller=caller)
+    )
     if max_basis is None:
         max_basis = min(d, max(8 * b, 2 * k + 2 * b))
     else:

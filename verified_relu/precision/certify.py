@@ -19,6 +19,7 @@ import dataclasses
 import math
 
 import numpy as np
+
 from .. import _mp
 from ..metrics import match_neurons
 from ..network import ReLUNetwork
@@ -68,6 +69,7 @@ def _canonical_digits(ctx, W, mu, a, teacher, dps):
     (``lambda = mu |w| / 2``, ``c = a + sum mu w / 2``; unique for directions pairwise
     non-parallel), which identifies networks that differ by ``relu(z) = relu(-z) + z``.
     ``None`` when either network has (anti)parallel directions (the form would merge them)."""
+
     def form(Wr, mur, ar):
         norms = [ctx.sqrt(ctx.fsum(v * v for v in row)) for row in Wr]
         U = [row / nv for row, nv in zip(Wr, norms)]
@@ -174,15 +176,21 @@ class CertifyReport:
 
     def format(self):
         lines = [
-            (f"certified refinement at dps={self.dps} ({self.label_source} labels): loss {self.loss:.3e}, "
-             f"|grad| {self.gradient_norm:.3e}, {self.iterations} Gauss-Newton iterations ({self.reason})"),
-            (f"gauge-fixed Jacobian: sigma_max {self.singular_values[0]:.3e}, "
-             f"sigma_min {self.singular_values[-1]:.3e}, cond {self.condition:.3e}"),
+            (
+                f"certified refinement at dps={self.dps} ({self.label_source} labels): loss {self.loss:.3e}, "
+                f"|grad| {self.gradient_norm:.3e}, {self.iterations} Gauss-Newton iterations ({self.reason})"
+            ),
+            (
+                f"gauge-fixed Jacobian: sigma_max {self.singular_values[0]:.3e}, "
+                f"sigma_min {self.singular_values[-1]:.3e}, cond {self.condition:.3e}"
+            ),
             f"{'neuron':>6} {'teacher':>7} {'dir digits':>10} {'coef digits':>11} {'pred dir':>8} {'pred coef':>9}",
         ]
         for row in self.neurons:
+
             def f(v):
                 return "-" if v is None else f"{v:.1f}"
+
             lines.append(
                 f"{row['index']:>6} {row['teacher_index']!s:>7} {f(row['direction_digits']):>10} "
                 f"{f(row['coefficient_digits']):>11} {row['predicted_direction_digits']:>8.1f} "
@@ -227,22 +235,40 @@ def certify(model, X, y=None, *, teacher=None, dps=50, fit_linear="auto", min_di
     neurons = _neuron_rows(fit, teacher)
     lin = _linear_row(fit, net, teacher)
     canonical = None if teacher is None else _canonical_digits(fit.ctx, fit.Wm, fit.mum, fit.to_mp(out.a), teacher, dps)
-    digits_all = [row[f"{part}_digits"] for row in neurons if row["teacher_index"] is not None
-                  for part in ("direction", "coefficient")] + ([lin["digits"]] if teacher is not None else [])
+    digits_all = [
+        row[f"{part}_digits"]
+        for row in neurons
+        if row["teacher_index"] is not None
+        for part in ("direction", "coefficient")
+    ] + ([lin["digits"]] if teacher is not None else [])
     relu_correct = min(digits_all) if digits_all else None
-    use_canonical = (canonical is not None and relu_correct is not None
-                     and canonical["digits"] >= min_digits > relu_correct)
+    use_canonical = (
+        canonical is not None and relu_correct is not None and canonical["digits"] >= min_digits > relu_correct
+    )
     ill = _ill_determined(X, fit, neurons, min_digits, use_canonical)
     correct = canonical["digits"] if use_canonical else relu_correct
     pred_all = [row[f"predicted_{part}_digits"] for row in neurons for part in ("direction", "coefficient")]
     predicted = min(pred_all + ([lin["predicted_digits"]] if fit_linear else []))
     msg = _message(fit, correct, predicted, relu_correct, use_canonical, ill, source, label_rel, min_digits)
     return CertifyReport(
-        dps=dps, label_source=source, label_precision=label_rel, loss=float(out.loss),
-        gradient_norm=float(out.gradient_norm), iterations=out.iterations, reason=out.reason,
-        singular_values=(fit.s / math.sqrt(len(X))).tolist(), condition=fit.cond, rank_deficiency=fit.null_dim,
-        canonical=canonical, neurons=neurons, linear=lin, correct_digits=correct, predicted_digits=predicted,
-        ill_determined=ill, message=msg, refined=(out.W, out.mu, out.a),
+        dps=dps,
+        label_source=source,
+        label_precision=label_rel,
+        loss=float(out.loss),
+        gradient_norm=float(out.gradient_norm),
+        iterations=out.iterations,
+        reason=out.reason,
+        singular_values=(fit.s / math.sqrt(len(X))).tolist(),
+        condition=fit.cond,
+        rank_deficiency=fit.null_dim,
+        canonical=canonical,
+        neurons=neurons,
+        linear=lin,
+        correct_digits=correct,
+        predicted_digits=predicted,
+        ill_determined=ill,
+        message=msg,
+        refined=(out.W, out.mu, out.a),
     )
 
 
@@ -343,9 +369,23 @@ def _sensitivity(X, y, out, dps, fit_linear, label_rel):
     null = Q @ Vt[rank:].T
     undetermined = np.linalg.norm(null, axis=1) > 1e-3 if rank < len(s) else np.zeros(len(Q), dtype=bool)
     y_norm = float(np.linalg.norm(to_float(y)))
-    return _Fit(ctx=ctx, dps=dps, out=out, Wf=Wf, muf=muf, Wm=to_mp(ctx, out.W), mum=to_mp(ctx, out.mu), s=s,
-                rank=rank, sens=sens, undetermined=undetermined, eta=max(label_rel, 10.0**-dps) * y_norm,
-                y_norm=y_norm, n=len(X), fit_linear=fit_linear)
+    return _Fit(
+        ctx=ctx,
+        dps=dps,
+        out=out,
+        Wf=Wf,
+        muf=muf,
+        Wm=to_mp(ctx, out.W),
+        mum=to_mp(ctx, out.mu),
+        s=s,
+        rank=rank,
+        sens=sens,
+        undetermined=undetermined,
+        eta=max(label_rel, 10.0**-dps) * y_norm,
+        y_norm=y_norm,
+        n=len(X),
+        fit_linear=fit_linear,
+    )
 
 
 def _neuron_rows(fit, teacher):
@@ -358,11 +398,16 @@ def _neuron_rows(fit, teacher):
         match = {p.learned_index: p.true_index for p in matching.pairs}
     neurons = []
     for i in range(k):
-        row = {"index": i, "teacher_index": match.get(i), "direction": fit.Wf[i].tolist(),
-               "coefficient": float(fit.muf[i]), "direction_digits": None, "coefficient_digits": None,
-               "predicted_direction_digits": fit.predicted(slice(i * d, (i + 1) * d), 1.0),
-               "predicted_coefficient_digits": fit.predicted(slice(k * d + i, k * d + i + 1),
-                                                             abs(fit.muf[i]) or 1.0)}
+        row = {
+            "index": i,
+            "teacher_index": match.get(i),
+            "direction": fit.Wf[i].tolist(),
+            "coefficient": float(fit.muf[i]),
+            "direction_digits": None,
+            "coefficient_digits": None,
+            "predicted_direction_digits": fit.predicted(slice(i * d, (i + 1) * d), 1.0),
+            "predicted_coefficient_digits": fit.predicted(slice(k * d + i, k * d + i + 1), abs(fit.muf[i]) or 1.0),
+        }
         if i in match:
             tw = to_mp(ctx, teacher.weights[match[i]])
             tnorm = ctx.sqrt(ctx.fsum(v * v for v in tw))
@@ -402,15 +447,25 @@ def _ill_determined(X, fit, neurons, min_digits, use_canonical):
             if pred < min_digits or (got is not None and got < min_digits):
                 i = row["index"]
                 near = [
-                    {"neuron": j, "angle": float(np.arccos(np.clip(Wf[i] @ Wf[j], -1, 1))),
-                     "coefficient": float(muf[j]),
-                     # samples on which the two neurons' activations differ: the only ones that tell them apart
-                     "separating_samples": int(np.sum((X @ Wf[i] > 0) != (X @ Wf[j] > 0)))}
-                    for j in range(k) if j != i and abs(Wf[i] @ Wf[j]) > math.cos(0.2)
+                    {
+                        "neuron": j,
+                        "angle": float(np.arccos(np.clip(Wf[i] @ Wf[j], -1, 1))),
+                        "coefficient": float(muf[j]),
+                        # samples on which the two neurons' activations differ: the only ones that tell them apart
+                        "separating_samples": int(np.sum((X @ Wf[i] > 0) != (X @ Wf[j] > 0))),
+                    }
+                    for j in range(k)
+                    if j != i and abs(Wf[i] @ Wf[j]) > math.cos(0.2)
                 ]
-                ill.append({"parameter": f"neuron {i} {part}", "digits": got, "predicted_digits": pred,
-                            "nearby_neurons": near,
-                            "coefficient_sum_with_nearby": float(muf[i] + sum(c["coefficient"] for c in near))})
+                ill.append(
+                    {
+                        "parameter": f"neuron {i} {part}",
+                        "digits": got,
+                        "predicted_digits": pred,
+                        "nearby_neurons": near,
+                        "coefficient_sum_with_nearby": float(muf[i] + sum(c["coefficient"] for c in near)),
+                    }
+                )
     return ill
 
 
@@ -420,19 +475,29 @@ def _message(fit, correct, predicted, relu_correct, use_canonical, ill, source, 
     if correct is None:
         msg = f"refined at dps={dps}; predicted agreement with the sample-level minimiser >= {predicted:.1f} digits"
     elif correct >= min_digits:
-        msg = (f"certified: every parameter agrees with the teacher to >= {correct:.1f} digits at dps={dps} "
-               f"(predicted >= {predicted:.1f} from cond {cond:.2e} and label precision {label_rel:.0e})")
+        msg = (
+            f"certified: every parameter agrees with the teacher to >= {correct:.1f} digits at dps={dps} "
+            f"(predicted >= {predicted:.1f} from cond {cond:.2e} and label precision {label_rel:.0e})"
+        )
         if use_canonical:
-            msg += (f"; compared in canonical form <c,x> + sum lambda |<u,x>| (the relu-form parameters differ by "
-                    f"relu(z) = relu(-z) + z: {relu_correct:.1f} digits as relu neurons)")
+            msg += (
+                f"; compared in canonical form <c,x> + sum lambda |<u,x>| (the relu-form parameters differ by "
+                f"relu(z) = relu(-z) + z: {relu_correct:.1f} digits as relu neurons)"
+            )
     elif source == "teacher at dps" and float(out.loss) > (10.0 ** (-dps / 2) * fit.y_norm) ** 2 / fit.n:
-        msg = (f"not certified: the refinement ends at loss {float(out.loss):.2e}, not a zero-residual fit, so the start "
-               f"is not in the truth's basin (a different local minimiser or representation); worst parameter "
-               f"{correct:.1f} digits")
+        msg = (
+            f"not certified: the refinement ends at loss {float(out.loss):.2e}, not a zero-residual fit, so the start "
+            f"is not in the truth's basin (a different local minimiser or representation); worst parameter "
+            f"{correct:.1f} digits"
+        )
     else:
-        msg = (f"not certified to {min_digits} digits: worst parameter {correct:.1f} digits (predicted {predicted:.1f}); "
-               f"ill-determined: {', '.join(p['parameter'] for p in ill) or 'none predicted'}; cond(J) = {cond:.2e}")
+        msg = (
+            f"not certified to {min_digits} digits: worst parameter {correct:.1f} digits (predicted {predicted:.1f}); "
+            f"ill-determined: {', '.join(p['parameter'] for p in ill) or 'none predicted'}; cond(J) = {cond:.2e}"
+        )
     if fit.null_dim:
-        msg += (f"; the gauge-fixed Jacobian is numerically rank deficient by {fit.null_dim} (singular values below "
-                f"{RANK_RTOL:g} sigma_max): the parameters with predicted 0 digits are not determined by these samples")
+        msg += (
+            f"; the gauge-fixed Jacobian is numerically rank deficient by {fit.null_dim} (singular values below "
+            f"{RANK_RTOL:g} sigma_max): the parameters with predicted 0 digits are not determined by these samples"
+        )
     return msg

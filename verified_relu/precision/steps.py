@@ -310,9 +310,19 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
     if a is None:
         a = np.zeros(d)
     if dps is None:
-        out = levenberg_marquardt(Xf, to_float(y), to_float(W), to_float(mu), to_float(a), fit_linear=fit_linear,
-                                  max_iter=float_max_iter, atol=0.0)
-        Jr = jacobian(Xf, out.W, out.mu, fit_linear).T @ (Xf @ out.a + np.maximum(Xf @ out.W.T, 0) @ out.mu - to_float(y))
+        out = levenberg_marquardt(
+            Xf,
+            to_float(y),
+            to_float(W),
+            to_float(mu),
+            to_float(a),
+            fit_linear=fit_linear,
+            max_iter=float_max_iter,
+            atol=0.0,
+        )
+        Jr = jacobian(Xf, out.W, out.mu, fit_linear).T @ (
+            Xf @ out.a + np.maximum(Xf @ out.W.T, 0) @ out.mu - to_float(y)
+        )
         return RefineOutcome(out.W, out.mu, out.a, out.loss, float(np.linalg.norm(Jr) / n), out.iterations, out.reason)
     check_mp_size(n, d, "refine")
     ctx = _mp.context(dps)
@@ -336,8 +346,9 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
             step = to_mp(ctx, Q @ np.linalg.lstsq(JQ, -to_float(r), rcond=RANK_RTOL)[0])
         elif mp_solve:  # float64 steps would not contract the error (u cond >~ 1): solve at dps
             Qm = to_mp(ctx, Q)
-            step = Qm @ np.array(_householder_solve(ctx, _jacobian_mp(ctx, Xm, act, R, mum, fit_linear) @ Qm, -r),
-                                 dtype=object)
+            step = Qm @ np.array(
+                _householder_solve(ctx, _jacobian_mp(ctx, Xm, act, R, mum, fit_linear) @ Qm, -r), dtype=object
+            )
         else:
             step = to_mp(ctx, Q @ np.linalg.lstsq(JQ, -to_float(r), rcond=None)[0])
         for halvings in range(12):  # backtracking: a full Gauss-Newton step first
@@ -351,8 +362,17 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
             if loss_n <= loss:
                 break
         size = float(np.linalg.norm(to_float(step))) / 2**halvings
-        steps.append({"iteration": it, "loss": float(loss_n), "step": size, "halvings": halvings,
-                      "mp_solve": mp_solve, "rank": rank, "pattern_changes": int(np.sum(act_n != act))})
+        steps.append(
+            {
+                "iteration": it,
+                "loss": float(loss_n),
+                "step": size,
+                "halvings": halvings,
+                "mp_solve": mp_solve,
+                "rank": rank,
+                "pattern_changes": int(np.sum(act_n != act)),
+            }
+        )
         if loss_n > loss > 0:
             full = size * 2**halvings
             scale = max(1.0, float(np.max(np.abs(to_float(mum)))))
@@ -367,15 +387,25 @@ def refine(X, y, W, mu, a=None, *, dps=None, fit_linear=True, max_iter=40, float
             break
         scale = max(1.0, float(np.max(np.abs(to_float(mum)))))
         # a float64 step solve is exact only up to ~ u cond |r| / sigma_min (the rounded J's own minimiser)
-        floor = 0.0 if mp_solve else 10 * UNIT_ROUNDOFF * (sv[0] / sv[rank - 1]) * float(np.linalg.norm(to_float(r))) / sv[rank - 1]
+        floor = (
+            0.0
+            if mp_solve
+            else 10 * UNIT_ROUNDOFF * (sv[0] / sv[rank - 1]) * float(np.linalg.norm(to_float(r))) / sv[rank - 1]
+        )
         if loss == 0 or size <= max(float(target) * scale, floor):
             reason = "converged"
             break
     grad = _gradient_mp(ctx, Xm, act, R, r, mum, fit_linear)
     gnorm = ctx.sqrt(ctx.fsum(v * v for v in grad)) / n
     return RefineOutcome(
-        _round_out(Wm, dps), _round_out(mum, dps), _round_out(am, dps), _round_out([loss], dps)[0],
-        _round_out([gnorm], dps)[0], it, reason, tuple(steps),
+        _round_out(Wm, dps),
+        _round_out(mum, dps),
+        _round_out(am, dps),
+        _round_out([loss], dps)[0],
+        _round_out([gnorm], dps)[0],
+        it,
+        reason,
+        tuple(steps),
     )
 
 

@@ -16,8 +16,8 @@ import time
 import numpy as np
 
 from .. import instances
-from ..metrics import relative_error
 from ..learners import learn
+from ..metrics import relative_error
 from ..network import ReLUNetwork
 from .certify import certify, noiseless_labels
 from .stability import format_stability, stability_report
@@ -52,41 +52,54 @@ def survey(cases=CASES, n=3000, dps=50, seed=0, sweep_samples=300):
         cert = certify(res, X, y_mp, teacher=net, dps=dps) if res.network.k == k else None
         # identifiability of the instance itself, apart from the learner: start next to the truth
         gen = np.random.default_rng(seed + 3)
-        near = ReLUNetwork(net.weights + 1e-6 * gen.standard_normal(net.weights.shape),
-                           net.coefficients * (1 + 1e-6 * gen.standard_normal(k)), net.linear)
+        near = ReLUNetwork(
+            net.weights + 1e-6 * gen.standard_normal(net.weights.shape),
+            net.coefficients * (1 + 1e-6 * gen.standard_normal(k)),
+            net.linear,
+        )
         cert_near = certify(near, X, y_mp, teacher=net, dps=dps)
-        rep = stability_report(X, y, k, dps=dps, result=res, rng=seed, sweep_samples=sweep_samples,
-                               include_probes=False)
+        rep = stability_report(
+            X, y, k, dps=dps, result=res, rng=seed, sweep_samples=sweep_samples, include_probes=False
+        )
         learner_rows = [r for r in rep.rows if not r["step"].startswith("moment sweep") and r["comparable"]]
         sweep_rows = [r for r in rep.rows if r["step"].startswith("moment sweep")]
-        rows.append({
-            "instance": name,
-            "learn_success": bool(res.success),
-            "learn_rel_sq_error": rel,
-            "certified_digits": None if cert is None else cert.correct_digits,
-            "canonical_form": cert is not None and cert.canonical is not None and "canonical form" in cert.message,
-            "not_comparable": [r["step"] for r in rep.rows if not r["comparable"]],
-            "predicted_digits": None if cert is None else cert.predicted_digits,
-            "jacobian_cond": None if cert is None else cert.condition,
-            "refine_reason": None if cert is None else cert.reason,
-            "near_start_digits": cert_near.correct_digits,
-            "near_start_predicted": cert_near.predicted_digits,
-            "near_start_cond": cert_near.condition,
-            "ill_determined": [] if cert is None else sorted({p["parameter"] for p in cert.ill_determined}),
-            "max_digits_lost_learner_steps": max(r["digits_lost"] for r in learner_rows),
-            "worst_learner_step": max(learner_rows, key=lambda r: r["digits_lost"])["step"],
-            "max_digits_lost_sweep": max(r["digits_lost"] for r in sweep_rows),
-            "flagged": [r["step"] for r in rep.rows if r["flagged"]],
-            "all_within_prediction": all(r["within_prediction"] is not False for r in rep.rows),
-            "seconds": round(time.time() - t0, 1),
-        })
+        rows.append(
+            {
+                "instance": name,
+                "learn_success": bool(res.success),
+                "learn_rel_sq_error": rel,
+                "certified_digits": None if cert is None else cert.correct_digits,
+                "canonical_form": cert is not None and cert.canonical is not None and "canonical form" in cert.message,
+                "not_comparable": [r["step"] for r in rep.rows if not r["comparable"]],
+                "predicted_digits": None if cert is None else cert.predicted_digits,
+                "jacobian_cond": None if cert is None else cert.condition,
+                "refine_reason": None if cert is None else cert.reason,
+                "near_start_digits": cert_near.correct_digits,
+                "near_start_predicted": cert_near.predicted_digits,
+                "near_start_cond": cert_near.condition,
+                "ill_determined": [] if cert is None else sorted({p["parameter"] for p in cert.ill_determined}),
+                "max_digits_lost_learner_steps": max(r["digits_lost"] for r in learner_rows),
+                "worst_learner_step": max(learner_rows, key=lambda r: r["digits_lost"])["step"],
+                "max_digits_lost_sweep": max(r["digits_lost"] for r in sweep_rows),
+                "flagged": [r["step"] for r in rep.rows if r["flagged"]],
+                "all_within_prediction": all(r["within_prediction"] is not False for r in rep.rows),
+                "seconds": round(time.time() - t0, 1),
+            }
+        )
         reports[name] = rep
     return rows, reports
 
 
 def format_survey(rows):
-    cols = ("instance", "learn rel. sq. error", "certified digits (pred.)", "cond(J)",
-            "from teacher+1e-6: digits (pred.), cond(J)", "max digits lost: steps / sweep", "flagged")
+    cols = (
+        "instance",
+        "learn rel. sq. error",
+        "certified digits (pred.)",
+        "cond(J)",
+        "from teacher+1e-6: digits (pred.), cond(J)",
+        "max digits lost: steps / sweep",
+        "flagged",
+    )
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for r in rows:
         cd = "-" if r["certified_digits"] is None else f"{r['certified_digits']:.1f} ({r['predicted_digits']:.1f})"
@@ -101,7 +114,9 @@ def format_survey(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m verified_relu.precision.survey", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m verified_relu.precision.survey", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--json", help="write the rows as JSON")
     parser.add_argument("--full", action="store_true", help="also print every instance's stability table")
     args = parser.parse_args(argv)

@@ -53,16 +53,18 @@ def _theta():
 #: Default strategies for each family's parameters, as functions of ``k``.  All bounded:
 #: angles in ``[1e-3, 1]``, scales in ``[0.25, 4]``, residuals in ``[-0.5, 0.5]``, condition
 #: numbers in ``[1, 1e4]``.
-PARAMETER_STRATEGIES = MappingProxyType({
-    "random": lambda k: {},
-    "close_pair": lambda k: {"theta": _theta(), "scale": st.floats(0.25, 4.0)},
-    "clump": lambda k: {"size": st.integers(2, k), "theta": _theta(), "residual": st.floats(-0.5, 0.5)},
-    "antipodal": lambda k: {},
-    "ill_conditioned": lambda k: {"cond": st.floats(1.0, 1e4)},
-    "orthonormal": lambda k: {},
-    "dkkz": lambda k: {},
-    "dk_cancel": lambda k: {"theta": _theta(), "extra_scale": st.floats(0.25, 4.0)},
-})
+PARAMETER_STRATEGIES = MappingProxyType(
+    {
+        "random": lambda k: {},
+        "close_pair": lambda k: {"theta": _theta(), "scale": st.floats(0.25, 4.0)},
+        "clump": lambda k: {"size": st.integers(2, k), "theta": _theta(), "residual": st.floats(-0.5, 0.5)},
+        "antipodal": lambda k: {},
+        "ill_conditioned": lambda k: {"cond": st.floats(1.0, 1e4)},
+        "orthonormal": lambda k: {},
+        "dkkz": lambda k: {},
+        "dk_cancel": lambda k: {"theta": _theta(), "extra_scale": st.floats(0.25, 4.0)},
+    }
+)
 
 
 class DrawnInstance(NamedTuple):
