@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from verified_relu import LearnResult, instances, learn
+from verified_relu import LearnResult, ReLUNetwork, instances, learn
 from verified_relu.app import report
 from verified_relu.app.report import write_report
 
@@ -51,8 +51,26 @@ def _embedded(html):
 
 
 # attributes through which a page can make the browser fetch something
-_URL_ATTRIBUTES = {"src", "href", "srcset", "poster", "data", "action", "formaction", "background", "cite",
-                   "longdesc", "manifest", "ping", "xlink:href", "codebase", "archive", "profile", "usemap", "icon"}
+_URL_ATTRIBUTES = {
+    "src",
+    "href",
+    "srcset",
+    "poster",
+    "data",
+    "action",
+    "formaction",
+    "background",
+    "cite",
+    "longdesc",
+    "manifest",
+    "ping",
+    "xlink:href",
+    "codebase",
+    "archive",
+    "profile",
+    "usemap",
+    "icon",
+}
 _FETCHING_TAGS = {"script", "link", "iframe", "frame", "object", "embed", "base", "applet", "portal"}
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)|@import\s+(['\"])(.*?)\3", re.I | re.S)
 
@@ -114,11 +132,19 @@ def test_external_reference_check_finds_what_it_should():
     # happens to contain "http" (as real reports do) does not count
     png = "data:image/png;base64,iVBORw0KGgoAfHTtpAAAhttpAAAA"
     assert "http" in png.lower() and _external(f'<p>ok</p><img src="{png}"><a href="#trace">t</a>') == []
-    for page in ('<img src="https://example.org/a.png">', '<img srcset="a.png 2x">', '<a href="http://x">x</a>',
-                 '<link rel="stylesheet" href="s.css">', '<script>1</script>', '<iframe src="//x"></iframe>',
-                 '<style>body{background:url(http://x/y.png)}</style>', "<style>@import 'a.css';</style>",
-                 '<div style="background-image: url(\'y.png\')"></div>', '<meta http-equiv="refresh" content="0; url=x">',
-                 '<svg><image xlink:href="z.png"/></svg>'):
+    for page in (
+        '<img src="https://example.org/a.png">',
+        '<img srcset="a.png 2x">',
+        '<a href="http://x">x</a>',
+        '<link rel="stylesheet" href="s.css">',
+        "<script>1</script>",
+        '<iframe src="//x"></iframe>',
+        "<style>body{background:url(http://x/y.png)}</style>",
+        "<style>@import 'a.css';</style>",
+        "<div style=\"background-image: url('y.png')\"></div>",
+        '<meta http-equiv="refresh" content="0; url=x">',
+        '<svg><image xlink:href="z.png"/></svg>',
+    ):
         assert _external(page), page
 
 
@@ -148,7 +174,11 @@ def test_full_report_for_each_method(runs, method, tmp_path):
     res, X, y = runs[method]
     out = write_report(res, tmp_path / "rep", teacher=NET, X=X, y=y)
     assert out["html"].is_file() and out["md"].is_file()
-    assert [p.name for p in out["figures"]] == ["report_spectra.png", "report_neurons.png", "report_error_vs_samples.png"]
+    assert [p.name for p in out["figures"]] == [
+        "report_spectra.png",
+        "report_neurons.png",
+        "report_error_vs_samples.png",
+    ]
     html = out["html"].read_text(encoding="utf-8")
     md = out["md"].read_text(encoding="utf-8")
     # self-contained: every reference a browser could follow (src, href, ... attributes, CSS url()
@@ -223,7 +253,10 @@ def test_spectrum_from_data_matches_a_direct_degree2_moment(runs, tmp_path):
 def test_error_table_sizes_and_own_exact_error(runs, tmp_path):
     res, X, y = runs["cdgkm"]
     md = write_report(res, tmp_path, teacher=NET, X=X, y=y, sample_fractions=(0.5, 1.0))["md"].read_text()
-    assert [line.split("|")[1].strip() for line in _table_rows(md, "2500") + _table_rows(md, "5000")] == ["2500", "5000"]
+    assert [line.split("|")[1].strip() for line in _table_rows(md, "2500") + _table_rows(md, "5000")] == [
+        "2500",
+        "5000",
+    ]
     # the exact error of the result, recomputed here by Monte Carlo from fresh samples is far
     # too noisy for 1e-14; instead: the printed MSE on the given samples, recomputed directly
     mse = float(np.mean((y - res.network(X)) ** 2))
@@ -323,9 +356,19 @@ def _chromium():
 
 
 def _run_chromium(exe, tmp_path, *args):
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", *args]
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *args,
+    ]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -346,9 +389,11 @@ def test_chromium_renders_the_figures(runs, tmp_path):
     html = out["html"].read_text(encoding="utf-8")
     expected = [list(_png_size(p.read_bytes())) for p in out["figures"]]
     # 1. the browser decodes every image at its PNG size: a copy of the page with a probe script
-    probe = ('<pre id="probe"></pre><script>window.addEventListener("load",function(){var r=[];'
-             'document.querySelectorAll("img").forEach(function(i){r.push([i.complete,i.naturalWidth,i.naturalHeight])});'
-             'document.getElementById("probe").textContent=JSON.stringify(r);});</script>')
+    probe = (
+        '<pre id="probe"></pre><script>window.addEventListener("load",function(){var r=[];'
+        'document.querySelectorAll("img").forEach(function(i){r.push([i.complete,i.naturalWidth,i.naturalHeight])});'
+        'document.getElementById("probe").textContent=JSON.stringify(r);});</script>'
+    )
     (tmp_path / "probe.html").write_text(html.replace("</body>", probe + "</body>"), encoding="utf-8")
     dom = _run_chromium(exe, tmp_path, "--virtual-time-budget=5000", "--dump-dom", (tmp_path / "probe.html").as_uri())
     seen = json.loads(re.search(r'<pre id="probe">([^<]*)</pre>', dom).group(1))
@@ -357,9 +402,17 @@ def test_chromium_renders_the_figures(runs, tmp_path):
     #    images (control) shows none of it
     shot, control = tmp_path / "shot.png", tmp_path / "control.png"
     (tmp_path / "noimg.html").write_text(re.sub(r"<img [^>]*>", "", html), encoding="utf-8")
-    _run_chromium(exe, tmp_path, "--hide-scrollbars", "--window-size=1000,6000", f"--screenshot={shot}", out["html"].as_uri())
-    _run_chromium(exe, tmp_path, "--hide-scrollbars", "--window-size=1000,6000", f"--screenshot={control}",
-                  (tmp_path / "noimg.html").as_uri())
+    _run_chromium(
+        exe, tmp_path, "--hide-scrollbars", "--window-size=1000,6000", f"--screenshot={shot}", out["html"].as_uri()
+    )
+    _run_chromium(
+        exe,
+        tmp_path,
+        "--hide-scrollbars",
+        "--window-size=1000,6000",
+        f"--screenshot={control}",
+        (tmp_path / "noimg.html").as_uri(),
+    )
     assert _blue_pixels(shot) > 500
     assert _blue_pixels(control) == 0
 
@@ -373,3 +426,25 @@ def test_report_of_a_json_round_tripped_result_is_the_same(runs, method, tmp_pat
     b = write_report(back, tmp_path / "b", teacher=NET, X=X, y=y, sample_fractions=())
     assert a["md"].read_text() == b["md"].read_text()
     assert len(b["figures"]) == 3
+
+
+def test_report_says_when_spectra_are_noise_and_neurons_far_and_cuts_no_text(tmp_path):
+    """A result whose recorded spectrum lies under its floor and whose learned subspace misses a
+    true neuron: the report says both; a long departure message appears in full."""
+    pytest.importorskip("matplotlib")
+    from verified_relu.learners import TraceStep, records
+
+    teacher = ReLUNetwork(np.eye(4)[:2], [1.0, -1.0])
+    net = ReLUNetwork(np.eye(4)[:1], [1.0])
+    long = "departure note " + "x" * 300
+    trace = (
+        records.spectrum("spec", "quiet matrix", [("l=2", [1e-4, 2e-5], 1e-3, "op_se")]),
+        records.basis("b", [[1.0, 0.0, 0.0, 0.0]], "a one-dimensional subspace"),
+        TraceStep("note", {"text": long}),
+    )
+    res = LearnResult(network=net, success=False, message="m", method="tensor", params={"k": 2}, trace=trace,
+                      diagnostics={})
+    md = write_report(res, tmp_path / "r", teacher=teacher, sample_fractions=())["md"].read_text(encoding="utf-8")
+    assert "Every value is below the noise floor" in md and "quiet matrix: l=2" in md
+    assert "Far from the plotted subspace" in md and "true neuron 1" in md
+    assert long in md

@@ -54,9 +54,9 @@ from .._io import atomic_path
 from .._progress import reporter
 from .._validation import as_matrix, as_vector
 from ..learners import records, registry
-from ..metrics import relative_error
 from ..learners.dk_predictor import HermitePredictor
 from ..learners.result import LearnResult
+from ..metrics import relative_error
 from ..network import ReLUNetwork
 
 __all__ = ["ReportArgumentError", "write_report"]
@@ -67,7 +67,7 @@ _CALLER = "write_report"
 class ReportArgumentError(TypeError, ValueError):
     """An argument of :func:`write_report` of the wrong type: both a ``TypeError`` and a ``ValueError``."""
 
-_MAX_KEYS = 12  # scalar numbers shown per trace step
+
 _DATA_DEGREES = (2, 4)
 
 
@@ -77,9 +77,7 @@ def _matplotlib():
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError(
-            "write_report needs matplotlib for its figures: pip install 'verified-relu[plot]'"
-        ) from exc
+        raise ImportError("write_report needs matplotlib for its figures: pip install 'verified-relu[plot]'") from exc
     return Figure, FigureCanvasAgg
 
 
@@ -90,8 +88,7 @@ def _fmt(v):
         return str(int(v))
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.4g}"
-    s = str(v)
-    return s if len(s) <= 60 else s[:57] + "..."
+    return str(v)  # never cut: a reviewer reads the whole departure or message
 
 
 def _is_number(v):
@@ -181,7 +178,15 @@ def _spectra_rows(panels):
         for label, vals, floor, flabel in series:
             a = np.sort(np.abs(np.asarray(vals, dtype=float)))[::-1]
             above = "-" if floor is None else str(int(np.sum(a > float(floor))))
-            rows.append([title, label, ", ".join(_fmt(x) for x in a[:6]), "-" if floor is None else f"{_fmt(floor)} ({flabel})", above])
+            rows.append(
+                [
+                    title,
+                    label,
+                    ", ".join(_fmt(x) for x in a[:6]),
+                    "-" if floor is None else f"{_fmt(floor)} ({flabel})",
+                    above,
+                ]
+            )
     return rows
 
 
@@ -220,19 +225,35 @@ def _neurons_figure(result, teacher, mpl):
         xy[:, : min(2, P.shape[1])] = P[:, :2]
         for i in range(U.shape[0]):
             color = "C3" if lam[i] < 0 else "C0"
-            ax.scatter(xy[i, 0], xy[i, 1], marker=marker, s=40 + 120 * min(abs(lam[i]), 3.0), color=color,
-                       facecolors="none" if marker == "o" else None, linewidths=1.5)
+            ax.scatter(
+                xy[i, 0],
+                xy[i, 1],
+                marker=marker,
+                s=40 + 120 * min(abs(lam[i]), 3.0),
+                color=color,
+                facecolors="none" if marker == "o" else None,
+                linewidths=1.5,
+            )
             ax.annotate(f"{kind[0]}{i}", xy[i], textcoords="offset points", xytext=(6, 6 - 14 * gi), fontsize=8)
             # sin of the angle to the subspace as the norm of the orthogonal part, accurate to
             # rounding even near 0 (sqrt(1 - |P u|^2) would lose half the digits there)
-            rows.append([kind, str(i), _fmt(lam[i]), _fmt(float(np.linalg.norm(P[i]))),
-                         _fmt(float(np.linalg.norm(U[i] - P[i] @ Q)))])
+            rows.append(
+                [
+                    kind,
+                    str(i),
+                    _fmt(lam[i]),
+                    _fmt(float(np.linalg.norm(P[i]))),
+                    _fmt(float(np.linalg.norm(U[i] - P[i] @ Q))),
+                ]
+            )
     ax.set_aspect("equal")
     ax.set_xlim(-1.25, 1.25)
     ax.set_ylim(-1.25, 1.25)
     ax.set_xlabel("coordinate on basis vector 1")
     ax.set_ylabel("coordinate on basis vector 2" if Q.shape[0] > 1 else "(1-dimensional subspace)")
-    ax.set_title("unit neurons projected on the learned subspace\n(o true, x learned; blue lambda > 0, red < 0)", fontsize=9)
+    ax.set_title(
+        "unit neurons projected on the learned subspace\n(o true, x learned; blue lambda > 0, red < 0)", fontsize=9
+    )
     return _png(fig, Canvas), source, rows
 
 
@@ -302,9 +323,13 @@ def _curve_figure(points, own, n, mpl):
 # ----------------------------------------------------------------------------- content and rendering
 def _network_rows(net):
     if isinstance(net, HermitePredictor):
-        return ["quantity", "value"], [["kind", "HermitePredictor (improper)"], ["d", str(net.d)],
-                                       ["rank", str(net.rank)], ["degree", str(net.degree)],
-                                       ["terms", str(len(net.coefficients))]]
+        return ["quantity", "value"], [
+            ["kind", "HermitePredictor (improper)"],
+            ["d", str(net.d)],
+            ["rank", str(net.rank)],
+            ["degree", str(net.degree)],
+            ["terms", str(len(net.coefficients))],
+        ]
     rows = [[str(i), _fmt(net.coefficients[i]), ", ".join(_fmt(v) for v in net.weights[i])] for i in range(net.k)]
     if np.any(net.linear):
         rows.append(["linear a", "", ", ".join(_fmt(v) for v in net.linear)])
@@ -323,23 +348,32 @@ def _checkpoint_blocks(result, teacher):
         if teacher is not None:
             err, kind = relative_error(teacher, net), "exact relative squared error"
         elif name in recorded:
-            (kind, err), = recorded[name].items()
+            ((kind, err),) = recorded[name].items()
             kind = kind.replace("_", " ")
         else:
             err, kind = math.nan, "not recorded"
         rows.append([name, stage, kind, _fmt(err)])
-    text = ("The paper's own output is kept apart from what the departures added: a reviewer's "
-            "question is which of them did the work.")
-    return [("h", "Checkpoints: the paper's steps and the departures"), ("p", text),
-            ("table", ["checkpoint", "stage", "error", "value"], rows)]
+    text = (
+        "The paper's own output is kept apart from what the departures added: a reviewer's "
+        "question is which of them did the work."
+    )
+    return [
+        ("h", "Checkpoints: the paper's steps and the departures"),
+        ("p", text),
+        ("table", ["checkpoint", "stage", "error", "value"], rows),
+    ]
 
 
 def _build(result, teacher, X, y, fractions, mpl, say):
     """The report as blocks: ``("h", text)``, ``("p", text)``, ``("table", header, rows)``, ``("fig", name, png, caption)``."""
     net = result.network
     b = [("h", f"verified_relu report: method {result.method!r}")]
-    summary = [["success", str(result.success)], ["message", result.message],
-               ["seed entropy", str(result.seed_entropy)], ["k requested", str(result.params.get("k"))]]
+    summary = [
+        ["success", str(result.success)],
+        ["message", result.message],
+        ["seed entropy", str(result.seed_entropy)],
+        ["k requested", str(result.params.get("k"))],
+    ]
     summary += [[f"version of {key}", str(v)] for key, v in sorted(result.versions.items())]
     b.append(("table", ["field", "value"], summary))
     b.append(("h", "Learned network"))
@@ -359,6 +393,20 @@ def _build(result, teacher, X, y, fractions, mpl, say):
         b.append(("p", f"Absolute eigenvalues (singular values), {origin}, with their noise floors (dashed)."))
         b.append(("fig", "spectra", _spectra_figure(panels, mpl), "Spectra and noise floors"))
         b.append(("table", ["source", "matrix", "top |values|", "floor", "above floor"], _spectra_rows(panels)))
+        quiet = [
+            f"{title}: {label}"
+            for title, series in panels
+            for label, vals, floor, _ in series
+            if floor is not None and np.all(np.abs(np.asarray(vals, dtype=float)) <= float(floor))
+        ]
+        if quiet:
+            b.append(
+                (
+                    "p",
+                    "Every value is below the noise floor, so nothing in it is distinguishable from "
+                    "sampling noise, in: " + "; ".join(quiet) + ".",
+                )
+            )
     else:
         b.append(("p", "No spectra: the trace records none and no samples (X, y) were given."))
 
@@ -367,28 +415,57 @@ def _build(result, teacher, X, y, fractions, mpl, say):
         b.append(("p", "No teacher given: the true neurons are unknown."))
     else:
         png, source, rows = _neurons_figure(result, teacher, mpl)
-        b.append(("p", f"Unit neuron directions projected on {source}; marker size grows with |lambda| = |mu| |w|. "
-                       "A learned neuron at -u is the same |.|-form neuron as one at u: relu(z) = relu(-z) + z, "
-                       "the difference carried by the linear term (neurons are matched up to sign in the table)."))
+        b.append(
+            (
+                "p",
+                f"Unit neuron directions projected on {source}; marker size grows with |lambda| = |mu| |w|. "
+                "A learned neuron at -u is the same |.|-form neuron as one at u: relu(z) = relu(-z) + z, "
+                "the difference carried by the linear term (neurons are matched up to sign in the table).",
+            )
+        )
         b.append(("fig", "neurons", png, "Neurons projected on the learned subspace"))
+        far = [f"{r[0]} neuron {r[1]} (sin angle {r[4]})" for r in rows if float(r[4]) > 0.5]
+        if far:
+            b.append(
+                (
+                    "p",
+                    "Far from the plotted subspace (sine of the angle above 0.5), so its projection "
+                    "understates it: " + "; ".join(far) + ".",
+                )
+            )
         b.append(("table", ["network", "neuron", "lambda", "norm of projection", "sin angle to subspace"], rows))
         if isinstance(net, ReLUNetwork):
             from ..metrics import match_neurons
 
             m = match_neurons(teacher, net)
-            b.append(("table", ["true neuron", "learned neuron", "angle (rad)", "sign"],
-                      [[str(p.true_index), str(p.learned_index), _fmt(p.angle), str(p.sign)] for p in m.pairs]))
+            b.append(
+                (
+                    "table",
+                    ["true neuron", "learned neuron", "angle (rad)", "sign"],
+                    [[str(p.true_index), str(p.learned_index), _fmt(p.angle), str(p.sign)] for p in m.pairs],
+                )
+            )
 
     b.append(("h", "Error against samples"))
     if teacher is None or X is None:
         b.append(("p", "Needs the teacher and the samples (X, y)."))
     else:
         points, rows, own, mse = _curve(result, teacher, X, y, fractions, say)
-        b.append(("p", f"This result: relative error {_fmt(own[0])} ({own[2]}"
-                       + ("" if own[1] is None else f", standard error {_fmt(own[1])}")
-                       + f"); mean squared error on the given {X.shape[0]} samples {_fmt(mse)}. "
-                       "Re-runs of the same method on nested subsamples (seeded permutation 0, the result's seed; "
-                       + ("the recorded options" if registry.get(result.method).kind == "fast" else "the method's default options") + "):"))
+        b.append(
+            (
+                "p",
+                f"This result: relative error {_fmt(own[0])} ({own[2]}"
+                + ("" if own[1] is None else f", standard error {_fmt(own[1])}")
+                + f"); mean squared error on the given {X.shape[0]} samples {_fmt(mse)}. "
+                "Re-runs of the same method on nested subsamples (seeded permutation 0, the result's seed; "
+                + (
+                    "the recorded options"
+                    if registry.get(result.method).kind == "fast"
+                    else "the method's default options"
+                )
+                + "):",
+            )
+        )
         b.append(("fig", "error_vs_samples", _curve_figure(points, own, X.shape[0], mpl), "Error against samples"))
         b.append(("table", ["n", "relative error", "standard error", "note"], rows))
 
@@ -398,21 +475,25 @@ def _build(result, teacher, X, y, fractions, mpl, say):
     trace_rows = []
     for i, step in enumerate(result.trace):
         items = _flatten(step.data)
-        more = f"; ... ({len(items) - _MAX_KEYS} more)" if len(items) > _MAX_KEYS else ""
-        trace_rows.append([str(i), step.name, "; ".join(f"{k} = {v}" for k, v in items[:_MAX_KEYS]) + more])
+        trace_rows.append([str(i), step.name, "; ".join(f"{k} = {v}" for k, v in items)])
     b.append(("table", ["#", "step", "key numbers"], trace_rows))
     return b
 
 
-_CSS = ("body{font-family:sans-serif;max-width:70em;margin:1em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;padding:2px 6px;"
-        "font-size:13px;vertical-align:top;text-align:left}img{max-width:100%}")
+_CSS = (
+    "body{font-family:sans-serif;max-width:70em;margin:1em auto;padding:0 1em}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;padding:2px 6px;"
+    "font-size:13px;vertical-align:top;text-align:left}img{max-width:100%}"
+)
 
 
 def _html(blocks):
     e = html.escape
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{e(blocks[0][1])}</title><style>{_CSS}</style></head><body>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(blocks[0][1])}</title><style>{_CSS}</style></head><body>",
+    ]
     for i, blk in enumerate(blocks):
         if blk[0] == "h":
             out.append(f"<h{1 if i == 0 else 2}>{e(blk[1])}</h{1 if i == 0 else 2}>")
@@ -424,8 +505,10 @@ def _html(blocks):
             out.append("</table>")
         else:
             data = base64.b64encode(blk[2]).decode("ascii")
-            out.append(f'<figure><img alt="{e(blk[3])}" data-figure="{e(blk[1])}" src="data:image/png;base64,{data}">'
-                       f"<figcaption>{e(blk[3])}</figcaption></figure>")
+            out.append(
+                f'<figure><img alt="{e(blk[3])}" data-figure="{e(blk[1])}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{e(blk[3])}</figcaption></figure>"
+            )
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -452,8 +535,7 @@ def _markdown(blocks, names):
 
 
 # ----------------------------------------------------------------------------- entry point
-def write_report(result, out_dir, *, teacher=None, X=None, y=None, sample_fractions=(0.25, 0.5, 1.0),
-                 progress=False):
+def write_report(result, out_dir, *, teacher=None, X=None, y=None, sample_fractions=(0.25, 0.5, 1.0), progress=False):
     """Write ``report.html`` (self-contained) and ``report.md`` (+ PNG figures) for a result.
 
     Parameters
@@ -489,7 +571,9 @@ def write_report(result, out_dir, *, teacher=None, X=None, y=None, sample_fracti
         matplotlib is not installed (``pip install 'verified-relu[plot]'``).
     """
     if not isinstance(result, LearnResult):
-        raise ReportArgumentError(f"{_CALLER}: result must be a LearnResult (from verified_relu.learn), got {type(result).__name__}")
+        raise ReportArgumentError(
+            f"{_CALLER}: result must be a LearnResult (from verified_relu.learn), got {type(result).__name__}"
+        )
     if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir):
         raise ReportArgumentError(f"{_CALLER}: out_dir must be a non-empty path (str or os.PathLike), got {out_dir!r}")
     out = Path(out_dir)
