@@ -10,23 +10,18 @@ import sys
 import numpy as np
 
 from .._io import atomic_write_text
-from ..precision.stability import FLAG_DIGITS_LOST, METHODS, stability_report
+from ..precision.stability import COLUMNS, METHODS, format_stability, stability_report
 from ..precision.steps import MAX_MP_DIMENSION, MAX_MP_SAMPLES
 
-__all__ = ["COLUMNS", "LIMITS", "add_arguments", "format_table", "run", "stability_main"]
+__all__ = ["COLUMNS", "LIMITS", "add_arguments", "run", "stability_main"]
 
 _DESCRIPTION = "Numerical-stability report: each learner step in float64 and at --dps digits on the same samples."
 
-#: What the columns of the text table mean (printed under it, and in ``--help``).
-COLUMNS = ("float64 / mp: the quantity's largest-magnitude entry in float64 and at --dps digits; "
-           "rel diff: their normwise relative difference; cond: the step's condition estimate; "
-           "lost: the digits float64 lost, log10(rel diff / 2^-53); "
-           "pred: the digits the condition estimate predicts float64 loses, log10(cond); "
-           f"!!: flagged (lost >= {FLAG_DIGITS_LOST:g}); --: not comparable (the mp refinement did not converge)")
-
 #: The size limit of the mpmath path, as the help states it.
-LIMITS = (f"the mpmath path takes n <= {MAX_MP_SAMPLES} samples and d <= {MAX_MP_DIMENSION} dimensions; "
-          "--rows N uses only the first N rows of larger data")
+LIMITS = (
+    f"the mpmath path takes n <= {MAX_MP_SAMPLES} samples and d <= {MAX_MP_DIMENSION} dimensions; "
+    "--rows N uses only the first N rows of larger data"
+)
 
 
 def _degrees(text):
@@ -42,18 +37,33 @@ def _degrees(text):
 def add_arguments(parser, *, common=True):
     """The ``verified-relu stability`` arguments.  ``common=False`` leaves out ``--json`` and
     ``--quiet`` (the CLI's shared ``_common`` adds them with the same meaning)."""
-    parser.add_argument("source", metavar="RESULT_OR_DATA",
-                        help="a dataset (.npz/.npy/.csv), or a result.json of a learning run (then give --data)")
+    parser.add_argument(
+        "source",
+        metavar="RESULT_OR_DATA",
+        help="a dataset (.npz/.npy/.csv), or a result.json of a learning run (then give --data)",
+    )
     parser.add_argument("--data", help="the dataset the RESULT was learned from")
-    parser.add_argument("--target", help="CSV only: the label column (default: the column named y; a CSV without one needs --target)")
+    parser.add_argument(
+        "--target", help="CSV only: the label column (default: the column named y; a CSV without one needs --target)"
+    )
     parser.add_argument("--k", type=int, help="width (default: the result's)")
-    parser.add_argument("--rows", type=int, metavar="N",
-                        help=f"use only the first N rows of the data (the mpmath path takes at most {MAX_MP_SAMPLES})")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        metavar="N",
+        help=f"use only the first N rows of the data (the mpmath path takes at most {MAX_MP_SAMPLES})",
+    )
     parser.add_argument("--method", choices=METHODS, help="whose steps to run (default: the result's, else fast)")
     parser.add_argument("--dps", type=int, default=50, help="mpmath digits (default %(default)s)")
-    parser.add_argument("--degrees", type=_degrees, default=tuple(range(2, 41, 2)),
-                        help="moment sweep degrees, LO:HI:STEP or a comma list (default 2:40:2)")
-    parser.add_argument("--sweep-samples", type=int, default=500, help="samples used by the sweep (default %(default)s)")
+    parser.add_argument(
+        "--degrees",
+        type=_degrees,
+        default=tuple(range(2, 41, 2)),
+        help="moment sweep degrees, LO:HI:STEP or a comma list (default 2:40:2)",
+    )
+    parser.add_argument(
+        "--sweep-samples", type=int, default=500, help="samples used by the sweep (default %(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the contraction direction (and learner)")
     parser.add_argument("--no-probes", action="store_true", help="leave out the known-bad probes")
     parser.add_argument("--out", metavar="PATH", help="also write the report as JSON to PATH")
@@ -95,13 +105,27 @@ def run(args, out=None):
         X, y = X[: args.rows], y[: args.rows]
     n, d = X.shape
     if n > MAX_MP_SAMPLES or d > MAX_MP_DIMENSION:
-        hint = (f"; --rows {MAX_MP_SAMPLES} uses the first {MAX_MP_SAMPLES} rows"
-                if n > MAX_MP_SAMPLES and d <= MAX_MP_DIMENSION else "")
-        raise ValueError(f"the data has n = {n} rows and d = {d} columns, but the mpmath path takes "
-                         f"n <= {MAX_MP_SAMPLES} and d <= {MAX_MP_DIMENSION}{hint}")
-    rep = stability_report(np.asarray(X), np.asarray(y), k, method=method, dps=args.dps, degrees=args.degrees,
-                           result=result, rng=args.seed, sweep_samples=args.sweep_samples,
-                           include_probes=not args.no_probes)
+        hint = (
+            f"; --rows {MAX_MP_SAMPLES} uses the first {MAX_MP_SAMPLES} rows"
+            if n > MAX_MP_SAMPLES and d <= MAX_MP_DIMENSION
+            else ""
+        )
+        raise ValueError(
+            f"the data has n = {n} rows and d = {d} columns, but the mpmath path takes "
+            f"n <= {MAX_MP_SAMPLES} and d <= {MAX_MP_DIMENSION}{hint}"
+        )
+    rep = stability_report(
+        np.asarray(X),
+        np.asarray(y),
+        k,
+        method=method,
+        dps=args.dps,
+        degrees=args.degrees,
+        result=result,
+        rng=args.seed,
+        sweep_samples=args.sweep_samples,
+        include_probes=not args.no_probes,
+    )
     if args.out:  # atomically, like every file the command line writes
         atomic_write_text(args.out, json.dumps(rep.to_dict(), indent=2) + "\n")
     if getattr(args, "quiet", False):
@@ -109,43 +133,15 @@ def run(args, out=None):
     if getattr(args, "json", False):
         out.write(json.dumps(rep.to_dict(), indent=2) + "\n")
     else:
-        out.write(format_table(rep) + "\n")
+        out.write(format_stability(rep) + "\n")
     return 0
-
-
-def format_table(report, name_width=72):
-    """The report as a text table: one row per step with each step named in full (a name longer
-    than ``name_width`` wraps onto lines of its own above its numbers), and what the columns mean
-    underneath."""
-    import textwrap
-
-    rows, s = report.rows, report.settings
-    names = [f"{r['step']}: {r['quantity']}" for r in rows]
-    width = min(name_width, max([len("step / quantity"), *map(len, names)]))
-    lines = [(f"stability report: method={s.get('method')} n={s.get('n')} d={s.get('d')} k={s.get('k')} "
-              f"dps={s.get('dps')} (flag: float64 lost >= {s.get('flag_digits_lost', FLAG_DIGITS_LOST):g} digits)"),
-             (f"{'':2} {'step / quantity':<{width}} {'float64':>12} {'mp':>12} {'rel diff':>9} {'cond':>9} "
-              f"{'lost':>5} {'pred':>5}")]
-    for r, name in zip(rows, names):
-        mp = float(r["mp"]) if r["mp"] is not None else float("nan")
-        mark = "!!" if r["flagged"] else "" if r.get("comparable", True) else "--"
-        pieces = textwrap.wrap(name, width, break_on_hyphens=False) or [""]
-        for i, piece in enumerate(pieces[:-1]):
-            lines.append(f"{mark if i == 0 else '':2} {piece}")
-        lines.append(f"{mark if len(pieces) == 1 else '':2} {pieces[-1]:<{width}} {r['float64']:>12.5g} {mp:>12.5g} "
-                     f"{r['rel_diff']:>9.1e} {r['condition']:>9.1e} {r['digits_lost']:>5.1f} "
-                     f"{r['predicted_digits_lost']:>5.1f}")
-    flagged = [r for r in rows if r["flagged"]]
-    incomparable = [r for r in rows if not r.get("comparable", True)]
-    if incomparable:
-        lines.append("not comparable (mp refinement did not converge): " + "; ".join(r["step"] for r in incomparable))
-    lines.append(f"{len(flagged)} flagged row(s)" + (": " + "; ".join(r["step"] for r in flagged) if flagged else ""))
-    lines += ["", *textwrap.wrap("Columns: " + COLUMNS, 100)]
-    return "\n".join(lines)
 
 
 def stability_main(argv=None, out=None):
     """``verified-relu stability RESULT_OR_DATA [--dps 50] ...`` as a function (returns the exit status)."""
-    parser = add_arguments(argparse.ArgumentParser(prog="verified-relu stability",
-                                                   description=f"{_DESCRIPTION} Limits: {LIMITS}. Columns: {COLUMNS}."))
+    parser = add_arguments(
+        argparse.ArgumentParser(
+            prog="verified-relu stability", description=f"{_DESCRIPTION} Limits: {LIMITS}. Columns: {COLUMNS}."
+        )
+    )
     return run(parser.parse_args(argv), out)

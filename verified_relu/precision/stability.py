@@ -60,7 +60,15 @@ from .steps import (
     vandermonde_solve,
 )
 
-__all__ = ["FLAG_DIGITS_LOST", "METHODS", "SLACK_DIGITS", "StabilityReport", "format_stability", "stability_report"]
+__all__ = [
+    "COLUMNS",
+    "FLAG_DIGITS_LOST",
+    "METHODS",
+    "SLACK_DIGITS",
+    "StabilityReport",
+    "format_stability",
+    "stability_report",
+]
 
 #: A row is flagged when float64 lost at least this many digits.
 FLAG_DIGITS_LOST = 8.0
@@ -69,6 +77,15 @@ SLACK_DIGITS = 2.5
 
 #: The methods whose steps have an N-digit counterpart (registry rows with ``supports_dps``).
 METHODS = registry.methods(supports_dps=True)
+
+#: What the columns of the text table mean (printed under it, and in ``--help``).
+COLUMNS = (
+    "float64 / mp: the quantity's largest-magnitude entry in float64 and at dps digits; "
+    "rel diff: their normwise relative difference; cond: the step's condition estimate; "
+    "lost: the digits float64 lost, log10(rel diff / 2^-53); "
+    "pred: the digits the condition estimate predicts float64 loses, log10(cond); "
+    f"!!: flagged (lost >= {FLAG_DIGITS_LOST:g}); --: not comparable (the mp refinement did not converge)"
+)
 
 
 def _rel_diff(f, m, dps):
@@ -115,8 +132,16 @@ def _moment_row(step, X, y, l, g, dps):
     rep = rounding_error(X, y, l, g, dps=dps)
     cond = rep.envelope / rep.scale if rep.scale > 0 else math.inf
     q = "E[y x]" if l == 1 else "E[y S_2(x)]" if l == 2 else f"E[y S_{l}(x)][g^{l - 2}, :, :]"
-    row = _row(step, q, rep.estimate, rep.reference, cond, dps, note="condition = envelope / scale",
-               rel=rep.max_abs_error / rep.scale if rep.scale > 0 else 0.0)
+    row = _row(
+        step,
+        q,
+        rep.estimate,
+        rep.reference,
+        cond,
+        dps,
+        note="condition = envelope / scale",
+        rel=rep.max_abs_error / rep.scale if rep.scale > 0 else 0.0,
+    )
     return row, np.asarray(rep.reference, dtype=object)
 
 
@@ -140,11 +165,22 @@ def _eig_rows(step, M_mp, r, dps):
     gap = min((abs(wmf[i] - wmf[j]) for i in top_m for j in rest), default=norm)
     rows = []
     ctx = _mp.context(dps)
-    rel_vals = max(float(abs(ctx.mpf(float(wf[a])) - wm[b]) / abs(wm[b])) for a, b in zip(sorted(top_f, key=lambda i: wf[i]),
-                                                                                       sorted(top_m, key=lambda i: wmf[i])))
-    rows.append(_row(step, f"top-{r} eigenvalues", [wf[i] for i in top_f], [wm[i] for i in top_m],
-                     norm / lam_min if lam_min > 0 else math.inf, dps, note="condition = ||M|| / min |lambda| (Weyl)",
-                     rel=rel_vals))
+    rel_vals = max(
+        float(abs(ctx.mpf(float(wf[a])) - wm[b]) / abs(wm[b]))
+        for a, b in zip(sorted(top_f, key=lambda i: wf[i]), sorted(top_m, key=lambda i: wmf[i]))
+    )
+    rows.append(
+        _row(
+            step,
+            f"top-{r} eigenvalues",
+            [wf[i] for i in top_f],
+            [wm[i] for i in top_m],
+            norm / lam_min if lam_min > 0 else math.inf,
+            dps,
+            note="condition = ||M|| / min |lambda| (Weyl)",
+            rel=rel_vals,
+        )
+    )
     # subspace distance: || P_f - P_mp ||_2 (sin of the largest principal angle), at dps
     Pm_cols = Vm[:, top_m]
     Pf_cols = Vf[:, top_f]
@@ -152,10 +188,18 @@ def _eig_rows(step, M_mp, r, dps):
     B = ctx.matrix(np.asarray(Pm_cols, dtype=object).tolist())
     D = A * A.T - B * B.T
     sin = max(ctx.svd_r(D, compute_uv=False)) if D.rows else 0
-    rows.append(_row(step, f"top-{r} eigenvector subspace", to_float(Pf_cols @ Pf_cols.T).ravel(),
-                     np.asarray((B * B.T).tolist(), dtype=object).ravel(), norm / gap if gap > 0 else math.inf, dps,
-                     note="rel_diff = sin(largest principal angle); condition = ||M|| / gap (Davis-Kahan)",
-                     rel=float(sin)))
+    rows.append(
+        _row(
+            step,
+            f"top-{r} eigenvector subspace",
+            to_float(Pf_cols @ Pf_cols.T).ravel(),
+            np.asarray((B * B.T).tolist(), dtype=object).ravel(),
+            norm / gap if gap > 0 else math.inf,
+            dps,
+            note="rel_diff = sin(largest principal angle); condition = ||M|| / gap (Davis-Kahan)",
+            rel=float(sin),
+        )
+    )
     return rows
 
 
@@ -164,8 +208,15 @@ def _lstsq_row(X, y, net, dps):
     A = np.hstack([np.maximum(X @ U.T, 0.0), X])
     xf = least_squares(A, y)
     xm = least_squares(A, y, dps=dps)
-    return _row("least squares on the found directions", "coefficients (mu, a) of [relu(X U^T), X]",
-                xf, xm, condition_lstsq(A, y), dps, note="float64 lstsq vs Householder QR in mpmath; condition: Wedin")
+    return _row(
+        "least squares on the found directions",
+        "coefficients (mu, a) of [relu(X U^T), X]",
+        xf,
+        xm,
+        condition_lstsq(A, y),
+        dps,
+        note="float64 lstsq vs Householder QR in mpmath; condition: Wedin",
+    )
 
 
 def _refine_rows(X, y, net, dps, max_iter):
@@ -179,14 +230,20 @@ def _refine_rows(X, y, net, dps, max_iter):
     cond = float(s[0] / s[-1]) if s[-1] > 0 else math.inf
     fv = np.concatenate([f.W.ravel(), f.mu, f.a])
     mv = np.concatenate([np.asarray(m.W, dtype=object).ravel(), m.mu, m.a])
-    note = (f"float64 Levenberg-Marquardt ({f.iterations} it., loss {float(f.loss):.2e}) vs mp Gauss-Newton "
-            f"({m.iterations} it., {m.reason}, loss {float(m.loss):.2e}) on the same labels; condition = cond(J Q)")
+    note = (
+        f"float64 Levenberg-Marquardt ({f.iterations} it., loss {float(f.loss):.2e}) vs mp Gauss-Newton "
+        f"({m.iterations} it., {m.reason}, loss {float(m.loss):.2e}) on the same labels; condition = cond(J Q)"
+    )
     row = _row("refinement", "parameters (unit W rows, mu, a)", fv, mv, cond, dps, note=note)
     if m.reason != "converged":
         # the two optimisers, started outside a basin where either converges, end at different points:
         # their difference says nothing about float64 rounding
-        row.update(flagged=False, within_prediction=None, comparable=False,
-                   note=note + "; NOT COMPARABLE: the mp refinement did not converge (start outside a basin)")
+        row.update(
+            flagged=False,
+            within_prediction=None,
+            comparable=False,
+            note=note + "; NOT COMPARABLE: the mp refinement did not converge (start outside a basin)",
+        )
     return [row], m
 
 
@@ -197,13 +254,23 @@ def _probe_vandermonde(nodes, label, dps):
     rhs = [float(ctx.fsum(ctx.mpf(a) * ctx.mpf(x) ** j for a, x in zip(alpha, nodes))) for j in range(len(nodes))]
     f = vandermonde_solve(nodes, rhs)
     m = vandermonde_solve(nodes, rhs, dps=dps)
-    return _row(f"probe: CDGKM Lemma 5 Vandermonde solve, {label}", f"weights alpha from {len(nodes)} power sums",
-                f, m, vandermonde_condition(nodes, dps), dps, note="condition = cond_2(V) by mpmath SVD")
+    return _row(
+        f"probe: CDGKM Lemma 5 Vandermonde solve, {label}",
+        f"weights alpha from {len(nodes)} power sums",
+        f,
+        m,
+        vandermonde_condition(nodes, dps),
+        dps,
+        note="condition = cond_2(V) by mpmath SVD",
+    )
 
 
 def _probe_hermite(n, x, dps):
     """The naive power-basis He_n(x) in float64 (DEMONSTRATION ONLY) and the library's h_n(x)."""
-    coef = [(-1) ** m * math.factorial(n) // (math.factorial(m) * math.factorial(n - 2 * m) * 2**m) for m in range(n // 2 + 1)]
+    coef = [
+        (-1) ** m * math.factorial(n) // (math.factorial(m) * math.factorial(n - 2 * m) * 2**m)
+        for m in range(n // 2 + 1)
+    ]
     naive = 0.0
     for m, c in enumerate(coef):  # float64 sum of float64 terms, as naive code would do
         naive += float(c) * x ** (n - 2 * m)
@@ -213,14 +280,25 @@ def _probe_hermite(n, x, dps):
     absolute = ctx.fsum(abs(ctx.mpf(c)) * ctx.mpf(x) ** (n - 2 * m) for m, c in enumerate(coef))
     bad = _row(
         f"probe (DEMONSTRATION ONLY, never used by the library): unnormalized He_{n}({x:g}) from power-basis coefficients",
-        f"He_{n}({x:g})", [naive], [he_mp], float(absolute / abs(he_mp)), dps,
+        f"He_{n}({x:g})",
+        [naive],
+        [he_mp],
+        float(absolute / abs(he_mp)),
+        dps,
         note="float64 sum of c_j x^j; condition = sum |c_j x^j| / |He_n(x)|",
     )
     h_f = hermite_normalized(n, x)[n]
     vals = hermite_normalized(n, x, dps=dps)
     env = float(max(abs(vals[n]), abs(vals[n - 1])) / abs(vals[n]))
-    good = _row(f"probe: library normalized recurrence h_{n}({x:g}) (float64, compensated)", f"h_{n}({x:g})",
-                [h_f], [h_mp], env, dps, note="condition = envelope sqrt(h_n^2 + h_{n-1}^2) / |h_n| (about 1)")
+    good = _row(
+        f"probe: library normalized recurrence h_{n}({x:g}) (float64, compensated)",
+        f"h_{n}({x:g})",
+        [h_f],
+        [h_mp],
+        env,
+        dps,
+        note="condition = envelope sqrt(h_n^2 + h_{n-1}^2) / |h_n| (about 1)",
+    )
     return [bad, good]
 
 
@@ -272,10 +350,24 @@ def _probe_isolating(nodes, block, x, dps):
     ref = ctx.mpf(exact.numerator) / exact.denominator
     label = f"CN24 Lemma 7 isolating polynomial, {len(nodes)} nodes 0.01 apart, I = {sorted(block)}, at x = {x:g}"
     return [
-        _row(f"probe: {label}, power basis + Horner (KNOWN BAD)", "p(x)", [horner], [ref], float(absolute / abs(exact)),
-             dps, note="condition = sum |c_m x^m| / |p(x)|"),
-        _row(f"probe: {label}, product form", "p(x)", [prod], [ref], 10.0 * len(nodes) ** 2, dps,
-             note="condition: a product of 2 (k - |I|) |I| well-conditioned factors (bound 10 k^2)"),
+        _row(
+            f"probe: {label}, power basis + Horner (KNOWN BAD)",
+            "p(x)",
+            [horner],
+            [ref],
+            float(absolute / abs(exact)),
+            dps,
+            note="condition = sum |c_m x^m| / |p(x)|",
+        ),
+        _row(
+            f"probe: {label}, product form",
+            "p(x)",
+            [prod],
+            [ref],
+            10.0 * len(nodes) ** 2,
+            dps,
+            note="condition: a product of 2 (k - |I|) |I| well-conditioned factors (bound 10 k^2)",
+        ),
     ]
 
 
@@ -301,15 +393,31 @@ class StabilityReport:
     refined: object = None  # the mp refinement's RefineOutcome (parameters at dps digits); not serialised
 
     def to_dict(self):
-        return {"format": "verified_relu.StabilityReport", "settings": dict(self.settings), "rows": [dict(r) for r in self.rows]}
+        return {
+            "format": "verified_relu.StabilityReport",
+            "settings": dict(self.settings),
+            "rows": [dict(r) for r in self.rows],
+        }
 
     @property
     def flagged(self):
         return [r for r in self.rows if r["flagged"]]
 
 
-def stability_report(X, y, k, *, method="fast", dps=50, degrees=tuple(range(2, 41, 2)), result=None, rng=0,
-                     sweep_samples=500, include_probes=True, refine_iterations=200):
+def stability_report(
+    X,
+    y,
+    k,
+    *,
+    method="fast",
+    dps=50,
+    degrees=tuple(range(2, 41, 2)),
+    result=None,
+    rng=0,
+    sweep_samples=500,
+    include_probes=True,
+    refine_iterations=200,
+):
     """Run the chosen learner's steps in float64 and at ``dps`` digits on the same samples.
 
     Parameters
@@ -389,32 +497,56 @@ def stability_report(X, y, k, *, method="fast", dps=50, degrees=tuple(range(2, 4
         rows.append(row)
     if include_probes:
         rows += probes(dps)
-    settings = {"n": n, "d": d, "k": k, "method": method, "dps": dps, "degrees": list(degrees),
-                "sweep_samples": m, "rng": rng if isinstance(rng, int) else None,
-                "flag_digits_lost": FLAG_DIGITS_LOST, "slack_digits": SLACK_DIGITS}
+    settings = {
+        "n": n,
+        "d": d,
+        "k": k,
+        "method": method,
+        "dps": dps,
+        "degrees": list(degrees),
+        "sweep_samples": m,
+        "rng": rng if isinstance(rng, int) else None,
+        "flag_digits_lost": FLAG_DIGITS_LOST,
+        "slack_digits": SLACK_DIGITS,
+    }
     return StabilityReport(tuple(rows), settings, refined)
 
 
-def format_stability(report):
-    """The report as a fixed-width text table (one row per step; flagged rows marked ``!!``)."""
+def format_stability(report, name_width=72):
+    """The report (or its ``to_dict()``) as a text table: one row per step with each step named in full (a name longer
+    than ``name_width`` wraps onto lines of its own above its numbers), and what the columns mean
+    underneath."""
+    import textwrap
+
     rows = report.rows if isinstance(report, StabilityReport) else report["rows"]
     s = report.settings if isinstance(report, StabilityReport) else report["settings"]
-    head = (f"stability report: method={s.get('method')} n={s.get('n')} d={s.get('d')} k={s.get('k')} dps={s.get('dps')} "
-            f"(flag: float64 lost >= {s.get('flag_digits_lost', FLAG_DIGITS_LOST):g} digits)")
-    lines = [head, f"{'':2} {'step / quantity':<70} {'float64':>12} {'mp':>12} {'rel diff':>9} {'cond':>9} {'lost':>5} {'pred':>5}"]
-    for r in rows:
-        name = f"{r['step']}: {r['quantity']}"
-        if len(name) > 70:
-            name = name[:67] + "..."
+    names = [f"{r['step']}: {r['quantity']}" for r in rows]
+    width = min(name_width, max([len("step / quantity"), *map(len, names)]))
+    lines = [
+        (
+            f"stability report: method={s.get('method')} n={s.get('n')} d={s.get('d')} k={s.get('k')} "
+            f"dps={s.get('dps')} (flag: float64 lost >= {s.get('flag_digits_lost', FLAG_DIGITS_LOST):g} digits)"
+        ),
+        (
+            f"{'':2} {'step / quantity':<{width}} {'float64':>12} {'mp':>12} {'rel diff':>9} {'cond':>9} "
+            f"{'lost':>5} {'pred':>5}"
+        ),
+    ]
+    for r, name in zip(rows, names):
         mp = float(r["mp"]) if r["mp"] is not None else float("nan")
         mark = "!!" if r["flagged"] else "" if r.get("comparable", True) else "--"
+        pieces = textwrap.wrap(name, width, break_on_hyphens=False) or [""]
+        for i, piece in enumerate(pieces[:-1]):
+            lines.append(f"{mark if i == 0 else '':2} {piece}")
         lines.append(
-            f"{mark:2} {name:<70} {r['float64']:>12.5g} {mp:>12.5g} {r['rel_diff']:>9.1e} "
-            f"{r['condition']:>9.1e} {r['digits_lost']:>5.1f} {r['predicted_digits_lost']:>5.1f}"
+            f"{mark if len(pieces) == 1 else '':2} {pieces[-1]:<{width}} {r['float64']:>12.5g} {mp:>12.5g} "
+            f"{r['rel_diff']:>9.1e} {r['condition']:>9.1e} {r['digits_lost']:>5.1f} "
+            f"{r['predicted_digits_lost']:>5.1f}"
         )
     flagged = [r for r in rows if r["flagged"]]
     incomparable = [r for r in rows if not r.get("comparable", True)]
     if incomparable:
         lines.append("not comparable (mp refinement did not converge): " + "; ".join(r["step"] for r in incomparable))
     lines.append(f"{len(flagged)} flagged row(s)" + (": " + "; ".join(r["step"] for r in flagged) if flagged else ""))
+    lines += ["", *textwrap.wrap("Columns: " + COLUMNS, 100)]
     return "\n".join(lines)
