@@ -1,23 +1,11 @@
 """Progress lines of long steps: on stderr, a line per stage, silent under --quiet or by default."""
 
-import os
-
-import numpy as np
 import pytest
 
+from tests.conftest import needs_torch
 from verified_relu import instances, learn
 from verified_relu.app.cli import main
 from verified_relu.data import save_dataset
-
-try:
-    import torch  # noqa: F401
-
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
-
-needs_torch = pytest.mark.skipif(not HAVE_TORCH and not os.environ.get("CI"),
-                                 reason="torch is not installed (optional extra verified-relu[torch])")
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +22,9 @@ def test_learn_prints_stage_lines_on_stderr_and_nothing_under_quiet(data, capsys
     assert main(["learn", str(tmp / "d.npz"), "--k", "2", "--method", "netlearn", "--out", str(tmp / "a")]) in (0, 1)
     err = capsys.readouterr().err
     assert "[netlearn] moments:" in err and "[netlearn] search:" in err
-    assert main(["learn", str(tmp / "d.npz"), "--k", "2", "--method", "netlearn", "--out", str(tmp / "b"),
-                 "--quiet"]) in (0, 1)
+    assert main(
+        ["learn", str(tmp / "d.npz"), "--k", "2", "--method", "netlearn", "--out", str(tmp / "b"), "--quiet"]
+    ) in (0, 1)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
 

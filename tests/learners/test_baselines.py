@@ -9,29 +9,17 @@ minimum, so anything above it means a different function was learned.
 
 import builtins
 import json
-import os
 
 import mpmath
 import numpy as np
 import pytest
 
+from tests.conftest import needs_torch
 from verified_relu import instances
 from verified_relu.learners import LearnResult, learn
 from verified_relu.learners.gd_population import population_loss_and_grad
 from verified_relu.learners.tensor import jennrich
 from verified_relu.network import ReLUNetwork
-
-try:
-    import torch  # noqa: F401
-
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
-
-# torch is in the test extra; outside CI a run without it skips the Adam tests, under CI
-# (CI=true) they run and fail on the missing import rather than pass as skipped.
-needs_torch = pytest.mark.skipif(not HAVE_TORCH and not os.environ.get("CI"),
-                                 reason="torch is not installed (optional extra verified-relu[torch])")
 
 
 def _rel(true, learned):
@@ -246,16 +234,24 @@ def test_deterministic_for_a_seed(method):
         ("gd_population", {"teacher": "net"}, TypeError, "teacher must be a ReLUNetwork"),
         ("gd_population", {"teacher": ReLUNetwork([[1.0, 0.0]], [1.0])}, ValueError, "teacher has input dimension 2"),
         ("gd_population", {"teacher": ReLUNetwork(np.eye(4)[:1], [1.0]), "lr": -1.0}, ValueError, "lr must be"),
-        ("gd_population", {"teacher": ReLUNetwork(np.eye(4)[:1], [1.0]), "init": ReLUNetwork(np.eye(4), np.ones(4))},
-         ValueError, "init must have k = 2"),
+        (
+            "gd_population",
+            {"teacher": ReLUNetwork(np.eye(4)[:1], [1.0]), "init": ReLUNetwork(np.eye(4), np.ones(4))},
+            ValueError,
+            "init must have k = 2",
+        ),
         ("gd_population", {"momentum": 0.9}, TypeError, "unknown option"),
         ("tensor", {"pairs": 0}, ValueError, "pairs must be"),
         ("tensor", {"validation_fraction": 1.0}, ValueError, r"validation_fraction must be a finite real in \(0, 1\)"),
         # one exception type per kind of mistake: a wrong type is a TypeError, whatever the option
         ("tensor", {"pairs": 2.0}, TypeError, "pairs must be an int >= 1, got float"),
         ("tensor", {"pairs": True}, TypeError, "pairs must be an int >= 1, got bool"),
-        ("gd_population", {"teacher": ReLUNetwork(np.eye(4)[:1], [1.0]), "fit_linear": 1}, TypeError,
-         "fit_linear must be a bool"),
+        (
+            "gd_population",
+            {"teacher": ReLUNetwork(np.eye(4)[:1], [1.0]), "fit_linear": 1},
+            TypeError,
+            "fit_linear must be a bool",
+        ),
         ("tensor", {"refine_iterations": -1}, ValueError, "refine_iterations must be"),
         ("adam", {"lr_grid": ()}, ValueError, "lr_grid must be a sequence of at least 1 entries"),
         ("adam", {"lr_grid": (1e-3, -1.0)}, ValueError, "lr_grid must be .* each a finite real > 0"),
@@ -283,8 +279,14 @@ def test_bench_cli_writes_results(tmp_path, monkeypatch, capsys):
     from verified_relu.app import bench
     from verified_relu.app.cli import main
 
-    tiny = {"families": ("orthonormal",), "d": 6, "k": (2,), "seeds": (1,), "n": 3000,
-            "methods": {"fast": {"noiseless": True}, "gd_population": {"lr": 0.1}}}
+    tiny = {
+        "families": ("orthonormal",),
+        "d": 6,
+        "k": (2,),
+        "seeds": (1,),
+        "n": 3000,
+        "methods": {"fast": {"noiseless": True}, "gd_population": {"lr": 0.1}},
+    }
     monkeypatch.setitem(bench.SUITES, "quick", tiny)
     out = tmp_path / "bench"
     assert main(["bench", "--suite", "quick", "--out", str(out)]) == 0

@@ -6,16 +6,10 @@ import os
 import numpy as np
 import pytest
 
+from tests.conftest import HAVE_TORCH
 from verified_relu import instances, learn
 from verified_relu._order import canonical_order, row_hashes
 from verified_relu.learners import registry
-
-try:
-    import torch  # noqa: F401
-
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
 
 _OPTIONS = {
     "fast": {},
