@@ -58,3 +58,16 @@ def test_adam_reports_each_learning_rate(data):
     learn(X, y, 2, method="adam", rng=0, epochs=2, lr_grid=(1e-3, 1e-2), progress=lines.append)
     per_lr = [line for line in lines if " of 2): " in line]
     assert [line.split(" ")[1] for line in per_lr] == ["0.001", "0.01"]
+
+
+def test_stability_reports_its_stages_and_is_quiet_under_quiet(data, capsys):
+    tmp, net, X, y = data
+    from verified_relu.data import save_dataset as save
+
+    save(tmp / "small.npz", X[:300], y[:300])
+    args = ["stability", str(tmp / "small.npz"), "--k", "2", "--dps", "20", "--degrees", "2", "--no-probes"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "[stability] learning with method 'fast'" in err and "[stability] least squares and refinement" in err
+    assert main([*args, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

@@ -125,6 +125,7 @@ def run(args, out=None):
         rng=args.seed,
         sweep_samples=args.sweep_samples,
         include_probes=not args.no_probes,
+        progress=not getattr(args, "quiet", False),
     )
     if args.out:  # atomically, like every file the command line writes
         atomic_write_text(args.out, json.dumps(rep.to_dict(), indent=2) + "\n")

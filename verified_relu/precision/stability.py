@@ -41,6 +41,7 @@ import math
 import numpy as np
 
 from .. import _mp
+from .._progress import reporter
 from ..hermite.numeric import hermite_normalized
 from ..learners import registry
 from ..moments import rounding_error
@@ -417,6 +418,7 @@ def stability_report(
     sweep_samples=500,
     include_probes=True,
     refine_iterations=200,
+    progress=False,
 ):
     """Run the chosen learner's steps in float64 and at ``dps`` digits on the same samples.
 
@@ -439,6 +441,8 @@ def stability_report(
     result : LearnResult or ReLUNetwork, optional
         The float64 learner's output, whose directions the least-squares and refinement steps
         use; default: ``learn(X, y, k, method, rng=rng)``.
+    progress : bool or callable
+        A line per stage on stderr (``True``) or to a callable (:func:`verified_relu._progress.reporter`).
     include_probes : bool
         Append the known-bad probes and their well-conditioned counterparts.
 
@@ -456,7 +460,9 @@ def stability_report(
     n, d = X.shape
     check_mp_size(n, d, "stability_report")
     dps = _mp.check_dps(dps)
+    say = reporter(progress, "stability")
     if result is None:
+        say(f"learning with method {method!r} on n = {n}, d = {d}, k = {k}")
         result = learn(X, y, k, method=method, rng=rng)
     net = getattr(result, "network", result)
     if not isinstance(net, ReLUNetwork):
@@ -466,6 +472,7 @@ def stability_report(
     g /= np.linalg.norm(g)
     rows = []
     r_k = min(k, d)
+    say(f"recomputing the learner's moment and eigen steps at {dps} digits")
     if method == "fast":
         row, w_mp = _moment_row("linear term", X, y, 1, None, dps)
         rows.append(row)
@@ -488,14 +495,18 @@ def stability_report(
             rows.append(row)
             rows += _eig_rows(f"Case 2: top-{r_k} subspace of M_{l}", M, r_k, dps)
         sweep_labels = y
+    say(f"least squares and refinement at {dps} digits")
     rows.append(_lstsq_row(X, y, net, dps))
     refine_rows, refined = _refine_rows(X, y, net, dps, refine_iterations)
     rows += refine_rows
     m = min(n, sweep_samples)
+    if degrees:
+        say(f"moment sweep: {len(degrees)} degree(s) up to {max(degrees)} on {m} samples")
     for l in degrees:
         row, _ = _moment_row(f"moment sweep (first {m} samples)", X[:m], sweep_labels[:m], l, g, dps)
         rows.append(row)
     if include_probes:
+        say("known-bad probes and their well-conditioned counterparts")
         rows += probes(dps)
     settings = {
         "n": n,
