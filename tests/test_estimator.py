@@ -30,6 +30,7 @@ def test_exported():
     assert "ReLUNetworkRegressor" in verified_relu.__all__
 
 
+@pytest.mark.slow  # every check of scikit-learn's check_estimator, each fitting the fast learner
 def test_check_estimator_as_constructed():
     # unseeded: the checks that compare two fits seed the estimator themselves through its
     # random_state (sklearn.utils._testing.set_random_state)
