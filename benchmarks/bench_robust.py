@@ -33,7 +33,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import sys
 import time
 
@@ -42,7 +41,9 @@ from bench_fast import FAMILIES as _FAST_FAMILIES
 
 #: bench_fast's families, and dk_cancel
 FAMILIES = [*_FAST_FAMILIES, ("dk_cancel", {})]
-EXACT, FALSE = 1e-10, 1e-8
+from verified_relu._provenance import summary, versions
+from verified_relu.app.bench import EXACT
+from verified_relu.app.bench import FALSE_SUCCESS as FALSE
 
 
 def _run(task):
@@ -50,6 +51,7 @@ def _run(task):
 
     from verified_relu import instances, learn
     from verified_relu.learners.fast import _refit_certificate, _undetermined_pair
+    from verified_relu.metrics import relative_error
 
     family, params, d, k, n, seed, data_seed, variant, learner_seed = task
     net = instances.make(family, d, k, rng=seed, **params)
@@ -64,7 +66,7 @@ def _run(task):
     t0 = time.perf_counter()
     res = learn(X, y, k, rng=learner_seed, noiseless=True)
     seconds = time.perf_counter() - t0
-    rel = net.squared_distance(res.network) / net.norm_squared()
+    rel = relative_error(net, res.network)
     # the learned network is itself a certificate when it fits every sample as well as the truth
     # does (to rounding) and still differs from it in population
     fits_all = float(np.mean((res.network(X) - y) ** 2)) <= 1e-24 * float(np.mean(y * y))
@@ -175,7 +177,6 @@ def main(argv=None):
     ap.add_argument("--summarize", metavar="JSONL", help="only print the table of a partial run's rows")
     args = ap.parse_args(argv)
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
-    import numpy as np
 
     if args.summarize:
         with open(args.summarize) as fh:
@@ -185,8 +186,8 @@ def main(argv=None):
                 rows,
                 {
                     "machine": "see the run",
-                    "python": platform.python_version(),
-                    "numpy": np.__version__,
+                    "python": versions()["python"],
+                    "numpy": versions()["numpy"],
                     "workers": args.workers,
                     "seconds": float(sum(r["seconds"] for r in rows)),
                     "command": "(partial run; seconds = summed run time)",
@@ -212,18 +213,13 @@ def main(argv=None):
                     flush=True,
                 )
     meta = {
-        "machine": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
+        "machine": summary(),
+        "python": versions()["python"],
+        "numpy": versions()["numpy"],
         "workers": args.workers,
         "seconds": time.perf_counter() - t0,
         "command": "python3 benchmarks/bench_robust.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    try:
-        with open("/proc/cpuinfo") as fh:
-            meta["machine"] = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     partial.close()
     with open(os.path.join(args.out, "robust.json"), "w") as fh:
         json.dump({"meta": meta, "rows": rows}, fh, indent=1)
