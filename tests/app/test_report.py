@@ -442,8 +442,9 @@ def test_report_says_when_spectra_are_noise_and_neurons_far_and_cuts_no_text(tmp
         records.basis("b", [[1.0, 0.0, 0.0, 0.0]], "a one-dimensional subspace"),
         TraceStep("note", {"text": long}),
     )
-    res = LearnResult(network=net, success=False, message="m", method="tensor", params={"k": 2}, trace=trace,
-                      diagnostics={})
+    res = LearnResult(
+        network=net, success=False, message="m", method="tensor", params={"k": 2}, trace=trace, diagnostics={}
+    )
     md = write_report(res, tmp_path / "r", teacher=teacher, sample_fractions=())["md"].read_text(encoding="utf-8")
     assert "Every value is below the noise floor" in md and "quiet matrix: l=2" in md
     assert "Far from the plotted subspace" in md and "true neuron 1" in md
