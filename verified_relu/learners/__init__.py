@@ -34,12 +34,10 @@ Baselines (:mod:`verified_relu.learners.baselines`):
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from .._order import canonical_order
-from .._validation import as_matrix, as_vector, check_int
+from .._validation import as_matrix, as_vector, check_int, check_option_names
 from . import registry
 from .result import LearnResult, TraceStep
 
@@ -146,6 +144,7 @@ def learn(X, y, k, method="fast", rng=None, *, progress=False, **options):
             "learn: dps= is handled by verified_relu.learn (the precision layer sits above the "
             "learners); call verified_relu.learn(X, y, k, ..., dps=N)"
         )
+    check_option_names(options, row.option_names(), "learn", method)  # before any work, every method alike
     X = as_matrix(X, "X", caller="learn")
     n, d = X.shape
     y = as_vector(y, "y", length=n, caller="learn")
@@ -158,12 +157,7 @@ def learn(X, y, k, method="fast", rng=None, *, progress=False, **options):
         from . import paper
 
         return paper.learn(X, y, k, method, _seed_sequence(rng), {**options, "progress": progress})
-    params_class = row.params
-    fields = {f.name for f in dataclasses.fields(params_class)}
-    unknown = sorted(set(options) - fields)
-    if unknown:
-        raise TypeError(f"learn: unknown option(s) {unknown} for method {method!r}; valid: {sorted(fields)}")
-    params = params_class(**options)
+    params = row.params(**options)
     row.validate(params, n, d, k)
     ss = _seed_sequence(rng)
     outcome = row.fit(X, y, k, np.random.default_rng(ss), params, progress=progress)
