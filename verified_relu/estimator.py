@@ -47,7 +47,6 @@ mean, variance and 4th moment and of each pair's correlation) and, when a test f
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 
@@ -56,6 +55,7 @@ import numpy as np
 from .api import learn
 from .gaussianity import InputDistributionWarning, _input_distribution_message
 from .learners import METHODS, FastParams
+from .learners.baselines import min_samples
 from .network import ReLUNetwork
 
 __all__ = ["ReLUNetworkRegressor"]
@@ -110,11 +110,6 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
             if total == 0:
                 return 1.0 if resid == 0 else 0.0
             return float(1.0 - resid / total)
-
-
-def _fast_min_samples(k, d, validation_fraction):
-    """Samples the fast learner needs for width ``k`` in ``d`` dimensions (as :func:`learn` checks)."""
-    return math.ceil(2 * (k * (d + 1) + d) / (1 - validation_fraction))
 
 
 class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
@@ -246,11 +241,11 @@ class ReLUNetworkRegressor(_RegressorMixin, _BaseEstimator):
         fallback = None
         if self.method == "fast":
             vf = options.get("validation_fraction", FastParams.validation_fraction)
-            fits = [kk for kk in range(k, 0, -1) if 0 < vf < 1 and n >= _fast_min_samples(kk, d, vf)]
+            fits = [kk for kk in range(k, 0, -1) if 0 < vf < 1 and n >= min_samples(kk, d, vf)]
             if not fits and 0 < vf < 1:
                 fallback = (
                     f"n = {n} samples are fewer than the fast learner needs even for width 1 "
-                    f"({_fast_min_samples(1, d, vf)}): only the linear term was fitted, by least squares"
+                    f"({min_samples(1, d, vf)}): only the linear term was fitted, by least squares"
                 )
                 k = 0
             elif fits and fits[0] < k:

@@ -15,6 +15,7 @@ dataclass; this module holds what they share (the parameter classes are exported
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -22,6 +23,8 @@ from .._provenance import jsonable
 from .result import LearnResult
 
 __all__ = [
+    "check_enough_samples",
+    "min_samples",
     "check_verdict_options",
     "judge",
     "make_result",
@@ -40,6 +43,22 @@ def xavier_init(rng, k, d):
     W = rng.standard_normal((k, d)) * np.sqrt(2.0 / (d + 1))
     mu = rng.standard_normal(k) * np.sqrt(2.0 / (k + 1))
     return W, mu
+
+
+def min_samples(k, d, validation_fraction):
+    """Samples a least-squares learner of width ``k`` in ``d`` dimensions needs: twice its
+    ``k (d + 1) + d`` parameters on the training part, after holding out ``validation_fraction``."""
+    return math.ceil(2 * (k * (d + 1) + d) / (1 - validation_fraction))
+
+
+def check_enough_samples(n, d, k, validation_fraction, method):
+    """``ValueError`` when ``n`` is below :func:`min_samples` (the message names the shortage)."""
+    needed = min_samples(k, d, validation_fraction)
+    if n < needed:
+        raise ValueError(
+            f"learn: n = {n} samples are too few for k = {k}, d = {d}: the {method} learner needs at least "
+            f"{needed} (twice the {k * (d + 1) + d} parameters, after holding out {validation_fraction:.0%})"
+        )
 
 
 def split_holdout(n, fraction, rng):

@@ -69,6 +69,7 @@ from ..moments import moment_contraction
 from ..network import ReLUNetwork
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from . import records
+from .baselines import check_enough_samples
 from .result import LearnResult, TraceStep
 
 __all__ = ["FastParams", "fit", "validate"]
@@ -528,13 +529,7 @@ def validate(params, n, d, k):
     """Every option of :class:`FastParams` in its range, and enough samples for ``k`` and ``d``;
     the error names the option (or the shortage)."""
     _check_params(params)
-    n_params = k * (d + 1) + d
-    needed = int(np.ceil(2 * n_params / (1 - params.validation_fraction)))
-    if n < needed:
-        raise ValueError(
-            f"learn: n = {n} samples are too few for k = {k}, d = {d}: the fast learner needs at least "
-            f"{needed} (twice the {n_params} parameters, after holding out {params.validation_fraction:.0%})"
-        )
+    check_enough_samples(n, d, k, params.validation_fraction, "fast")
 
 
 def _check_params(params):

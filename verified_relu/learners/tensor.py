@@ -37,7 +37,7 @@ from .._validation import Interval, check_params
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
-from .baselines import judge, split_holdout
+from .baselines import check_enough_samples, judge, split_holdout
 from .result import TraceStep
 
 __all__ = ["TensorParams", "fit", "jennrich", "validate"]
@@ -78,14 +78,7 @@ def validate(params, n, d, k):
     """Check the options (``TypeError`` for a wrong type, ``ValueError`` for a value out of range,
     naming the option) and that there are enough samples (``ValueError``)."""
     check_params(params, params._constraints, f"learn (method={METHOD!r})")
-    vf = float(params.validation_fraction)
-    n_params = k * (d + 1) + d
-    needed = int(np.ceil(2 * n_params / (1 - vf)))
-    if n < needed:
-        raise ValueError(
-            f"learn: n = {n} samples are too few for k = {k}, d = {d}: the tensor learner needs at least "
-            f"{needed} (twice the {n_params} parameters, after holding out {vf:.0%})"
-        )
+    check_enough_samples(n, d, k, float(params.validation_fraction), METHOD)
 
 
 def _unit(rng, m):
