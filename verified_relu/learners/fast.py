@@ -430,6 +430,15 @@ def _consolidate(X, y, out, params, scale):
     return out, merges
 
 
+def _best_signs(lam, U, w):
+    """``(|w - sum_i s_i lam_i u_i|, s)`` for the signs ``s`` in ``{+1, -1}^m`` that minimise it
+    (exhaustive: callers keep ``m <= 12``): which way each canonical direction carries its neuron
+    so that the neurons' linear parts come closest to the linear term ``w``."""
+    B = (lam[:, None] * U).T
+    residual, s = min((np.linalg.norm(w - B @ np.array(s)), s) for s in itertools.product((1.0, -1.0), repeat=len(lam)))
+    return float(residual), np.array(s)
+
+
 def _proper_form(W, mu, a, k, tol=1e-8):
     """A network without linear term and with at most ``k`` neurons equal to the given one, if any.
 
@@ -445,12 +454,10 @@ def _proper_form(W, mu, a, k, tol=1e-8):
     thr = tol * max(can.l1_norm, np.linalg.norm(w), 1e-300)
     keep = np.abs(lam) > thr  # a neuron whose coefficient vanished (its slot was not needed) is dropped
     lam, U = lam[keep], U[keep]
-    B = (lam[:, None] * U).T
     if len(lam) <= 12:
-        best = min((np.linalg.norm(w - B @ np.array(s)), s) for s in itertools.product((1.0, -1.0), repeat=len(lam)))
-        if best[0] <= thr:
-            s = np.array(best[1])
-            return s[:, None] * U, 2.0 * lam, float(best[0])
+        residual, s = _best_signs(lam, U, w)
+        if residual <= thr:
+            return s[:, None] * U, 2.0 * lam, residual
     c = np.linalg.lstsq(U.T, w, rcond=None)[0]
     r = w - U.T @ c
     rows, coefs = [], []
@@ -484,9 +491,8 @@ def _nearest_proper_form(W, mu, a, k):
     lam, U = lam[keep], U[keep]
     if not 0 < len(lam) <= min(k, 12):
         return None, None
-    B = (lam[:, None] * U).T
-    _, s = min((np.linalg.norm(w - B @ np.array(s)), s) for s in itertools.product((1.0, -1.0), repeat=len(lam)))
-    return np.array(s)[:, None] * U, 2.0 * lam
+    _, s = _best_signs(lam, U, w)
+    return s[:, None] * U, 2.0 * lam
 
 
 def _proper_allowance(loss, n, d):
