@@ -26,15 +26,24 @@ assumed) that the sample cannot identify the pair.  Once the wedge samples span 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.linalg import null_space
 
-from ._validation import as_matrix, check_int, check_rng
+from ._lm import expanding_subspace_lm
+from ._validation import as_matrix, as_vector, check_int, check_real, check_rng
 from .network import ReLUNetwork
 
-__all__ = ["PairAmbiguity", "ambiguous_pair", "wedge_second_moment"]
+__all__ = [
+    "PairAmbiguity",
+    "ambiguous_pair",
+    "pair_certificate",
+    "refit_certificate",
+    "sample_certificate",
+    "wedge_second_moment",
+]
 
 _CALLER = "ambiguous_pair"
 #: A sign constraint ``|<y, x>| <= margin`` is used with margin ``(1 - _MARGIN_SLACK) * margin``.
@@ -287,3 +296,153 @@ def ambiguous_pair(net, X, i=0, j=1, *, directions=8, rng=0):
     scale = max(_term_scale(net, X), _term_scale(best, X))
     ok = bool(best_rel > 0.0 and diff <= _AGREE_ULPS * np.finfo(np.float64).eps * scale)
     return PairAmbiguity(best, n_wedge, int(free), diff, best_rel, ok)
+
+
+def _check_net_X(net, X, caller):
+    if not isinstance(net, ReLUNetwork):
+        raise TypeError(f"{caller}: network must be a ReLUNetwork, got {type(net).__name__}")
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{caller}: X must be numeric, got {type(X).__name__}")
+    X = as_matrix(X, "X", caller=caller)
+    if X.shape[1] != net.d:
+        raise ValueError(f"{caller}: X must have shape (n, d) with d = {net.d}, got {X.shape}")
+    return net, X
+
+
+def _unit(rng, d):
+    v = rng.standard_normal(d)
+    return v / np.linalg.norm(v)
+
+
+def pair_certificate(network, X, tol=1e-10):
+    """A certificate that the sample inputs ``X`` do not determine ``network``, or ``None``.
+
+    For each pair of neurons whose *wedge* samples (exactly one of the two active) do not span
+    ``R^d``, :func:`ambiguous_pair` looks for a second network that
+    agrees with ``network`` on every row of ``X`` but differs in population by more than ``tol``
+    (relative); when one exists no learner can tell the two apart from these samples.
+    """
+    caller = "pair_certificate"
+    network, X = _check_net_X(network, X, caller)
+    tol = check_real(tol, "tol", minimum=0.0, caller=caller)
+    Z = X @ network.weights.T > 0
+    d = X.shape[1]
+    for i, j in itertools.combinations(range(network.k), 2):
+        if network.coefficients[i] == 0 or network.coefficients[j] == 0:
+            continue
+        wedge = Z[:, i] != Z[:, j]
+        if wedge.sum() >= d and np.linalg.matrix_rank(X[wedge]) >= d:
+            continue
+        found = ambiguous_pair(network, X, i, j, directions=4)
+        if found.ambiguous and found.relative_distance > tol:
+            return {
+                "neurons": [i, j],
+                "wedge_samples": found.wedge_samples,
+                "free_dimensions": found.free_dimensions,
+                "relative_distance": found.relative_distance,
+            }
+    return None
+
+
+def refit_certificate(network, X, y, tol=1e-10, tries=12, seed=0):
+    """A second network that fits every sample as well as ``network`` and differs from it in population.
+
+    For each pair of neurons with fewer than ``2 d`` wedge samples (exactly one of the two active;
+    for nearly antiparallel rows, the samples where both or neither are active) whose rows are not
+    (anti)parallel to rounding (angle at least ``1e-6``; an antipodal pair is one direction and a
+    linear term, ``relu(z) - relu(-z) = z``),
+    up to ``tries`` Levenberg-Marquardt refits on *all* samples start from ``network`` with the
+    pair's rows perturbed at angles from a tenth of to twice the pair's angle (a sample on the other
+    side of a hyperplane gives another activation pattern, which the fixed-pattern search of
+    :func:`ambiguous_pair` cannot reach).  A refit that fits every
+    sample is pushed further: the start is moved to twice its parameter offset from ``network`` and
+    refitted again, while the refit still fits every sample and its distance at least doubles (up
+    to 16 doublings; each refit at most 60 full-space steps).  A refit is a
+    certificate when its largest absolute residual on the samples is at most that of ``network``
+    (or at most ``1e2`` ulps of the largest sum of absolute terms, the rounding level of
+    :mod:`~verified_relu.identifiability`), and its closed-form squared L2 distance to ``network``
+    exceeds ``tol`` relative to ``E[F^2]``.  Both are evaluated, not assumed; the search is
+    seeded by ``seed``, so the judgement is a function of the data.
+    """
+    caller = "refit_certificate"
+    network, X = _check_net_X(network, X, caller)
+    y = as_vector(y, "y", length=X.shape[0], caller=caller)
+    tol = check_real(tol, "tol", minimum=0.0, caller=caller)
+    tries = check_int(tries, "tries", minimum=0, caller=caller)
+    seed = check_int(seed, "seed", minimum=0, caller=caller)
+    if tries == 0 or network.k < 2:
+        return None
+    n, d = X.shape
+    a = network.linear
+    norms = np.linalg.norm(network.weights, axis=1)
+    norms = np.where(norms > 0, norms, 1.0)
+    W, mu = network.weights / norms[:, None], network.coefficients * norms  # as Levenberg-Marquardt returns them
+    norm = network.norm_squared()
+    if not norm > 0:
+        return None
+    terms = np.abs(X @ W.T) @ np.abs(mu) + np.abs(X @ a)
+    level = max(float(np.max(np.abs(network(X) - y))), 1e2 * np.finfo(np.float64).eps * float(np.max(terms)))
+    scale = float(np.mean(y * y)) or 1.0
+    Z = X @ W.T > 0
+    U = W / np.linalg.norm(W, axis=1)[:, None]
+    gen = np.random.default_rng(seed)
+
+    def fitted(W2, mu2, a2):
+        out = expanding_subspace_lm(X, y, W2, mu2, a2, full_iter=60, atol=1e-30 * scale)
+        alt = ReLUNetwork(out.W, out.mu, out.a)
+        resid = float(np.max(np.abs(alt(X) - y)))
+        if resid > level:
+            return None
+        return out, alt, resid, alt.squared_distance(network) / norm
+
+    for i, j in itertools.combinations(range(network.k), 2):
+        differ = int(np.count_nonzero(Z[:, i] != Z[:, j]))
+        if mu[i] == 0 or mu[j] == 0 or min(differ, n - differ) >= 2 * d:  # n - differ: antiparallel rows
+            continue
+        angle = float(np.arccos(np.clip(abs(U[i] @ U[j]), -1.0, 1.0)))
+        if angle < 1e-6:  # one direction to rounding (an antipodal pair is |<u,x>| plus a linear term): not a pair
+            continue
+        for t in range(tries):
+            W2 = W.copy()
+            size = angle * (0.5, 2.0, 0.1)[t % 3]
+            for m in (i, j):
+                W2[m] = W[m] + size * _unit(gen, d)
+            found = fitted(W2, mu, a)
+            for _ in range(16):
+                if found is None or found[3] > tol:
+                    break
+                out = found[0]
+                more = fitted(W + 2.0 * (out.W - W), mu + 2.0 * (out.mu - mu), a + 2.0 * (out.a - a))
+                if more is None or more[3] < 2.0 * found[3]:  # the distance grows ~4x per doubling along a family
+                    break
+                found = more
+            if found is not None and found[3] > tol:
+                _, alt, resid, dist = found
+                return {
+                    "neurons": "refit",
+                    "pair": [i, j],
+                    "relative_distance": float(dist),
+                    "sample_max_abs_residual": resid,
+                    "alternative": alt.to_dict(),
+                }
+    return None
+
+
+def sample_certificate(network, X, y, tol=1e-10, tries=12):
+    """A certificate that the sample ``(X, y)`` does not determine ``network``, or ``None``.
+
+    The two constructive searches in turn: :func:`pair_certificate` (a move of a close pair that
+    leaves every sample's output unchanged, :func:`ambiguous_pair`) and :func:`refit_certificate`
+    (a refit on all samples from the pair's rows perturbed, which may change activation patterns).
+    Each returned certificate names a second network that fits every sample as well and differs
+    from ``network`` by more than ``tol`` relative squared L2 distance, checked by evaluation and
+    by the closed-form distance.  ``None`` means neither search found one, which proves nothing
+    either way.  Used to decide which runs count as *determined* in the robustness benchmark.
+
+    >>> from verified_relu.instances import make
+    >>> net = make("close_pair", 20, 4, rng=0, theta=0.01)
+    >>> X, y = net.sample(4000, rng=0)
+    >>> sample_certificate(net, X, y)["relative_distance"] > 1e-10
+    True
+    """
+    return pair_certificate(network, X, tol) or refit_certificate(network, X, y, tol, tries)

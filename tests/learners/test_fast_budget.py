@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from verified_relu import instances
+from verified_relu.identifiability import refit_certificate
 from verified_relu.learners import learn
-from verified_relu.learners.fast import _refit_certificate
 from verified_relu.network import ReLUNetwork
 
 
@@ -76,7 +76,7 @@ def test_refit_certificate_is_checked_by_evaluation(seed):
     determine the pair."""
     net = instances.make("close_pair", 6, 3, rng=seed, theta=1e-3)
     X, y = net.sample(400, rng=200 + seed)
-    found = _refit_certificate(net, X, y, 1e-10, 12)
+    found = refit_certificate(net, X, y, 1e-10, 12)
     if found is None:
         return
     alt = ReLUNetwork.from_dict(found["alternative"])

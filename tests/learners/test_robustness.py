@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from tests.conftest import first_exact
 from verified_relu import instances, learn
-from verified_relu.learners.fast import _undetermined_pair
+from verified_relu.identifiability import pair_certificate
 
 # The thread-count variants are in the slow tier: under the test command's one BLAS thread
 # threads1 is the base path, and two BLAS threads beside another test process oversubscribe two
@@ -117,5 +117,5 @@ def test_undetermined_certificate_is_a_property_of_the_data():
     found = []
     for variant in ("base", "ulp", "perm"):
         Xv, _ = _variant(X, y, variant)
-        found.append(_undetermined_pair(net, Xv, 1e-10) is not None)
+        found.append(pair_certificate(net, Xv, 1e-10) is not None)
     assert found == [True] * 3

@@ -76,11 +76,11 @@ def _undetermined(net, X):
     """Relative distance of a certified alternative to the true network that fits every sample, else 0.0.
 
     Every pair of neurons whose wedge samples do not span ``R^d`` is tried
-    (:func:`~verified_relu.learners.fast._undetermined_pair`, the learner's own check).
+    (:func:`~verified_relu.identifiability.pair_certificate`, the learner's own check).
     """
-    from ..learners.fast import _undetermined_pair
+    from ..identifiability import pair_certificate
 
-    found = _undetermined_pair(net, X, EXACT)
+    found = pair_certificate(net, X, EXACT)
     return 0.0 if found is None else float(found["relative_distance"])
 
 
