@@ -49,8 +49,12 @@ Pipeline (each stage is a trace step):
    fold of samples held out, up to ``restarts`` more times (a stated budget: with the defaults
    ``validation_fraction = 0.2`` and ``restarts = 4`` the five attempts hold out five disjoint folds).  A sample
    that one split withholds from fitting (a wedge sample of two nearly parallel neurons) is fitted
-   by the next; each attempt is judged on its own held-out fold, which it never fitted.  A
-   successful attempt is returned, else the one with the lowest held-out error.
+   by the next; each attempt is judged on its own held-out fold, which it never fitted.  With
+   ``noiseless=True`` an attempt that passes the held-out test without fitting its training
+   samples to rounding (a near miss: its error may sit in a thin wedge that the held-out fold
+   does not sample) also lets the next attempts run.  The first attempt that succeeds and, with
+   noiseless labels, fits its training samples to rounding is returned; else a successful one;
+   else the one with the lowest held-out error.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ import numpy as np
 from .._lm import EXACT_LOSS, LM_ATOL, expanding_subspace_lm, levenberg_marquardt, predict
 from .._progress import reporter
 from .._validation import NONE, Interval, check_params
+from ..identifiability import pair_certificate, refit_certificate
 from ..moments import moment_contraction
 from ..network import ReLUNetwork
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
@@ -289,6 +294,30 @@ def _refine(X, y, W, mu, a, params, scale, fit_linear=True, polish=None):
     )
 
 
+#: Relative training loss below which a fit that is not yet exact gets the long full-space polish
+#: (:func:`_finish`): far below any label noise a user would call noise, where the fit already has
+#: the truth's activation pattern and only the last digits are missing.
+_NEAR_EXACT = 1e-8
+
+
+def _finish(X, y, out, params, scale, fit_linear=True):
+    """Full-space Levenberg-Marquardt for up to ``params.full_iterations`` steps on a fit that is
+    near exact (relative loss ``<= 1e-8``) but not exact.
+
+    The expanding-subspace rounds stop when a round gains little and then polish for only
+    ``refine_iterations`` steps; on a nearly cancelling close pair the Gauss-Newton matrix is
+    ill-conditioned and the last digits need a few dozen full steps (27 on a clump of two neurons
+    1.5 degrees apart, where 15 left a relative loss of 2e-12 and a population error of 2.5e-7).
+    The polish stops on convergence or when no step helps, so a stalled fit costs few steps.
+    Kept only when it lowers the loss."""
+    if not (EXACT_LOSS * scale < out.loss <= _NEAR_EXACT * scale):
+        return out
+    cand = levenberg_marquardt(
+        X, y, out.W, out.mu, out.a, fit_linear=fit_linear, max_iter=params.full_iterations, atol=LM_ATOL * scale
+    )
+    return cand if cand.loss < out.loss else out
+
+
 def _resubspace(X, y, out, k, params, scale, rng):
     """Rounds of multi-start fitting inside the span of what has been learned plus what the residual shows.
 
@@ -341,18 +370,67 @@ def _hop(X, y, out, params, scale, rng):
     kept, tried = 0, 0
     scales = (0.01, 0.03, 0.1, 0.3)
     start = out
+    flips = _flip_starts(X, y, out, params.hops // 2)
     for h in range(params.hops):
         if out.loss <= EXACT_LOSS * scale:
             break
         tried += 1
-        size = scales[h % len(scales)] * np.linalg.norm(out.W, axis=1, keepdims=True)
-        W = out.W + size * _unit(rng, out.W.shape)
+        if h < len(flips):
+            W = flips[h]
+        else:
+            size = scales[h % len(scales)] * np.linalg.norm(out.W, axis=1, keepdims=True)
+            W = out.W + size * _unit(rng, out.W.shape)
         cand = _refine(X, y, W, out.mu, out.a, params, scale, polish=2)
+        if h < len(flips):  # a flip that lands near the truth's pattern needs the long polish to show it
+            cand = _finish(X, y, cand, params, scale)
         if cand.loss < out.loss:
             out, kept = cand, kept + 1
     if out is not start and out.loss > EXACT_LOSS * scale:
         out = _refine(X, y, out.W, out.mu, out.a, params, scale)
     return out, {"tried": tried, "kept": kept, "loss": out.loss}
+
+
+def _flip_starts(X, y, out, count):
+    """Rows moved so that one sample crosses a hyperplane (targeted hops).
+
+    Where Levenberg-Marquardt stalls on a kink, some sample sits on a learned hyperplane (the step
+    that would carry the hyperplane across it raises the loss on one side and the model's
+    derivative jumps there), or a badly fitted sample lies on the wrong side of its nearest
+    hyperplane (a wedge sample of a close pair).  Candidates, in this order: the samples pinned to
+    a hyperplane (angle below ``1e-6``, nearest first), then the samples of largest residual; for
+    each, the nearest row is moved just across the sample, to the angle ``delta`` on the other side
+    (``<w', x> = -sign(<w, x>) delta |w| |x|``, ``delta`` alternating ``1e-3`` and ``1e-2``), and
+    nothing else moves.  At most ``count`` starts.
+    """
+    if count <= 0:
+        return []
+    norms = np.linalg.norm(out.W, axis=1)
+    xnorm = np.linalg.norm(X, axis=1)
+    ok = xnorm > 0
+    pre = X @ out.W.T
+    ang = np.full(pre.shape, np.inf)
+    ang[ok] = np.abs(pre[ok]) / (xnorm[ok, None] * np.where(norms > 0, norms, np.inf))
+    nearest = np.argmin(ang, axis=1)
+    nearest_ang = ang[np.arange(len(X)), nearest]
+    pinned = np.flatnonzero(nearest_ang < 1e-6)
+    pinned = pinned[np.argsort(nearest_ang[pinned])]
+    resid = np.abs(y - predict(X, out.W, out.mu, out.a))
+    order = [int(s) for s in pinned] + [int(s) for s in np.argsort(-resid) if ok[s]]
+    starts, seen = [], set()
+    for s in order:
+        if len(starts) >= count:
+            break
+        if s in seen:
+            continue
+        seen.add(s)
+        i, x = int(nearest[s]), X[s]
+        delta = (1e-3, 1e-2)[len(starts) % 2]
+        side = 1.0 if pre[s, i] >= 0 else -1.0
+        target = -side * delta * norms[i] * xnorm[s]
+        W = out.W.copy()
+        W[i] = W[i] + (target - pre[s, i]) * x / (xnorm[s] ** 2)
+        starts.append(W)
+    return starts
 
 
 def _merge_and_reseed(X, y, out, params, scale):
@@ -502,35 +580,6 @@ def _proper_allowance(loss, n, d):
     return loss * (1.0 + (d + 3.0 * math.sqrt(2.0 * d)) / max(n, 1))
 
 
-def _undetermined_pair(network, X, tol):
-    """A certificate that the sample does not determine the learned network, or ``None``.
-
-    For each pair of neurons whose *wedge* samples (exactly one of the two active) do not span
-    ``R^d``, :func:`~verified_relu.identifiability.ambiguous_pair` looks for a second network that
-    agrees with ``network`` on every row of ``X`` but differs in population by more than ``tol``
-    (relative); when one exists no learner can tell the two apart from these samples.
-    """
-    from ..identifiability import ambiguous_pair
-
-    Z = X @ network.weights.T > 0
-    d = X.shape[1]
-    for i, j in itertools.combinations(range(network.k), 2):
-        if network.coefficients[i] == 0 or network.coefficients[j] == 0:
-            continue
-        wedge = Z[:, i] != Z[:, j]
-        if wedge.sum() >= d and np.linalg.matrix_rank(X[wedge]) >= d:
-            continue
-        found = ambiguous_pair(network, X, i, j, directions=4)
-        if found.ambiguous and found.relative_distance > tol:
-            return {
-                "neurons": [i, j],
-                "wedge_samples": found.wedge_samples,
-                "free_dimensions": found.free_dimensions,
-                "relative_distance": found.relative_distance,
-            }
-    return None
-
-
 def validate(params, n, d, k):
     """Every option of :class:`FastParams` in its range, and enough samples for ``k`` and ``d``;
     the error names the option (or the shortage)."""
@@ -588,6 +637,7 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None):
 
     out, rounds = _merge_and_reseed(Xt, yt, out, params, scale)
     out, hops = _hop(Xt, yt, out, params, scale, rng)
+    out = _finish(Xt, yt, out, params, scale)
     trace.append(TraceStep("reseed", {"rounds": rounds, "hops": hops, "loss": out.loss}))
     say(
         f"  merge-and-reseed ({len(rounds)} round(s)), {hops['tried']} hop(s) tried: relative loss "
@@ -605,6 +655,7 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None):
     proper = Wp is not None
     if proper:
         polished = _refine(Xt, yt, Wp, mup, np.zeros(d), params, scale, fit_linear=False)
+        polished = _finish(Xt, yt, polished, params, scale, fit_linear=False)
         allowed = max(out.loss * 1.0001, EXACT_LOSS * scale)  # no worse (rounding level counts as exact)
         if not exact_form:
             allowed = max(allowed, _proper_allowance(out.loss, len(yt), d))
@@ -675,84 +726,6 @@ def _split_certificate(network, X, tol):
     return None
 
 
-def _refit_certificate(network, X, y, tol, tries, seed=0):
-    """A second network that fits every sample as well as ``network`` and differs from it in population.
-
-    For each pair of neurons with fewer than ``2 d`` wedge samples (exactly one of the two active;
-    for nearly antiparallel rows, the samples where both or neither are active) whose rows are not
-    (anti)parallel to rounding (angle at least ``1e-6``; an antipodal pair is one direction and a
-    linear term, ``relu(z) - relu(-z) = z``),
-    up to ``tries`` Levenberg-Marquardt refits on *all* samples start from ``network`` with the
-    pair's rows perturbed at angles from a tenth of to twice the pair's angle (a sample on the other
-    side of a hyperplane gives another activation pattern, which the fixed-pattern search of
-    :func:`~verified_relu.identifiability.ambiguous_pair` cannot reach).  A refit that fits every
-    sample is pushed further: the start is moved to twice its parameter offset from ``network`` and
-    refitted again, while the refit still fits every sample and its distance at least doubles (up
-    to 16 doublings; each refit at most 60 full-space steps).  A refit is a
-    certificate when its largest absolute residual on the samples is at most that of ``network``
-    (or at most ``1e2`` ulps of the largest sum of absolute terms, the rounding level of
-    :mod:`~verified_relu.identifiability`), and its closed-form squared L2 distance to ``network``
-    exceeds ``tol`` relative to ``E[F^2]``.  Both are evaluated, not assumed; the search is
-    seeded by ``seed``, so the judgement is a function of the data.
-    """
-    if tries <= 0 or network.k < 2:
-        return None
-    n, d = X.shape
-    a = network.linear
-    norms = np.linalg.norm(network.weights, axis=1)
-    norms = np.where(norms > 0, norms, 1.0)
-    W, mu = network.weights / norms[:, None], network.coefficients * norms  # as Levenberg-Marquardt returns them
-    norm = network.norm_squared()
-    if not norm > 0:
-        return None
-    terms = np.abs(X @ W.T) @ np.abs(mu) + np.abs(X @ a)
-    level = max(float(np.max(np.abs(network(X) - y))), 1e2 * np.finfo(np.float64).eps * float(np.max(terms)))
-    scale = float(np.mean(y * y)) or 1.0
-    Z = X @ W.T > 0
-    U = W / np.linalg.norm(W, axis=1)[:, None]
-    gen = np.random.default_rng(seed)
-
-    def fitted(W2, mu2, a2):
-        out = expanding_subspace_lm(X, y, W2, mu2, a2, full_iter=60, atol=1e-30 * scale)
-        alt = ReLUNetwork(out.W, out.mu, out.a)
-        resid = float(np.max(np.abs(alt(X) - y)))
-        if resid > level:
-            return None
-        return out, alt, resid, alt.squared_distance(network) / norm
-
-    for i, j in itertools.combinations(range(network.k), 2):
-        differ = int(np.count_nonzero(Z[:, i] != Z[:, j]))
-        if mu[i] == 0 or mu[j] == 0 or min(differ, n - differ) >= 2 * d:  # n - differ: antiparallel rows
-            continue
-        angle = float(np.arccos(np.clip(abs(U[i] @ U[j]), -1.0, 1.0)))
-        if angle < 1e-6:  # one direction to rounding (an antipodal pair is |<u,x>| plus a linear term): not a pair
-            continue
-        for t in range(tries):
-            W2 = W.copy()
-            size = angle * (0.5, 2.0, 0.1)[t % 3]
-            for m in (i, j):
-                W2[m] = W[m] + size * _unit(gen, d)
-            found = fitted(W2, mu, a)
-            for _ in range(16):
-                if found is None or found[3] > tol:
-                    break
-                out = found[0]
-                more = fitted(W + 2.0 * (out.W - W), mu + 2.0 * (out.mu - mu), a + 2.0 * (out.a - a))
-                if more is None or more[3] < 2.0 * found[3]:  # the distance grows ~4x per doubling along a family
-                    break
-                found = more
-            if found is not None and found[3] > tol:
-                _, alt, resid, dist = found
-                return {
-                    "neurons": "refit",
-                    "pair": [i, j],
-                    "relative_distance": float(dist),
-                    "sample_max_abs_residual": resid,
-                    "alternative": alt.to_dict(),
-                }
-    return None
-
-
 def _judge(network, train_loss, X, y, Xv, yv, params, premerge=(), k=None):
     """The shared verdict (:func:`verified_relu.verdict.verdict`) of one attempt, with the
     identifiability certificates of an exact fit."""
@@ -772,9 +745,9 @@ def _judge(network, train_loss, X, y, Xv, yv, params, premerge=(), k=None):
                 f"merged neurons); more samples are needed"
             )
         else:
-            undetermined = _undetermined_pair(network, X, params.success_tol)
+            undetermined = pair_certificate(network, X, params.success_tol)
         if undetermined is None:
-            undetermined = _refit_certificate(network, X, y, params.success_tol, params.certificate_tries)
+            undetermined = refit_certificate(network, X, y, params.success_tol, params.certificate_tries)
             if undetermined is not None:
                 i, j = undetermined["pair"]
                 sentence = (
@@ -820,8 +793,9 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     When an attempt (stages 1-7) is neither exact nor noise-consistent on its held-out samples
     (the shared verdict), up to ``params.restarts`` further attempts run with fresh random draws
     (other contraction directions, so another subspace, and other starts) and the next fold held
-    out; the first successful attempt is returned, else the one with the lowest held-out error,
-    and the verdict is that of the returned attempt.  ``progress`` reports each attempt and its
+    out (also after a noiseless near miss, see the module docstring, stage 9); the first settled
+    attempt is returned, else a successful one, else the one with the lowest held-out error, and
+    the verdict is that of the returned attempt.  ``progress`` reports each attempt and its
     stages (:func:`verified_relu._progress.reporter`); ``teacher`` is part of the learners' common
     signature and not used here (the fast learner never sees the truth).
     """
@@ -832,7 +806,7 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
     n_val = max(int(round(params.validation_fraction * n)), 1)
     folds = max(1, n // n_val)
 
-    attempts, best = [], None
+    attempts, best, best_rank = [], None, None
     streams = rng.spawn(params.restarts + 1) if hasattr(rng, "spawn") else [rng] * (params.restarts + 1)
     for a, stream in enumerate(streams):
         # attempt a holds out fold a (mod the number of folds): a sample that the held-out fold of one
@@ -849,9 +823,14 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         attempts.append(
             {"attempt": a, "fold": f, "train_mse": train_loss, "validation_mse": v.mse, "verdict": v.reason}
         )
-        if best is None or v.success or (not best[5].success and v.relative < best[5].relative):
-            best = (network, train_loss, proper, steps, dim, v, undetermined, len(tr))
-        if v.success or v.reason == "undetermined":
+        # with noiseless labels a generating network fits its training samples to rounding; a fit that
+        # passes the held-out test without doing so is a near miss (a thin wedge of error that the
+        # held-out fold may not sample), so the next attempts, on other folds, may still find the network
+        settled = v.success and (not params.noiseless or train_loss <= EXACT_LOSS * scale)
+        rank = (settled, v.success, -v.relative)
+        if best is None or rank > best_rank:
+            best, best_rank = (network, train_loss, proper, steps, dim, v, undetermined, len(tr)), rank
+        if settled or v.reason == "undetermined":
             break  # more attempts cannot help: success, or a sample that provably does not determine the fit
     network, train_loss, proper, steps, dim, v, undetermined, n_train = best
     trace = list(steps)
