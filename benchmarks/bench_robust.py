@@ -106,6 +106,8 @@ def _tasks(ds, ks, seeds, families):
     if not families or "dk_cancel" in families:
         for s in range(20):  # the reported dk_cancel case: one data set, 20 learner seeds
             tasks.append(("dk_cancel", {"theta": 0.1}, 6, 3, 3000, 0, 1, "base", s))
+    # seed by seed across all cells: an interrupted run (robust.partial.jsonl) covers every cell
+    tasks.sort(key=lambda t: (t[8], t[2], t[3]))
     return tasks
 
 
