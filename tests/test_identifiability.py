@@ -8,6 +8,9 @@ import pytest
 from verified_relu.identifiability import (
     PairAmbiguity,
     ambiguous_pair,
+    pair_certificate,
+    refit_certificate,
+    sample_certificate,
     wedge_second_moment,
 )
 from verified_relu.instances import make
@@ -191,3 +194,47 @@ def test_zero_coefficient_is_rejected():
     with pytest.raises(ValueError, match="coefficient of neuron j = 1 must be non-zero"):
         ambiguous_pair(net, np.ones((3, 2)))
     assert ambiguous_pair(net, np.ones((3, 2)), i=0, j=2).wedge_samples == 0
+
+
+def test_sample_certificate_is_the_pair_search_then_the_refit_search(close_pair_case):
+    """sample_certificate returns pair_certificate's certificate when it has one, and its distance is
+    the closed form of a second network that agrees on every sample."""
+    net, X, y, _ = close_pair_case
+    pair = pair_certificate(net, X)
+    assert pair is not None and pair["relative_distance"] > 1e-10
+    assert sample_certificate(net, X, y) == pair
+
+
+def test_a_sample_that_spans_every_wedge_gets_no_certificate():
+    """Generic neurons at n = 50 d k: every pair's wedge holds hundreds of samples spanning R^d, so
+    the pair search has nothing to move, and no refit on all samples differs from the truth
+    (a generic network is determined by such a sample)."""
+    net = make("random", 6, 3, rng=0)
+    X, y = net.sample(900, rng=0)
+    Z = X @ net.weights.T > 0
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert np.linalg.matrix_rank(X[Z[:, i] != Z[:, j]]) == 6
+    assert pair_certificate(net, X) is None
+    assert sample_certificate(net, X, y) is None
+
+
+@pytest.mark.parametrize(
+    ("fn", "kwargs", "exc", "match"),
+    [
+        (pair_certificate, {"network": "net"}, TypeError, "pair_certificate: network must be a ReLUNetwork"),
+        (pair_certificate, {"X": np.zeros((5, 3))}, ValueError, r"X must have shape \(n, d\) with d = 6"),
+        (pair_certificate, {"tol": -1.0}, ValueError, "tol must be"),
+        (refit_certificate, {"y": np.zeros(4)}, ValueError, "y must have length 5"),
+        (refit_certificate, {"y": np.full(5, np.nan)}, ValueError, "y must be finite"),
+        (refit_certificate, {"tries": -1}, ValueError, "tries must be"),
+        (refit_certificate, {"X": np.full((5, 6), np.inf)}, ValueError, "X must be finite"),
+    ],
+)
+def test_certificate_searches_name_the_bad_argument(fn, kwargs, exc, match):
+    net = make("random", 6, 3, rng=0)
+    args = {"network": net, "X": np.ones((5, 6))}
+    if fn is refit_certificate:
+        args["y"] = np.ones(5)
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        fn(**args)

@@ -820,13 +820,20 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         network, train_loss, proper, steps, dim, premerge = _attempt(Xt, yt, k, params, stream, scale, say)
         v, undetermined = _judge(network, train_loss, X, y, Xv, yv, params, premerge, k)
         say(f"attempt {a + 1}: {v.reason} (held-out relative error {v.relative:.3e})")
-        attempts.append(
-            {"attempt": a, "fold": f, "train_mse": train_loss, "validation_mse": v.mse, "verdict": v.reason}
-        )
         # with noiseless labels a generating network fits its training samples to rounding; a fit that
         # passes the held-out test without doing so is a near miss (a thin wedge of error that the
         # held-out fold may not sample), so the next attempts, on other folds, may still find the network
         settled = v.success and (not params.noiseless or train_loss <= EXACT_LOSS * scale)
+        attempts.append(
+            {
+                "attempt": a,
+                "fold": f,
+                "train_mse": train_loss,
+                "validation_mse": v.mse,
+                "verdict": v.reason,
+                "settled": bool(settled),
+            }
+        )
         rank = (settled, v.success, -v.relative)
         if best is None or rank > best_rank:
             best, best_rank = (network, train_loss, proper, steps, dim, v, undetermined, len(tr)), rank
