@@ -6,6 +6,8 @@ Commands
 ``sample``  a dataset from an instance family (or a network JSON) to .npz / .npy / .csv
 ``learn``   learn a network from a dataset; writes network.json and result.json
 ``eval``    MSE of a network on a dataset (warns when it is the training data); the exact L2 error
+``verify``  prove that the sample loss has one critical point in a ball around a network
+            (:mod:`verified_relu.rigorous`); writes the certificate
 ``audit``   the papers' parameter chains and sample/time bounds, exactly (mpmath)
 ``report``  an HTML/Markdown report of a learning result (:mod:`verified_relu.report`)
 ``bench``   the fast learner against the baselines (:mod:`verified_relu.bench`)
@@ -518,6 +520,31 @@ def _eval(args):
     return EXIT_OK
 
 
+def _verify(args):
+    out = _Printer(args.quiet or args.json)
+    if args.out:
+        check_out_file(Path(args.out), "--out")
+    net = _load_relu(args.result, "RESULT")
+    teacher = _load_relu(args.teacher, "--teacher") if args.teacher else None
+    X, y, warnings = _load_data(args.data, args, target=args.target)
+    if net.d != X.shape[1]:
+        raise UsageError(f"the network has d = {net.d} but the data has {X.shape[1]} columns")
+    if teacher is not None and teacher.d != net.d:
+        raise UsageError(f"--teacher has d = {teacher.d} but the network has d = {net.d}")
+    from ..rigorous import verify_fit
+
+    cert = verify_fit(net, X, y, teacher=teacher, prec=args.prec)
+    payload = {"result": str(args.result), "data": str(args.data), "warnings": warnings, **cert.to_dict()}
+    out(cert.format())
+    if args.out:
+        from .._provenance import jsonable
+
+        _write_texts({Path(args.out): json.dumps(jsonable(payload), indent=1) + "\n"})
+        out(f"certificate written to {args.out}")
+    _emit_json(args, payload)
+    return EXIT_OK if cert.verified else EXIT_FAIL
+
+
 def _training_data(network_path):
     """``(provenance, path of the result.json holding it)`` of the data a network was learned from:
     recorded by ``learn`` in result.json (NETWORK itself, or the result.json next to a network.json
@@ -834,6 +861,26 @@ def _build_parser():
     ev.add_argument("--target", help=_TARGET_HELP)
     _common(ev)
     ev.set_defaults(func=_eval)
+
+    ver = _add(
+        sub,
+        "verify",
+        "prove one critical point of the sample loss near a network (Arb balls)",
+        "Prove, in ball arithmetic (python-flint), that the least-squares loss of RESULT (a network .json/.npz "
+        "or a result.json) on DATA has exactly one critical point in an explicit ball around it, in a region "
+        "where no sample changes its activation pattern (Krawczyk's test; docs/rigorous.md).  Prints the "
+        "certificate; --out writes it as JSON.  Exit status 1 when the proof fails (the reason is printed).  "
+        "Limits: n <= 5000 samples, d <= 12.",
+        "verified-relu verify run1/result.json data.npz --out run1/certificate.json",
+    )
+    ver.add_argument("result", metavar="RESULT", help="the learned network (network.json, .npz or result.json)")
+    ver.add_argument("data", metavar="DATA", help="the samples the loss is taken on")
+    ver.add_argument("--teacher", metavar="NET.json", help="the true network: enclose the population distance too")
+    ver.add_argument("--prec", type=int, default=128, help="working precision in bits (default %(default)s)")
+    ver.add_argument("--out", metavar="FILE.json", help="write the certificate (JSON) to this file, atomically")
+    ver.add_argument("--target", help=_TARGET_HELP)
+    _common(ver)
+    ver.set_defaults(func=_verify)
 
     audit = _add(
         sub,
