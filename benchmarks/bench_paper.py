@@ -9,10 +9,10 @@ error grows like D^k / n while the bound it is held to shrinks only like D^{-3/2
 orthonormal, dkkz (k in {2, 4} only).  Every error is exact (closed form from the true
 network, never the learner's own estimate):
 
-* cdgkm, netlearn: success iff ``||F - F_hat||^2 <= 1e-3 ||lambda||_1^2`` with ``lambda_i`` the
-  relu coefficients times the weight norms;
+* cdgkm, netlearn: success iff ``||F - F_hat||^2 <= 1e-3 (sum_i |mu_i| |w_i|)^2`` (relu
+  coefficients times weight norms; ``= 4e-3 ||lambda||_1^2`` with the canonical ``lambda_i = mu_i |w_i| / 2``);
 * dk: success iff ``||F - F_tilde||^2`` is within the degree-D truncation bound
-  ``sum_{m > D} c_m^2 ||lambda||_1^2`` (:func:`verified_relu.learners.dk.truncation_bound`).
+  ``sum_{m > D} c_m^2 (sum_i |mu_i| |w_i|)^2`` (:func:`verified_relu.learners.dk.truncation_bound`).
 
 Runs are spread over ``--workers`` processes with one BLAS thread each.
 """

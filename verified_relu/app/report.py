@@ -219,7 +219,7 @@ def _neurons_figure(result, teacher, mpl):
     for gi, (kind, net, marker) in enumerate(groups):
         norms = np.linalg.norm(net.weights, axis=1)
         U = net.weights / norms[:, None]
-        lam = net.coefficients * norms
+        lam = net.coefficients * norms / 2.0  # the canonical |.|-form coefficient (docs/math.md, Notation)
         P = U @ Q.T  # (k, r) coordinates in the learned basis
         xy = np.zeros((U.shape[0], 2))
         xy[:, : min(2, P.shape[1])] = P[:, :2]
@@ -229,7 +229,7 @@ def _neurons_figure(result, teacher, mpl):
                 xy[i, 0],
                 xy[i, 1],
                 marker=marker,
-                s=40 + 120 * min(abs(lam[i]), 3.0),
+                s=40 + 240 * min(abs(lam[i]), 1.5),
                 color=color,
                 facecolors="none" if marker == "o" else None,
                 linewidths=1.5,
@@ -418,7 +418,7 @@ def _build(result, teacher, X, y, fractions, mpl, say):
         b.append(
             (
                 "p",
-                f"Unit neuron directions projected on {source}; marker size grows with |lambda| = |mu| |w|. "
+                f"Unit neuron directions projected on {source}; marker size grows with |lambda|, lambda = mu |w| / 2 (the canonical form's coefficient). "
                 "A learned neuron at -u is the same |.|-form neuron as one at u: relu(z) = relu(-z) + z, "
                 "the difference carried by the linear term (neurons are matched up to sign in the table).",
             )

@@ -65,7 +65,7 @@ class CDGKMParams:
     Learning parameters
     -------------------
     eps : target L2 error; a path is accepted when its validation MSE is ``<= eps^2 / 2``.
-    R : bound on ``||lambda||_1`` (relu-form coefficients times weight norms); the weight grid is ``[-R, R]``.
+    R : bound on ``||lambda||_1`` (the canonical ``|.|``-form coefficients ``lambda_i = mu_i |w_i| / 2``); the weight grid is ``[-R, R]``.
     delta : failure probability (sizes ``N_val`` and the random net).
     eps_prime : Case 1 is reported when the spread of the estimated projections is ``<= eps_prime``.
     omega : Case-1 threshold: a Case-1 half-neuron with ``||lam_+- u|| <= omega`` is dropped (Lemma 10).

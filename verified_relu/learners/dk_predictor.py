@@ -5,7 +5,7 @@
 :class:`~verified_relu.ReLUNetwork` is exact through Hermite orthogonality:
 ``E[relu(<u,x>) h_alpha(E^T x)] = c_m sqrt(m! / alpha!) prod_j <e_j, u>^{alpha_j}`` for unit
 ``u`` and ``m = |alpha|`` (:meth:`HermitePredictor.population_coefficients`).  Also here: the
-truncation bound ``sum_{m > D} c_m^2 ||lambda||_1^2`` of DK24 Sec. 4.3 and the exact tail.
+truncation bound ``sum_{m > D} c_m^2 (sum_i |mu_i| |w_i|)^2`` of DK24 Sec. 4.3 and the exact tail.
 """
 
 from __future__ import annotations
