@@ -449,3 +449,29 @@ def test_report_says_when_spectra_are_noise_and_neurons_far_and_cuts_no_text(tmp
     assert "Every value is below the noise floor" in md and "quiet matrix: l=2" in md
     assert "Far from the plotted subspace" in md and "true neuron 1" in md
     assert long in md
+
+
+@pytest.mark.parametrize("method", ["fast", "cdgkm"])
+def test_error_against_samples_shows_the_paper_steps_as_their_own_series(runs, method, tmp_path):
+    """A paper learner's re-runs report the error of checkpoint 'paper' beside the final error, each
+    equal to the closed-form error of a re-run on the same subsample; the fast learner has no
+    checkpoint, so its column is empty and no caption speaks of one."""
+    res, X, y = runs[method]
+    out = write_report(res, tmp_path / "rep", teacher=NET, X=X, y=y, sample_fractions=(0.5,))
+    md = out["md"].read_text(encoding="utf-8")
+    section = md.split("## Error against samples", 1)[1].split("## Diagnostics", 1)[0]
+    assert "| n | relative error | paper's steps | standard error | note |" in section
+    m = round(0.5 * X.shape[0])
+    (row,) = _table_rows(section, str(m))
+    final, paper = (cell.strip() for cell in row.split("|")[2:4])
+    idx = np.random.default_rng(0).permutation(X.shape[0])[:m]
+    kw = {"teacher": NET} if method == "cdgkm" else {}
+    again = learn(X[idx], y[idx], 2, method=method, rng=int(res.seed_entropy), **kw)
+    assert float(final) == pytest.approx(NET.squared_distance(again.network) / NET.norm_squared(), rel=1e-3)
+    if method == "cdgkm":
+        expected = NET.squared_distance(again.checkpoints["paper"]) / NET.norm_squared()
+        assert float(paper) == pytest.approx(expected, rel=1e-3)
+        assert "the paper's guarantee is about the squares alone" in md
+    else:
+        assert paper == "-"
+        assert "paper's steps alone (checkpoint)" not in md
