@@ -271,3 +271,30 @@ def test_float_inputs_are_exact_arbs():
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+# ----------------------------------------------------------------------------- the package's mpmath paths
+def _within_mp(ball, value, dps=100):
+    """``value`` (an mpf at ``dps`` digits) within the ball, allowing the mp path's own 10^-(dps-5)."""
+    mid, rad = mid_rad(ball)
+    ctx = mpmath.MPContext()
+    ctx.dps = dps + 10
+    v = ctx.mpf(value)
+    return abs(v - ctx.mpf(mid.p) / mid.q) <= ctx.mpf(rad.p) / rad.q + ctx.mpf(10) ** -(dps - 5) * (1 + abs(v))
+
+
+def test_relu_coefficients_agree_with_the_100_digit_path():
+    from verified_relu.hermite.numeric import relu_coefficients
+
+    ref = relu_coefficients(90, dps=100)  # beyond the generated table (m <= 64) by the derived recurrence
+    for m in range(91):
+        assert _within_mp(relu_coefficient(m, prec=400), ref[m])
+
+
+def test_hermite_agrees_with_the_100_digit_path():
+    from verified_relu.hermite.numeric import hermite_normalized as h_numeric
+
+    for x in (0.0, 0.7, -2.5, 9.0):
+        ref = h_numeric(60, x, dps=100)
+        for n in range(61):
+            assert _within_mp(hermite_normalized(n, x, prec=400), ref[n])
