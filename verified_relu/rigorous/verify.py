@@ -378,8 +378,8 @@ def _prove(net, X, y, teacher, prec, max_inflations):
     Z = C * _arb.column(list(-g0))
     zabs = np.array([upper_float(abs(Z[j, 0])) for j in range(loss.p)])
     scale = np.array([max(1.0, abs(float(v.mid()))) for v in x0])
-    floor = np.maximum(1e-3 * zabs.max(), 2.0 ** -(prec - 30) * scale)
-    tiny = 2.0 ** -(prec - 30) * scale
+    tiny = 2.0 ** -min(prec - 30, 960) * scale  # (a float: no underflow at high prec)
+    floor = np.maximum(1e-3 * zabs.max(), tiny)
     r, grow, shrunk = 1.1 * zabs + floor, 1.5, False
     for it in range(max_inflations):
         box = _box(x0, r)
