@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .._validation import as_matrix, as_vector
+from .._validation import as_matrix, as_vector, check_int
 from ..network import ReLUNetwork
 from . import _arb
 from ._arb import DEFAULT_PREC, ball, check_prec, lower_float, upper_float, working_precision
@@ -262,11 +262,18 @@ def verify_fit(model, X, y, *, teacher=None, prec=DEFAULT_PREC, max_inflations=1
     prec : int
         Working precision in bits (default 128).
     max_inflations : int
-        Epsilon-inflation steps before giving up.
+        Epsilon-inflation steps before giving up (at least 1).
 
     Returns
     -------
     FitCertificate
+
+    Notes
+    -----
+    Uniqueness is proved for the box of the local chart (``chart_radius``); the reported ball in
+    ``(w, mu)`` encloses that box's image, so the critical point lies in it.  Data with a sample
+    on a hyperplane of the model, or within the radius the proof needs, is refused
+    (``"pattern_change"``): the loss is not a polynomial across a pattern change.
 
     Examples
     --------
@@ -279,6 +286,7 @@ def verify_fit(model, X, y, *, teacher=None, prec=DEFAULT_PREC, max_inflations=1
     """
     start = time.perf_counter()
     net, X, y, teacher, prec = _check_inputs(model, X, y, teacher, prec)
+    max_inflations = check_int(max_inflations, "max_inflations", minimum=1, caller=_CALLER)
     with working_precision(prec):
         fields = _prove(net, X, y, teacher, prec, max_inflations)
     n, d = X.shape
@@ -401,7 +409,7 @@ def _prove(net, X, y, teacher, prec, max_inflations):
         _, H = loss.gradient_hessian(box)
         Kv, inside = _krawczyk(Z, C, H, r)
         if inside:
-            return _success(loss, x0, box, r, g0, H, X, y, net, teacher, worst, where, it, centre, Kv)
+            return _success(loss, x0, box, r, g0, H, X, y, teacher, worst, where, it, centre)
         kabs = np.array([upper_float(abs(kj)) for kj in Kv])
         r = grow * np.maximum(r, kabs) + floor
     if cond > SINGULAR_CONDITION:
@@ -420,7 +428,7 @@ def _prove(net, X, y, teacher, prec, max_inflations):
     )
 
 
-def _success(loss, x0, box, r, g0, H, X, y, net, teacher, worst, where, it, centre, Kv):
+def _success(loss, x0, box, r, g0, H, X, y, teacher, worst, where, it, centre):
     import flint
 
     W, mu, a, Z, m = _image(loss, box)
