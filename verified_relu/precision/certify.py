@@ -236,6 +236,16 @@ def _rigorous(X, y, out, teacher):
         cert = verify_fit(net, X, to_float(y), teacher=teacher)
     except ImportError:
         return None
+    except ValueError as exc:  # e.g. a refinement that ended with a zero or non-finite row
+        return {
+            "verified": False,
+            "reason": "invalid_network",
+            "labels": None,
+            "relative_radius": None,
+            "digits": None,
+            "teacher_distance": None,
+            "message": str(exc),
+        }
     rel = cert.relative_radius
     return {
         "verified": cert.verified,
