@@ -298,3 +298,21 @@ def test_hermite_agrees_with_the_100_digit_path():
         ref = h_numeric(60, x, dps=100)
         for n in range(61):
             assert _within_mp(hermite_normalized(n, x, prec=400), ref[n])
+
+
+def test_a_canonical_network_is_taken_exactly():
+    """``<w,x> + sum lambda_i |<u_i,x>|`` with its stored floats, not rounded through to_network."""
+    rng = np.random.default_rng(4)
+    can = ReLUNetwork(rng.standard_normal((3, 3)), rng.standard_normal(3), rng.standard_normal(3)).canonical()
+    X = rng.standard_normal((30, 3))
+    y = rng.standard_normal(30)
+    U = [[Fraction(v) for v in row] for row in can.directions.tolist()]
+    lam = [Fraction(v) for v in can.coefficients.tolist()]
+    w = [Fraction(v) for v in can.linear.tolist()]
+    total = Fraction(0)
+    for x, t in zip(X.tolist(), y.tolist()):
+        x = [Fraction(v) for v in x]
+        F = sum(p * q for p, q in zip(w, x)) + sum(lv * abs(sum(p * q for p, q in zip(u, x))) for lv, u in zip(lam, U))
+        total += (F - Fraction(t)) ** 2
+    assert contains(sample_loss(can, X, y), sp.Rational(total.numerator, total.denominator))
+    assert squared_distance(can, can).contains(0)

@@ -171,15 +171,25 @@ def abs_kernel(rho, *, prec=_arb.DEFAULT_PREC):
 
 # ------------------------------------------------------------------------------ network functionals
 def _as_network(net, name, caller):
-    if isinstance(net, CanonicalNetwork):
-        net = net.to_network()
+    """A ReLUNetwork or CanonicalNetwork (a LearnResult's network); the canonical form is kept
+    as it is and converted exactly, in ball arithmetic, by :func:`_exact_params`."""
     net = getattr(net, "network", net)
-    if not isinstance(net, ReLUNetwork):
+    if not isinstance(net, (ReLUNetwork, CanonicalNetwork)):
         raise TypeError(f"{caller}: {name} must be a ReLUNetwork or CanonicalNetwork, got {type(net).__name__}")
     return net
 
 
 def _exact_params(net):
+    """``(W, mu, a)`` as arb, exactly: for a CanonicalNetwork ``<w,x> + sum lambda_i |<u_i,x>|``
+    the neurons ``(2 lambda_i, u_i)`` and the linear term ``w - sum_i lambda_i u_i`` (as
+    :meth:`CanonicalNetwork.to_network`, but without its float64 rounding)."""
+    if isinstance(net, CanonicalNetwork):
+        U = [[exact(v) for v in row] for row in net.directions.tolist()]
+        lam = [exact(v) for v in net.coefficients.tolist()]
+        a = [exact(v) for v in net.linear.tolist()]
+        for lv, row in zip(lam, U):
+            a = [p - lv * q for p, q in zip(a, row)]
+        return U, [2 * lv for lv in lam], a
     W = [[exact(v) for v in row] for row in net.weights.tolist()]
     mu = [exact(v) for v in net.coefficients.tolist()]
     a = [exact(v) for v in net.linear.tolist()]
@@ -333,10 +343,11 @@ def sample_loss(network, X, y, *, prec=_arb.DEFAULT_PREC):
     X = as_matrix(X, "X", cols=net.d, caller="sample_loss")
     y = as_vector(y, "y", length=X.shape[0], caller="sample_loss")
     with working_precision(prec + 20):
+        W, mu, a = _exact_params(net)
         Xa = _arb.arb_matrix(X)
-        Z = Xa * _arb.arb_matrix(net.weights.T)
+        Z = Xa * flint.arb_mat(W).transpose()
         R = flint.arb_mat([[_arb.relu(z) for z in row] for row in _arb.entries(Z).tolist()])
-        F = R * _arb.arb_matrix(net.coefficients[:, None]) + Xa * _arb.arb_matrix(net.linear[:, None])
+        F = R * _arb.column(mu) + Xa * _arb.column(a)
         r = F - _arb.arb_matrix(y[:, None])
         value = (r.transpose() * r)[0, 0]
     with working_precision(prec):
