@@ -7,7 +7,9 @@ seeds and the precision -- never a bare boolean.  Every claim also declares *mut
 parameter overrides (a wrong constant, a perturbed identity, the printed form of an erratum)
 under which its check must fail; the test suite runs them, so no check passes vacuously.
 
-Tiers: ``"quick"`` is sized so that ``verified-relu check --tier quick`` is short on two cores
+Tiers: ``"proved"`` runs the claims that have a proof spec (:mod:`proofs_checks.proof_specs`):
+branch-and-bound over boxes with ball arithmetic, over a stated domain (:mod:`proofs_checks.proved`);
+its evidence has margin kind ``"certified"``.  ``"quick"`` is sized so that ``verified-relu check --tier quick`` is short on two cores
 (its measured time is in docs/benchmarks.md, "Stated durations, measured"); ``"full"`` is the
 complete evidence (docs/claims.md).  A claim whose statistical guarantee needs more runs than
 fit in the quick tier declares ``tiers={"quick": None, "full": {...}}``: it runs at the full tier
@@ -19,6 +21,9 @@ instances tried (the claim holds when it is ``<= 1``), unless ``margin_kind`` sa
 * ``"ratio"`` -- worst ``observed / bound`` (pass iff ``<= 1``);
 * ``"exact"`` -- an exact (symbolic or rational) identity: ``margin`` is 0.0 when every
   instance holds exactly, else the largest absolute discrepancy found;
+* ``"certified"`` -- the ``proved`` tier: the smallest lower end, over the proved boxes, of a
+  ball enclosing the margin (right side minus left side, or a reformulation divided by a positive
+  factor); the claim passes when every box is proved and every mutation is refuted;
 * ``"probability"`` -- a probabilistic claim: ``margin`` is the claimed probability divided by
   the Clopper-Pearson lower end (pass iff ``<= 1``; for a claimed *upper* bound, the upper end
   divided by the claim), with the interval in ``interval``.
@@ -33,6 +38,8 @@ from collections.abc import Callable
 
 __all__ = [
     "KINDS",
+    "LADDER",
+    "RUN_TIERS",
     "TIERS",
     "Claim",
     "Evidence",
@@ -49,7 +56,11 @@ __all__ = [
 
 KINDS = ("exact-symbolic", "high-precision numeric", "statistical", "property-based search", "end-to-end")
 TIERS = ("quick", "full")
-MARGIN_KINDS = ("ratio", "exact", "probability")
+#: the tiers a run can ask for: the claims' own parameter tiers plus ``"proved"``
+RUN_TIERS = TIERS + ("proved",)
+#: the evidence ladder, strongest first ("end-to-end" runs of a whole algorithm are not a rung)
+LADDER = ("proved", "exact-symbolic", "high-precision numeric", "statistical", "property-based search")
+MARGIN_KINDS = ("ratio", "exact", "probability", "certified")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +185,11 @@ class Outcome:
     evidence: Evidence | None
     seconds: float
     error: str | None = None
+    kind: str | None = None  # the evidence's kind when it is not the claim's check's ("proved")
+
+    @property
+    def evidence_kind(self):
+        return self.kind or self.claim.kind
 
     @property
     def passed(self):
@@ -184,7 +200,7 @@ class Outcome:
             "id": self.claim.id,
             "source": self.claim.source,
             "statement": self.claim.statement,
-            "kind": self.claim.kind,
+            "kind": self.evidence_kind,
             "passed": self.passed,
             "seconds": round(self.seconds, 3),
             "error": self.error,
@@ -193,19 +209,27 @@ class Outcome:
 
 
 def not_in_tier(tier):
-    """Ids of the registered claims that do not run at ``tier`` (full-tier-only claims at quick)."""
+    """Ids of the registered claims that do not run at ``tier`` (full-tier-only claims at quick;
+    the claims without a proof at ``"proved"``)."""
     _load_all()
-    if tier not in TIERS:
-        raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
+    if tier not in RUN_TIERS:
+        raise ValueError(f"tier must be one of {RUN_TIERS}, got {tier!r}")
+    if tier == "proved":
+        from .proved import proved_ids
+
+        return sorted(set(REGISTRY) - set(proved_ids()))
     return sorted(cid for cid, c in REGISTRY.items() if not c.in_tier(tier))
 
 
 def run(ids=None, tier="quick", progress=None):
     """Run the given claims (all those of ``tier`` when ``ids`` is None); an exception in a check
-    is a failure.  Asking for a claim that does not run at ``tier`` is a ValueError."""
+    is a failure.  Asking for a claim that does not run at ``tier`` is a ValueError.  At the
+    ``"proved"`` tier each claim's evidence comes from its proof spec (:func:`proofs_checks.proved.run_proof`)."""
     _load_all()
-    if tier not in TIERS:
-        raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
+    if tier not in RUN_TIERS:
+        raise ValueError(f"tier must be one of {RUN_TIERS}, got {tier!r}")
+    if tier == "proved":
+        return _run_proved(ids, progress)
     chosen = sorted(c for c in REGISTRY if REGISTRY[c].in_tier(tier)) if ids is None else list(ids)
     unknown = [c for c in chosen if c not in REGISTRY]
     if unknown:
@@ -222,6 +246,29 @@ def run(ids=None, tier="quick", progress=None):
         except Exception as exc:  # a crashing check is reported as a failure, with its message
             ev, err = None, f"{type(exc).__name__}: {exc}"
         outcomes.append(Outcome(c, ev, time.perf_counter() - t0, err))
+        if progress:
+            progress(i + 1, len(chosen), outcomes[-1])
+    return outcomes
+
+
+def _run_proved(ids, progress):
+    from .proved import proved_ids, run_proof
+
+    chosen = proved_ids() if ids is None else list(ids)
+    unknown = [c for c in chosen if c not in REGISTRY]
+    if unknown:
+        raise KeyError(f"unknown claim id(s) {unknown}; known: {sorted(REGISTRY)}")
+    missing = [c for c in chosen if c not in proved_ids()]
+    if missing:
+        raise ValueError(f"claim(s) {missing} have no proof (the proved tier runs {proved_ids()})")
+    outcomes = []
+    for i, cid in enumerate(chosen):
+        t0 = time.perf_counter()
+        try:
+            ev, err = run_proof(cid), None
+        except Exception as exc:  # a crashing proof is reported as a failure, with its message
+            ev, err = None, f"{type(exc).__name__}: {exc}"
+        outcomes.append(Outcome(REGISTRY[cid], ev, time.perf_counter() - t0, err, kind="proved"))
         if progress:
             progress(i + 1, len(chosen), outcomes[-1])
     return outcomes
