@@ -115,10 +115,15 @@ class Problem:
     def domain_text(self):
         boxes = self.boxes()
         if len(boxes) == 1:
-            return " x ".join(f"{v} in [{lo}, {hi}]" for v, (lo, hi) in zip(self.variables, boxes[0]))
+            return " x ".join(
+                f"{v} = {lo}" if lo == hi else f"{v} in [{lo}, {hi}]" for v, (lo, hi) in zip(self.variables, boxes[0])
+            )
         pts = [b for b in boxes if width(b) == 0]
         if len(pts) == len(boxes):
-            return f"{', '.join(self.variables)} in {{{', '.join(str(tuple(str(lo) for lo, _ in b)) for b in boxes)}}}"
+            vals = [", ".join(str(lo) for lo, _ in b) for b in boxes]
+            if len(self.variables) > 1:
+                vals = [f"({v})" for v in vals]
+            return f"{', '.join(self.variables)} in {{{', '.join(vals)}}}"
         return f"{len(boxes)} boxes over ({', '.join(self.variables)})"
 
 
