@@ -408,4 +408,4 @@ def _parseval(p):
     ]
 
 
-from . import _proof_specs_more  # noqa: E402,F401  (registers the remaining specs)
+from . import _proof_specs_cdgkm, _proof_specs_more  # noqa: E402,F401  (register the remaining specs)

@@ -156,7 +156,7 @@ def test_lemma27_printed_counterexample_on_an_antipodal_pair():
 
 # ------------------------------------------------------------------ independent cross-checks of the enclosures
 def test_vandermonde3_frobenius_enclosure_matches_exact_inverse():
-    from proofs_checks._proof_specs_more import _vandermonde3_problem
+    from proofs_checks._proof_specs_cdgkm import _vandermonde3_problem
 
     for case in ("left", "right"):
         pb = _vandermonde3_problem(Fraction(0), "2m-2", case)
