@@ -249,3 +249,61 @@ COUNTEREXAMPLES["cdgkm.lemma27_power_sums: printed, antipodal pair"] = (
     "Lemma 27 as printed (v in [-1, 1]^k) fails on an antipodal pair: every even moment vanishes, the right side "
     "is a^8/16 > 0",
 )
+
+
+# ------------------------------------------------------------------ CDGKM Lemma 13 (net radius)
+@proof(
+    "cdgkm.lemma13_net_radius",
+    params={"c2_term": 1, "sqrt2": True},
+    mutations={"drop_C2_term": {"c2_term": 0}, "drop_sqrt2": {"sqrt2": False}},
+    domain="all eta >= 0, C1 > 0, C2 >= 0 (not eta = C2 = 0, where r = 0): with a = sqrt(eta/C1), "
+    "b = (C2/C1)^(1/4) and the scaling r -> r/(a + b), a = nu, b = 1 - nu for nu in [0, 1]",
+    numeric="none (the symbolic coefficient argument stays as the quick/full check)",
+)
+def _lemma13(p):
+    sqrt2, c2t = bool(p.get("sqrt2", True)), int(p.get("c2_term", 1))
+
+    def ab(nu):
+        return nu, 1 - nu
+
+    def r0_of(a, b):
+        return (flint.arb(2).sqrt() if sqrt2 else 1) * a + c2t * b
+
+    def point(pt):  # the original inequality: largest root r* = sqrt(a^2 + sqrt(a^4 + b^4)) <= r0
+        a, b = (arb_of(x) for x in ab(pt[0]))
+        return r0_of(a, b) - (a * a + (a**4 + b**4).sqrt()).sqrt()
+
+    if sqrt2 and c2t == 1:
+
+        def margin(box):  # (r0^2 + ... squared twice) / (a b) = 10 a b + 4 sqrt(2)(a^2 + b^2)
+            a = iv(*box[0])
+            b = 1 - a
+            return 10 * a * b + 4 * flint.arb(2).sqrt() * (a * a + b * b)
+
+        how = (
+            "r* <= r0 squared twice (both sides >= 0): a^4 + b^4 <= (a^2 + b^2 + 2 sqrt(2) a b)^2, i.e. "
+            "a b (10 a b + 4 sqrt(2)(a^2 + b^2)) >= 0; divided by a b (equality on the axes a = 0, b = 0)"
+        )
+    else:
+
+        def margin(box):
+            a = iv(*box[0])
+            b = 1 - a
+            return r0_of(a, b) ** 2 - a * a - (a**4 + b**4).sqrt()
+
+        how = "r0^2 - r*^2, undivided"
+    return [
+        Problem(
+            "r <= bound",
+            "2 eta r^2 >= C1 r^4 - C2 implies r <= "
+            + ("sqrt(2 eta/C1)" if sqrt2 else "sqrt(eta/C1)")
+            + (" + (C2/C1)^(1/4)" if c2t else ""),
+            margin,
+            ((0, 1),),
+            ("nu",),
+            strict=bool(sqrt2 and c2t == 1),
+            point_margin=point,
+            describe=lambda pt: {"eta/C1": str(pt[0] ** 2), "C2/C1": str((1 - pt[0]) ** 4)},
+            reformulation="{r >= 0: r^4 - 2 a^2 r^2 - b^4 <= 0} = [0, r*]; " + how,
+        )
+    ]

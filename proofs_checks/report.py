@@ -62,10 +62,18 @@ def _not_run_line(not_run, tier):
     return f"Not run at the {tier} tier (full tier only; each statement says why): {', '.join(not_run)}."
 
 
+def _value(v):
+    return "(" + ", ".join(map(str, v)) + ")" if isinstance(v, list | tuple) else str(v)
+
+
+def _where(c):
+    inst = c.get("instance") or dict(zip(c.get("variables", []), c.get("point", [])))
+    return ", ".join(f"{k} = {_value(v)}" for k, v in inst.items())
+
+
 def _counterexample_line(cx):
     c = cx.get("counterexample") or {}
-    inst = c.get("instance") or dict(zip(c.get("variables", []), c.get("point", [])))
-    where = ", ".join(f"{k} = {v}" for k, v in inst.items())
+    where = _where(c)
     marg = c.get("margin")
     return f"counterexample [{cx['name']}]: {cx['status']}" + (
         f" at {where} (margin in [{marg[0]:.6g}, {marg[1]:.6g}])" if marg else ""
@@ -138,13 +146,12 @@ def _proof_lines(ev):
         mm = "-" if pr["min_margin"] is None else f"{pr['min_margin']:.6g}"
         out.append(
             f"  - `{_md(pr['name'])}`: {_md(pr['statement'])}; over {_md(pr['domain'])} ({pr['inequality']}): "
-            f"**{pr['status']}**, {pr['boxes']} boxes, min margin {mm}"
+            f"**{pr['status']}**, boxes: {pr['boxes']}, min margin {mm}"
             + (f"; reformulation: {_md(pr['reformulation'])}" if pr["reformulation"] else "")
         )
     for name, m in d["mutations"].items():
         cx = m["counterexample"] or {}
-        inst = cx.get("instance") or dict(zip(cx.get("variables", []), cx.get("point", [])))
-        where = ", ".join(f"{k} = {v}" for k, v in inst.items())
+        where = _where(cx)
         marg = cx.get("margin")
         out.append(
             f"- **Mutation `{name}`:** {m['status']}"
@@ -161,8 +168,7 @@ def _counterexample_md(cxs):
     out = ["", "## Rigorous counterexamples", ""]
     for cx in cxs:
         c = cx["counterexample"] or {}
-        inst = c.get("instance") or dict(zip(c.get("variables", []), c.get("point", [])))
-        where = ", ".join(f"{k} = {v}" for k, v in inst.items())
+        where = _where(c)
         marg = c.get("margin")
         out.append(
             f"- **{_md(cx['name'])}** (`{cx['claim']}`): {_md(cx['shows'])}.  Status: {cx['status']}"
