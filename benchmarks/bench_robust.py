@@ -38,6 +38,11 @@ import os
 import sys
 import time
 
+# one BLAS thread per worker: set before numpy is first imported (OpenBLAS reads it once, and the
+# workers inherit the parent's thread pool); _run also limits it with threadpoolctl
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_fast, beside this file
 from bench_fast import FAMILIES as _FAST_FAMILIES
 
@@ -49,6 +54,13 @@ from verified_relu.app.bench import FALSE_SUCCESS as FALSE
 
 
 def _run(task):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _run_one(task)
+
+
+def _run_one(task):
     import numpy as np
 
     from verified_relu import instances, learn
@@ -178,7 +190,6 @@ def main(argv=None):
     ap.add_argument("--out", default="bench_robust_out")
     ap.add_argument("--summarize", metavar="JSONL", help="only print the table of a partial run's rows")
     args = ap.parse_args(argv)
-    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
 
     if args.summarize:
         with open(args.summarize) as fh:
