@@ -364,3 +364,17 @@ def test_saved_files_get_the_mode_open_would_give(tmp_path):
         path = tmp_path / name
         net.save(path)
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_squared_distance_at_dps_keeps_both_linear_terms_exact():
+    """Linear terms of very different sizes: float64 rounds a_1 - a_2, the dps path must not.  The
+    neurons are shared, so the exact distance is |a_1 - a_2|^2, evaluated here in mpmath from the
+    floats as the binary numbers they are."""
+    W = np.array([[1.0, 0.5, 0.0]])
+    a1, a2 = np.array([1.0, 0.0, 0.0]), np.array([1e-20, 3e-19, 0.0])
+    F, G = ReLUNetwork(W, [1.0], a1), ReLUNetwork(W, [1.0], a2)
+    ctx = mpmath.MPContext()
+    ctx.dps = 60
+    exact = sum((ctx.mpf(float(u)) - ctx.mpf(float(v))) ** 2 for u, v in zip(a1, a2))
+    got = F.squared_distance(G, dps=50)
+    assert abs(got - exact) <= ctx.mpf(10) ** -48 * exact

@@ -251,11 +251,21 @@ class ReLUNetwork:
             raise TypeError(f"other must be a ReLUNetwork or CanonicalNetwork, got {type(other).__name__}")
         if other.d != self.d:
             raise ValueError(f"other has input dimension {other.d}, expected d = {self.d}")
-        diff = ReLUNetwork(
-            np.vstack([self._weights, other._weights]),
-            np.concatenate([self._coefficients, -other._coefficients]),
-            self._linear - other._linear,
-        )
+        if dps is not None and np.any(other._linear):
+            # a_1 - a_2 would round in float64 before the mpmath evaluation; carry -<a_2, x> exactly
+            # as two neurons instead: -<a, x> = -relu(<a, x>) + relu(<-a, x>)
+            a2 = other._linear
+            diff = ReLUNetwork(
+                np.vstack([self._weights, other._weights, a2, -a2]),
+                np.concatenate([self._coefficients, -other._coefficients, [-1.0, 1.0]]),
+                self._linear,
+            )
+        else:
+            diff = ReLUNetwork(
+                np.vstack([self._weights, other._weights]),
+                np.concatenate([self._coefficients, -other._coefficients]),
+                self._linear - other._linear,
+            )
         value = diff.norm_squared(dps=dps)
         return value if value > 0 else value * 0 + 0  # a mean of squares: clamp rounding below zero (and -0.0)
 
