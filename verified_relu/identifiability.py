@@ -227,14 +227,8 @@ def ambiguous_pair(net, X, i=0, j=1, *, directions=8, rng=0):
     by its exact relative distance and the best is kept.  The returned ``alternative`` is then
     *evaluated* on ``X``: ``ambiguous`` reflects the measured agreement, not the construction.
     """
-    if not isinstance(net, ReLUNetwork):
-        raise TypeError(f"{_CALLER}: net must be a ReLUNetwork, got {type(net).__name__}")
+    net, X = _check_net_X(net, X, _CALLER, name="net")
     k, d = net.k, net.d
-    if isinstance(X, (str, bytes)):
-        raise TypeError(f"{_CALLER}: X must be numeric, got {type(X).__name__}")
-    X = as_matrix(X, "X", caller=_CALLER)
-    if X.shape[1] != d:
-        raise ValueError(f"{_CALLER}: X must have shape (n, d) with d = {d}, got {X.shape}")
     i = _check_neuron(i, "i", k)
     j = _check_neuron(j, "j", k)
     if i == j:
@@ -298,9 +292,10 @@ def ambiguous_pair(net, X, i=0, j=1, *, directions=8, rng=0):
     return PairAmbiguity(best, n_wedge, int(free), diff, best_rel, ok)
 
 
-def _check_net_X(net, X, caller):
+def _check_net_X(net, X, caller, name="network"):
+    """The network (argument ``name``) and the sample inputs ``X`` as a finite ``(n, d)`` matrix."""
     if not isinstance(net, ReLUNetwork):
-        raise TypeError(f"{caller}: network must be a ReLUNetwork, got {type(net).__name__}")
+        raise TypeError(f"{caller}: {name} must be a ReLUNetwork, got {type(net).__name__}")
     if isinstance(X, (str, bytes)):
         raise TypeError(f"{caller}: X must be numeric, got {type(X).__name__}")
     X = as_matrix(X, "X", caller=caller)
