@@ -3,7 +3,7 @@
     python3 benchmarks/bench_paper_rows.py [--methods cdgkm netlearn dk] [--d 8 16] [--k 2 3 4]
         [--seeds 20] [--perms 5] [--n 10000] [--n-dk 100000] [--faithful-d 3] [--faithful-k 2]
         [--faithful-n 8000] [--sweep] [--sweep-n 1000 3000 10000 30000 100000 300000 1000000]
-        [--sweep-perms 1] [--cap 120] [--cap-faithful 10] [--workers 2] [--out DIR]
+        [--sweep-perms 1] [--cap 120] [--cap-faithful 10] [--workers 2] [--out DIR] [--resume]
         [--summarize JSONL [JSONL ...]]
 
 For each paper learner (``cdgkm``: CDGKM23, ``netlearn``: CN24, ``dk``: DK24) and each cell
@@ -61,9 +61,11 @@ search can run for hours: on dkkz it enumerates its net of candidate directions)
 finish within it is stopped and recorded as a failure of its rows, with the message "did not finish
 within ... s".  The sweep uses ``--sweep-perms`` permutations (default 1).
 
-Runs stream to ``DIR/rows.partial.jsonl`` (one JSON object a line) as they finish, permutation by
-permutation and within one seed by seed across the cells (an interrupted run covers every cell, with
-whole permutations done first); ``DIR/rows.json`` and ``DIR/rows.md`` are written at the end;
+Runs stream to ``DIR/rows.partial.jsonl`` (one JSON object a line) as they finish: first every run of
+permutation 0, then the further permutations of cdgkm and netlearn, then those of dk (the costliest,
+at about 3 s a run); within each part seed by seed across the cells, so an interrupted run covers
+every cell with whole permutations.  ``--resume`` keeps the runs already in the partial file and
+does only the others.  ``DIR/rows.json`` and ``DIR/rows.md`` are written at the end;
 ``--summarize JSONL [JSONL ...]`` rebuilds the tables from (partial) files.  Worker processes use one
 BLAS thread each.
 """
@@ -149,8 +151,15 @@ def tasks(args):
             params = dict(FAMILIES)[SWEEP_FAMILY]
             for n in args.sweep_n:
                 add("sweep", method, SWEEP_FAMILY, params, SWEEP_D, SWEEP_K, n, args.sweep_perms, args.cap)
-    out.sort(key=lambda t: (t["perm"], t["seed"]))  # stable: the cells keep their order within a seed
+    # stable: the cells keep their order within a seed
+    out.sort(key=lambda t: (t["perm"] > 0 and t["method"] == "dk", t["perm"], t["seed"]))
     return out
+
+
+def task_key(rec):
+    """What identifies a run (a task or its record): the same key means the same computation."""
+    fields = ("kind", "method", "family", "d", "k", "n", "seed", "perm")
+    return tuple(rec[f] for f in fields) + (json.dumps(rec["params"], sort_keys=True),)
 
 
 def fingerprint(net):
@@ -428,6 +437,7 @@ def main(argv=None):
     ap.add_argument("--cap-faithful", type=float, default=10.0, help="wall-time cap of one faithful run, seconds")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default="bench_paper_rows_out")
+    ap.add_argument("--resume", action="store_true", help="keep the runs in DIR/rows.partial.jsonl, do the rest")
     ap.add_argument(
         "--summarize", metavar="JSONL", nargs="+", help="only rebuild the tables from (partial) jsonl files"
     )
@@ -453,11 +463,20 @@ def main(argv=None):
 
     todo = tasks(args)
     os.makedirs(args.out, exist_ok=True)
+    partial_path = os.path.join(args.out, "rows.partial.jsonl")
     command = "python3 benchmarks/bench_paper_rows.py " + " ".join(argv)
+    records = []
+    if args.resume and os.path.exists(partial_path):
+        wanted = {task_key(t) for t in todo}
+        with open(partial_path) as fh:
+            records = [rec for rec in map(json.loads, filter(str.strip, fh)) if task_key(rec) in wanted]
+        done = {task_key(rec) for rec in records}
+        todo = [t for t in todo if task_key(t) not in done]
+        print(f"[bench_paper_rows] resuming: {len(records)} runs kept from {partial_path}", file=sys.stderr)
     print(f"{summary()}; {args.workers} worker process(es), 1 BLAS thread each; {len(todo)} runs", file=sys.stderr)
     t0 = time.perf_counter()
-    records = []
-    with open(os.path.join(args.out, "rows.partial.jsonl"), "w") as partial:
+    # resuming appends to the partial file (its runs stay as written); otherwise it starts afresh
+    with open(partial_path, "a" if args.resume else "w") as partial:
         if args.workers > 1:
             import multiprocessing
 

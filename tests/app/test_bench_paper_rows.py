@@ -4,6 +4,7 @@ and the tables' shape.  The full grid takes about an hour on 2 cores; docs/bench
 
 import argparse
 import importlib.util
+import json
 import os
 import signal
 
@@ -78,9 +79,15 @@ def test_tasks_cover_every_cell_and_put_whole_permutations_first(rows):
     n_faithful = len(faithful) * args.seeds * args.perms * 2  # dk has no faithful profile
     n_sweep = len(args.sweep_n) * args.seeds * args.sweep_perms * 3
     assert len(todo) == n_main + n_faithful + n_sweep
-    # permutation-major: an interrupted run holds whole permutations of every cell
-    perms = [t["perm"] for t in todo]
-    assert perms == sorted(perms)
+    # permutation 0 of everything first, then cdgkm's and netlearn's further permutations, then dk's
+    # (the costliest): an interrupted run holds whole permutations of every cell
+    parts = [(t["perm"] > 0) + (t["perm"] > 0 and t["method"] == "dk") for t in todo]
+    assert parts == sorted(parts)
+    for part in (0, 1, 2):
+        perms = [t["perm"] for t, q in zip(todo, parts) if q == part]
+        assert perms == sorted(perms)
+    # every task is one computation: the resume key tells them apart
+    assert len({rows.task_key(t) for t in todo}) == len(todo)
     assert all(t["cap"] == (args.cap_faithful if t["kind"] == "faithful" else args.cap) for t in todo)
     assert {t["n"] for t in todo if t["kind"] == "cell" and t["method"] == "dk"} == {args.n_dk}
     assert {t["perm"] for t in todo if t["kind"] == "sweep"} == {0}
@@ -140,3 +147,22 @@ def test_the_tables_have_three_rows_per_cell(rows):
     ok = sum(r["rows"]["final"]["ok"] for r in recs[:2])
     assert f"| final | {recs[0]['eps']:.3g} | {ok}/2 |" in netlearn[2]
     assert np.isfinite(recs[0]["seconds"])
+
+
+def test_resume_keeps_the_runs_done_and_does_only_the_rest(rows, tmp_path, capsys):
+    common = ["--methods", "netlearn", "--d", "8", "--k", "2", "--seeds", "1", "--n", "3000", "--workers", "1"]
+    common += ["--cap-faithful", "0.001", "--out", str(tmp_path)]
+    rows.main([*common, "--perms", "1"])
+    partial = tmp_path / "rows.partial.jsonl"
+    first = partial.read_text().splitlines()
+    n_cells = len(list(rows.cells([8], [2])))
+    n_faithful = sum(instances.supports(f, 3, 2) for f, _ in rows.FAMILIES)
+    assert len(first) == n_cells + n_faithful
+    rows.main([*common, "--perms", "2", "--resume"])
+    second = partial.read_text().splitlines()
+    assert second[: len(first)] == first  # kept as written
+    recs = [json.loads(line) for line in second]
+    assert sorted(r["perm"] for r in recs) == [0] * len(first) + [1] * len(first)
+    assert f"resuming: {len(first)} runs kept" in capsys.readouterr().err
+    saved = json.loads((tmp_path / "rows.json").read_text())
+    assert len(saved["runs"]) == 2 * len(first)
