@@ -129,6 +129,7 @@ def test_result_json_round_trip():
         "resubspace",
         "reseed",
         "consolidate",
+        "prune",
         "proper_form",
         "attempts",
         "validation",

@@ -34,6 +34,11 @@ Pipeline (each stage is a trace step):
 6. ``consolidate`` -- (anti)parallel learned neurons are merged when the merged network fits the
    training samples as well (a cancelling pair that no sample separates is invisible to the
    training loss, not to the population error).
+6b. ``prune`` -- a neuron whose share ``|mu_i| ||w_i||`` of the largest is at most 5% is dropped
+   when the network without it, refined, fits the training samples as well: to rounding for an
+   exact fit, otherwise within the rise that dropping its ``d + 1`` parameters gives on pure noise
+   (mean plus three standard deviations of ``loss chi^2_{d+1} / n``).  With ``k`` larger than the
+   data need, the message and the trace say which width suffices.
 7. ``proper_form`` -- neuron signs (and antipodal partners) are chosen so that the linear term
    is absorbed, giving a proper network of width at most ``k`` when one exists; otherwise the
    linear term is kept.
@@ -55,6 +60,15 @@ Pipeline (each stage is a trace step):
    does not sample) also lets the next attempts run.  The first attempt that succeeds and, with
    noiseless labels, fits its training samples to rounding is returned; else a successful one;
    else the one with the lowest held-out error.
+
+The noise floor: unless ``noiseless``, after stage 4 and again after stage 4b the shared verdict is
+taken on the attempt's held-out fold; when it calls the fit noise-consistent (not exact: the held-out
+residual is indistinguishable from label noise), stages 4b, 5 and 5b, which only help a fit that can
+become exact, are skipped, and the trace's ``reseed`` step says so.
+
+Progress (``progress=True``): a line after each stage of each attempt, and within the long stages
+(re-subspace rounds, reseed rounds, hops) at most every 5 seconds, with the stage, the round and the
+current training and held-out errors.
 """
 
 from __future__ import annotations
@@ -62,6 +76,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import time
 from typing import ClassVar
 
 import numpy as np
@@ -322,7 +337,95 @@ def _finish(X, y, out, params, scale, fit_linear=True, max_iter=None):
     return cand if cand.loss < out.loss else out
 
 
-def _resubspace(X, y, out, k, params, scale, rng):
+#: Seconds between progress lines within one long stage.
+_PROGRESS_SECONDS = 5.0
+
+
+class _Ticker:
+    """Progress within a long stage: ``tick(stage, step, total, out)`` says at most every
+    :data:`_PROGRESS_SECONDS` where the stage is, with the training and held-out relative errors."""
+
+    def __init__(self, say, scale, Xv=None, yv=None):
+        self.say, self.scale, self.Xv, self.yv = say, scale, Xv, yv
+        self.next = time.perf_counter() + _PROGRESS_SECONDS
+
+    def __call__(self, stage, step, total, out):
+        if self.say is None or time.perf_counter() < self.next:
+            return
+        line = f"  {stage}: {step} of {total}, training relative loss {out.loss / self.scale:.3e}"
+        if self.Xv is not None and len(self.yv):
+            resid = predict(self.Xv, out.W, out.mu, out.a) - self.yv
+            line += f", held-out relative error {float(resid @ resid) / (float(self.yv @ self.yv) or 1.0):.3e}"
+        self.say(line)
+        self.next = time.perf_counter() + _PROGRESS_SECONDS
+
+
+def _silent_tick(stage, step, total, out):
+    return None
+
+
+def _at_noise_floor(out, Xv, yv, params):
+    """Whether the shared verdict on the held-out fold calls the fit noise-consistent (and not
+    exact): its residual is indistinguishable from label noise, so the stages that only help a fit
+    that can become exact cannot improve it beyond the noise.  Never with ``noiseless=True``."""
+    if params.noiseless or Xv is None or len(yv) == 0:
+        return False
+    from ..verdict import verdict
+
+    v = verdict(
+        predict(Xv, out.W, out.mu, out.a),
+        Xv,
+        yv,
+        success_tol=params.success_tol,
+        train_mse=out.loss,
+        noise_factor=params.noise_factor,
+    )
+    return v.criterion == "noise-consistent"
+
+
+#: Stage 6b tries to drop a neuron whose share ``|mu_i| ||w_i||`` of the largest is at most this.
+_PRUNE_SHARE = 0.05
+
+
+def _prune(X, y, out, params, scale):
+    """Stage 6b: drop neurons the training samples do not need.
+
+    The neuron of smallest ``|mu_i| ||w_i||``, while at most :data:`_PRUNE_SHARE` of the largest,
+    is removed and the rest refined; the smaller network is kept when its training loss is at
+    most the allowance: rounding level (``EXACT_LOSS``) for an exact fit, otherwise the loss times
+    ``1 + (p + 3 sqrt(2 p)) / n`` with ``p = d + 1`` the parameters dropped (the mean plus three
+    standard deviations of the rise ``loss chi^2_p / n`` that dropping ``p`` parameters gives on
+    pure noise).  Returns ``(out, drops)``; each drop records the network before it (for the
+    certificate that the sample does not determine the fit)."""
+    drops = []
+    n, d = X.shape
+    p = d + 1
+    while out.W.shape[0] > 1:
+        share = np.abs(out.mu) * np.linalg.norm(out.W, axis=1)
+        i = int(np.argmin(share))
+        if share[i] > _PRUNE_SHARE * share.max():
+            break
+        cand = _refine(X, y, np.delete(out.W, i, axis=0), np.delete(out.mu, i), out.a, params, scale)
+        if out.loss <= EXACT_LOSS * scale:
+            allowed = EXACT_LOSS * scale
+        else:
+            allowed = out.loss * (1.0 + (p + 3.0 * math.sqrt(2.0 * p)) / max(n, 1))
+        if cand.loss > allowed:
+            break
+        drops.append(
+            {
+                "dropped": i,
+                "share": float(share[i] / share.max()),
+                "loss_before": out.loss,
+                "loss_after": cand.loss,
+                "before": ReLUNetwork(out.W, out.mu, out.a),
+            }
+        )
+        out = cand
+    return out, drops
+
+
+def _resubspace(X, y, out, k, params, scale, rng, tick=_silent_tick):
     """Rounds of multi-start fitting inside the span of what has been learned plus what the residual shows.
 
     The subspace estimated from the moments at the start can miss directions (a clump whose
@@ -334,9 +437,10 @@ def _resubspace(X, y, out, k, params, scale, rng):
     """
     rounds = []
     d = X.shape[1]
-    for _ in range(params.resubspace_rounds):
+    for round_ in range(params.resubspace_rounds):
         if out.loss <= EXACT_LOSS * scale:
             break
+        tick("re-subspace", round_ + 1, params.resubspace_rounds, out)
         r = y - predict(X, out.W, out.mu, out.a)
         cols = [out.W.T, out.a[:, None]]
         for lab in (r, r * r - np.mean(r * r), np.abs(r) - np.mean(np.abs(r))):
@@ -361,7 +465,7 @@ def _resubspace(X, y, out, k, params, scale, rng):
     return out, rounds
 
 
-def _hop(X, y, out, params, scale, rng):
+def _hop(X, y, out, params, scale, rng, tick=_silent_tick):
     """Perturb-and-refine (basin hopping) around the best fit while it is not exact.
 
     Levenberg-Marquardt stops where every descent direction moves a hyperplane across a sample
@@ -378,6 +482,7 @@ def _hop(X, y, out, params, scale, rng):
     for h in range(params.hops):
         if out.loss <= EXACT_LOSS * scale:
             break
+        tick("hops", h + 1, params.hops, out)
         tried += 1
         if h < len(flips):
             W = flips[h]
@@ -437,13 +542,14 @@ def _flip_starts(X, y, out, count):
     return starts
 
 
-def _merge_and_reseed(X, y, out, params, scale):
+def _merge_and_reseed(X, y, out, params, scale, tick=_silent_tick):
     """Rounds of: free the most redundant neuron, seed it from the residual's degree-2 moment."""
     rounds = []
     k = out.W.shape[0]
-    for _ in range(params.reseed_rounds):
+    for round_ in range(params.reseed_rounds):
         if out.loss <= EXACT_LOSS * scale or k < 2:
             break
+        tick("merge-and-reseed", round_ + 1, params.reseed_rounds, out)
         r = y - predict(X, out.W, out.mu, out.a)
         C = np.abs(out.W @ out.W.T)
         np.fill_diagonal(C, -1.0)
@@ -596,13 +702,16 @@ def _check_params(params):
     check_params(params, params._constraints, "learn (method='fast')")
 
 
-def _attempt(Xt, yt, k, params, rng, scale, say=None):
+def _attempt(Xt, yt, k, params, rng, scale, say=None, Xv=None, yv=None):
     """Stages 1-7 on the training samples with the random draws of ``rng``.
 
-    Returns ``(network, train_loss, proper, trace steps, subspace dimension)``; ``say`` receives
-    a progress line after each stage."""
+    Returns ``(network, train_loss, proper, trace steps, subspace dimension, networks replaced by
+    merges and drops)``; ``say`` receives a progress line after each stage and within long ones.
+    ``(Xv, yv)``, the attempt's held-out fold, is never fitted: it decides the noise-floor stop
+    and shows the held-out error in progress lines."""
     d = Xt.shape[1]
     trace = []
+    tick = _Ticker(say, scale, Xv, yv) if say is not None else _silent_tick
     say = say or (lambda message: None)
     w = moment_contraction(Xt, yt, 1)
     r = yt - Xt @ w
@@ -635,22 +744,34 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None):
     out = _refine(Xt, yt, sub.W @ V.T, sub.mu, sub.a @ V.T, params, scale)
     trace.append(TraceStep("refine", {"loss": out.loss, "iterations": out.iterations, "reason": out.reason}))
 
-    out, rounds = _resubspace(Xt, yt, out, k, params, scale, rng)
+    floor = out.loss > EXACT_LOSS * scale and _at_noise_floor(out, Xv, yv, params)
+    rounds = []
+    if not floor:
+        out, rounds = _resubspace(Xt, yt, out, k, params, scale, rng, tick)
+        floor = out.loss > EXACT_LOSS * scale and _at_noise_floor(out, Xv, yv, params)
     trace.append(TraceStep("resubspace", {"rounds": rounds, "loss": out.loss}))
     say(f"  refine and re-subspace ({len(rounds)} round(s)): relative loss {out.loss / scale:.3e}")
 
-    out, rounds = _merge_and_reseed(Xt, yt, out, params, scale)
-    out, hops = _hop(Xt, yt, out, params, scale, rng)
-    out = _finish(Xt, yt, out, params, scale)
-    trace.append(TraceStep("reseed", {"rounds": rounds, "hops": hops, "loss": out.loss}))
-    say(
-        f"  merge-and-reseed ({len(rounds)} round(s)), {hops['tried']} hop(s) tried: relative loss "
-        f"{out.loss / scale:.3e}"
-    )
+    if floor:
+        rounds, hops = [], {"tried": 0, "kept": 0, "loss": out.loss}
+        say("  at the noise floor (held-out residual noise-consistent): stages 4b-5b skipped")
+    else:
+        out, rounds = _merge_and_reseed(Xt, yt, out, params, scale, tick)
+        out, hops = _hop(Xt, yt, out, params, scale, rng, tick)
+        out = _finish(Xt, yt, out, params, scale)
+        say(
+            f"  merge-and-reseed ({len(rounds)} round(s)), {hops['tried']} hop(s) tried: relative loss "
+            f"{out.loss / scale:.3e}"
+        )
+    trace.append(TraceStep("reseed", {"rounds": rounds, "hops": hops, "loss": out.loss, "noise_floor": bool(floor)}))
 
     out, merges = _consolidate(Xt, yt, out, params, scale)
-    premerge = [m.pop("before") for m in merges]
+    out, drops = _prune(Xt, yt, out, params, scale)
+    premerge = [m.pop("before") for m in merges] + [m.pop("before") for m in drops]
     trace.append(TraceStep("consolidate", {"merges": merges, "width": int(out.W.shape[0]), "loss": out.loss}))
+    trace.append(TraceStep("prune", {"drops": drops, "width": int(out.W.shape[0]), "loss": out.loss}))
+    if drops:
+        say(f"  prune: {len(drops)} neuron(s) dropped, width {out.W.shape[0]}")
 
     Wp, mup, lin = _proper_form(out.W, out.mu, out.a, k)
     exact_form = Wp is not None
@@ -821,7 +942,7 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         Xt, yt, Xv, yv = X[tr], y[tr], X[val], y[val]
         scale = float(np.mean(yt * yt)) or 1.0
         say(f"attempt {a + 1} of at most {params.restarts + 1} (held-out fold {f}): {len(tr)} training samples")
-        network, train_loss, proper, steps, dim, premerge = _attempt(Xt, yt, k, params, stream, scale, say)
+        network, train_loss, proper, steps, dim, premerge = _attempt(Xt, yt, k, params, stream, scale, say, Xv, yv)
         v, undetermined = _judge(network, train_loss, X, y, Xv, yv, params, premerge, k)
         say(f"attempt {a + 1}: {v.reason} (held-out relative error {v.relative:.3e})")
         # with noiseless labels a generating network fits its training samples to rounding; a fit that
@@ -874,12 +995,26 @@ def fit(X, y, k, rng, params, *, teacher=None, progress=False):
         "n_validation": int(n_val),
     }
     message = v.message
+    if network.k < k:
+        how = "to rounding" if train_loss <= EXACT_LOSS * scale_of(y) else "as well within the noise"
+        suffices = (
+            f"k = {network.k} suffices: a network of width {network.k} fits the training samples {how} "
+            f"(the trace's consolidate and prune steps say which neurons were merged or dropped)"
+        )
+        message += f"; {suffices}"
+        diagnostics["suffices"] = int(network.k)
+        trace.append(TraceStep("width", {"k": int(k), "width": int(network.k), "message": suffices}))
     if not proper and np.any(network.linear):
         message += (
             f"; the network keeps a linear term <a, x> (|a| = {np.linalg.norm(network.linear):.3g}): no "
             f"network of width <= {k} without one fits the training samples as well within the noise"
         )
     return network, v.success, message, tuple(trace), diagnostics
+
+
+def scale_of(y):
+    """``mean(y^2)``, the scale of relative losses (1 for all-zero labels)."""
+    return float(np.mean(np.asarray(y) ** 2)) or 1.0
 
 
 def make_result(network, success, message, trace, diagnostics, params, seed_entropy, k):
