@@ -134,6 +134,7 @@ def _structureless(kind, scale, seed):
 
 _OPTIONS = {
     "adam": {"epochs": 3, "lr_grid": (1e-2,)},
+    "expand_cluster": {"students": 2, "epochs": 2},
     "gd_population": {"max_iter": 200},
 }
 

@@ -19,6 +19,7 @@ _OPTIONS = {
     "tensor": {},
     "gd_population": {"max_iter": 300},
     "adam": {"epochs": 3},
+    "expand_cluster": {"students": 2, "epochs": 3},
 }
 
 
@@ -34,7 +35,7 @@ def test_every_registered_method_is_covered():
 
 @pytest.mark.parametrize("method", list(_OPTIONS))
 def test_permuting_rows_changes_nothing(method):
-    if method == "adam" and not HAVE_TORCH and not os.environ.get("CI"):
+    if method in ("adam", "expand_cluster") and not HAVE_TORCH and not os.environ.get("CI"):
         pytest.skip("torch is not installed (optional extra verified-relu[torch])")
     net = instances.make("random", 5, 2, rng=21)
     X, y = net.sample(3000, rng=22)

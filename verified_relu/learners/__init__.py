@@ -46,6 +46,7 @@ __all__ = [
     "AdamParams",
     "CDGKMParams",
     "DKParams",
+    "ExpandClusterParams",
     "FastParams",
     "GDPopulationParams",
     "HermitePredictor",

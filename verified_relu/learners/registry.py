@@ -128,6 +128,13 @@ LEARNERS = {
             "baseline",
             summary="Adam in PyTorch with a learning-rate grid selected on held-out samples",
         ),
+        Learner(
+            "expand_cluster",
+            "expand_cluster",
+            "ExpandClusterParams",
+            "baseline",
+            summary="Expand-and-Cluster (Martinelli et al. 2024): overparameterised Adam students, shared neurons clustered",
+        ),
     )
 }
 
