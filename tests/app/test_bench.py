@@ -194,3 +194,15 @@ def test_adam_row_gets_the_time_budget(tmp_path, monkeypatch):
             budget = cfg["adam"]["factor"] * fast[r["seed"]]["seconds"] * len(cfg["adam"]["lr_grid"])
             assert np.isclose(r["budget_seconds"], budget)
             assert r["width"] in (2, 8)
+    # Expand-and-Cluster beside Adam on the same data: one row per task, the time of one Adam row
+    ec = [r for r in rows if r["method"] == "expand_cluster"]
+    assert len(ec) == sum(r["method"] == "fast" for r in rows) > 0
+    for r in ec:
+        f = next(q for q in rows if q["method"] == "fast" and q["label"] == r["label"] and q["seed"] == r["seed"])
+        assert np.isclose(r["budget_seconds"], cfg["adam"]["factor"] * f["seconds"] * len(cfg["adam"]["lr_grid"]))
+        assert r["width"] == 8 and r["students"] == cfg["adam"]["expand_cluster"]["students"] and r["epochs"] >= 1
+        assert r["clusters_kept"] <= r["k"]
+        assert r["false_success"] == (r["success"] and r["relative_error"] > 1e-8)
+    md = bench_full.markdown_full({"rows": rows, "config": cfg})
+    header = next(line for line in md.splitlines() if line.startswith("| family | fast"))
+    assert header.endswith("| expand_cluster |") and "Expand-and-Cluster" in md

@@ -21,6 +21,9 @@ Parts (each row of ``results.json`` says which):
   learning rate of its grid, each given ``adam_factor`` times the fast learner's wall time (the
   number of epochs is set from three timed epochs, after an untimed warm-up call, so that the
   cosine schedule ends within the budget); the best learning rate by held-out error is kept.
+  Beside it, on the same data, the Expand-and-Cluster baseline (``expand_cluster``, rows of that
+  method): its students get the wall time of one Adam row (``adam_factor`` times the fast
+  learner's time per learning rate of Adam's grid), the epochs set the same way.
 
 Errors are exact: ``squared_distance / norm_squared`` in closed form; exact recovery means
 ``<= 1e-10``.  The recovery and sample-size rows also record whether the sample provably does
@@ -68,6 +71,7 @@ FULL = {
         "factor": 5.0,
         "lr_grid": (1e-3, 3e-3, 1e-2),
         "batch_size": 128,
+        "expand_cluster": {"students": 10, "rho": 4.0, "lr": 3e-3},
     },
 }
 
@@ -201,7 +205,55 @@ def _adam_rows(task, X, y, net, fast_seconds):
             message=res.message,
         )
         rows.append(row)
+    if "expand_cluster" in opts:
+        rows.append(_expand_cluster_row(task, X, y, net, opts["factor"] * fast_seconds * len(opts["lr_grid"])))
     return rows
+
+
+def _expand_cluster_row(task, X, y, net, budget):
+    """The Expand-and-Cluster row: its students get ``budget`` seconds (the time of one Adam row),
+    the epochs set from timed short runs as for Adam (after an untimed warm-up call)."""
+    from ..learners import learn
+
+    opts = task["adam"]
+    ec = dict(opts["expand_cluster"])
+    k = task["k"]
+    short = dict(rng=3000 + task["seed"], batch_size=opts["batch_size"], finetune_iterations=0, **ec)
+    learn(X, y, k, method="expand_cluster", epochs=1, **short)
+    t0 = time.perf_counter()
+    learn(X, y, k, method="expand_cluster", epochs=3, **short)
+    epoch_seconds = (time.perf_counter() - t0) / 3
+    epochs = max(1, int(0.9 * budget / max(epoch_seconds, 1e-3)))
+    t0 = time.perf_counter()
+    res = learn(
+        X,
+        y,
+        k,
+        method="expand_cluster",
+        rng=3000 + task["seed"],
+        epochs=epochs,
+        batch_size=opts["batch_size"],
+        time_budget=budget,
+        **ec,
+    )
+    seconds = time.perf_counter() - t0
+    rel = relative_error(net, res.network)
+    row = {key: task[key] for key in ("part", "label", "family", "params", "d", "k", "n", "seed")}
+    row.update(
+        method="expand_cluster",
+        width=res.diagnostics["width"],
+        students=res.diagnostics["students"],
+        epochs=epochs,
+        clusters_kept=res.diagnostics["clusters_kept"],
+        relative_error=rel,
+        exact=rel <= EXACT,
+        success=bool(res.success),
+        seconds=seconds,
+        budget_seconds=budget,
+        false_success=bool(res.success and rel > FALSE_SUCCESS),
+        message=res.message,
+    )
+    return row
 
 
 def _tasks(config):
@@ -458,6 +510,9 @@ def _md_noise(nz, cfg):
 def _md_adam(ad, cfg):
     c = cfg["adam"]
     methods = ["fast"] + [f"adam width {m}k" for m in c["widths"]]
+    ec = c.get("expand_cluster")
+    if ec is not None and any(r["method"] == "expand_cluster" for r in ad):
+        methods.append("expand_cluster")
     out = [
         "## Against Adam",
         "",
@@ -465,6 +520,18 @@ def _md_adam(ad, cfg):
             f"d = {c['d']}, k = {c['k']}, n = 50 d k, {c['seeds']} seeds.  Adam gets {c['factor']:g}x the fast "
             f"learner's wall time per learning rate of {list(c['lr_grid'])} (best by held-out error), batch "
             f"{c['batch_size']}, float64.  Cell: exact / runs, median relative error."
+        ),
+        *(
+            [
+                "",
+                (
+                    f"expand_cluster: Expand-and-Cluster (Martinelli et al. 2024), {ec['students']} Adam students of "
+                    f"width {ec['rho']:g} k at lr {ec['lr']:g} trained within the wall time of one Adam row, then "
+                    f"clustering, least squares and Levenberg-Marquardt fine-tuning (not counted in the budget)."
+                ),
+            ]
+            if "expand_cluster" in methods
+            else []
         ),
         "",
         "| family | " + " | ".join(methods) + " |",
@@ -528,7 +595,7 @@ def plot_full(results, out):
     timed = [r for r in rows if r["part"] == "adam" or (r["part"] == "recovery" and r["d"] == rec_d)]
     if timed:
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for method, marker in (("fast", "o"), ("adam width 1k", "s"), ("adam width 4k", "^")):
+        for method, marker in (("fast", "o"), ("adam width 1k", "s"), ("adam width 4k", "^"), ("expand_cluster", "D")):
             sel = [r for r in timed if r["method"] == method]
             if sel:
                 ax.scatter(
