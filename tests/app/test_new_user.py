@@ -329,7 +329,7 @@ def test_docs_give_the_venv_torch_command():
 
 
 # ----------------------------------------------------------------------------- item: --list-options
-@pytest.mark.parametrize("method", ["fast", "tensor", "adam", "gd_population"])
+@pytest.mark.parametrize("method", ["fast", "tensor", "adam", "expand_cluster", "gd_population"])
 def test_list_options_lists_each_option_with_its_default(method, capsys):
     assert main(["learn", "--method", method, "--list-options", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -30,6 +30,9 @@ Baselines (:mod:`verified_relu.learners.baselines`):
   :class:`TensorParams`.
 * ``"adam"`` -- :mod:`~verified_relu.learners.adam`: Adam in PyTorch (optional dependency)
   with an lr grid selected on held-out samples; options :class:`AdamParams`.
+* ``"expand_cluster"`` -- :mod:`~verified_relu.learners.expand_cluster`: Expand-and-Cluster
+  (Martinelli et al., ICML 2024; PyTorch): overparameterised students, their shared neurons
+  clustered and fine-tuned; options :class:`ExpandClusterParams`.
 """
 
 from __future__ import annotations
@@ -105,7 +108,8 @@ def learn(X, y, k, method="fast", rng=None, *, progress=False, **options):
     y : array_like, shape (n,)
         Labels.
     k : int
-        Width, ``1 <= k <= d`` (``"adam"`` trains ``width`` neurons, default ``k``).
+        Width, ``1 <= k <= d`` (``"adam"`` trains ``width`` neurons, default ``k``;
+        ``"expand_cluster"`` returns at most ``k``).
     method : str
         One of :data:`METHODS`.
     rng : None, int, SeedSequence or Generator
@@ -117,7 +121,8 @@ def learn(X, y, k, method="fast", rng=None, *, progress=False, **options):
     **options
         Method options: the fields of :class:`FastParams` (``"fast"``),
         :class:`GDPopulationParams` (``"gd_population"``, which requires ``teacher``),
-        :class:`TensorParams` (``"tensor"``) or :class:`AdamParams` (``"adam"``); for the papers'
+        :class:`TensorParams` (``"tensor"``), :class:`AdamParams` (``"adam"``) or
+        :class:`ExpandClusterParams` (``"expand_cluster"``); for the papers'
         learners see :mod:`verified_relu.learners.paper`.  An unknown option raises
         ``TypeError``; a bad value raises ``ValueError``/``TypeError`` naming it.  ``dps=N`` is
         handled one layer up, by :func:`verified_relu.learn` (it needs

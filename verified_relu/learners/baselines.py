@@ -10,6 +10,9 @@ dataclass; this module holds what they share (the parameter classes are exported
   then Levenberg-Marquardt on the empirical loss.
 * ``"adam"`` -- :mod:`.adam`: Adam in PyTorch (float64) with minibatches, a cosine schedule
   and a learning-rate grid selected on held-out samples (needs the ``torch`` extra).
+* ``"expand_cluster"`` -- :mod:`.expand_cluster`: Expand-and-Cluster (Martinelli et al., ICML
+  2024): Adam students of width ``rho k``, their shared neurons clustered, reconstructed and
+  fine-tuned (needs the ``torch`` extra).
 """
 
 from __future__ import annotations
