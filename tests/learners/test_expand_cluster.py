@@ -153,3 +153,18 @@ def test_structureless_labels_keep_few_neurons_and_fail():
     y = gen.standard_normal(2000)
     res = learn(X, y, 2, method="expand_cluster", rng=4, students=4, epochs=5)
     assert not res.success and res.network.k <= 2
+
+
+@needs_torch
+@pytest.mark.parametrize("finetune", ["adam", "none"])
+def test_other_finetunes_and_no_shared_cluster(finetune):
+    """``finetune="adam"`` (the paper's gradient fine-tuning) and ``"none"`` run and say so; when no
+    cluster qualifies (here: no cluster can be shared by every student within 0.001 degrees) the
+    network is the linear term beside one neuron with coefficient 0."""
+    net = instances.make("random", 4, 2, rng=1)
+    X, y = net.sample(1500, rng=2)
+    res = learn(X, y, 2, method="expand_cluster", rng=4, students=3, epochs=5, finetune=finetune, finetune_iterations=3)
+    assert res.step("reconstruction").data["finetune"]["how"] == finetune and res.network.k <= 2
+    empty = learn(X, y, 2, method="expand_cluster", rng=4, students=3, epochs=5, gamma=1.0, max_angle=1e-3)
+    assert empty.diagnostics["clusters_kept"] == 0 and empty.network.k == 1
+    assert np.all(np.asarray(empty.network.coefficients) == 0) and not empty.success
