@@ -64,7 +64,7 @@ from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from .baselines import judge, relative_holdout_error, split_holdout, xavier_init
 from .result import TraceStep
 
-__all__ = ["ExpandClusterParams", "fit", "validate"]
+__all__ = ["ExpandClusterParams", "fit", "import_torch", "validate"]
 
 METHOD = "expand_cluster"
 TORCH_HINT = (
