@@ -296,7 +296,7 @@ def row_stats(records, name):
         "median_s": statistics.median(r["seconds"] for r in runs) if runs else float("nan"),
         "raised": sum(r["error"] is not None for r in runs),
         "worst_ratio": max(ratios) if ratios else None,
-        "eps": sorted({f"{r['eps']:.3g}" for r in runs if r.get("eps") is not None}),
+        "eps": sorted({r["eps"] for r in runs if r.get("eps") is not None}),
         "premise_fails": sum(r.get("premise_holds") is False for r in runs),
     }
 
@@ -308,10 +308,18 @@ _HEAD = (
 _RULE = "|---|---:|---:|---|---:|---:|---:|---|---:|---|---:|---:|---:|"
 
 
+def _fmt_eps(values):
+    """The eps of a row's runs: one value, or the range when it is relative to each run's labels."""
+    if not values:
+        return "-"
+    lo, hi = min(values), max(values)
+    return f"{lo:.3g}" if f"{lo:.3g}" == f"{hi:.3g}" else f"{lo:.3g} to {hi:.3g}"
+
+
 def _fmt_row(cells_, label, st):
     lo, hi = st["ci"]
     slo, shi = st["seeds_ci"]
-    eps = ", ".join(st["eps"]) if st["eps"] else "-"
+    eps = _fmt_eps(st["eps"])
     worst = "-" if st["worst_ratio"] is None else f"{st['worst_ratio']:.2g}"
     return (
         f"| {cells_} | {label} | {eps} | {st['successes']}/{st['runs']} | {st['rate']:.2f} | [{lo:.3f}, {hi:.3f}] | "
