@@ -28,7 +28,6 @@ file's ``.partial.jsonl`` as they finish; a false success (success with a true r
 import argparse
 import json
 import os
-import signal
 import statistics
 import sys
 import time
@@ -40,32 +39,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the scripts' shared helpers
+
+from _common import capped, collect
+
 from verified_relu._provenance import summary, versions
 
 NOISE = {"d": (8, 20), "k": (2, 4, 6), "sigma": (1e-3, 1e-1)}
 WIDTH = {"d": 12, "k_true": 3, "k": (3, 5, 12), "sigma": (0.0, 1e-3)}
-
-
-class _Cap(BaseException):
-    """Raised by the alarm at a run's cap (a BaseException: no ``except Exception`` swallows it)."""
-
-
-def _alarm(signum, frame):
-    raise _Cap
-
-
-def _capped(cap, fn, *args, **kw):
-    """``(result, seconds)``, or ``(None, seconds)`` when ``fn`` did not finish within ``cap`` seconds."""
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    t0 = time.perf_counter()
-    try:
-        signal.setitimer(signal.ITIMER_REAL, float(cap))
-        return fn(*args, **kw), time.perf_counter() - t0
-    except _Cap:
-        return None, time.perf_counter() - t0
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _params_count(network):
@@ -83,7 +64,7 @@ def run_noise(task):
     for method in ("fast", "cdgkm"):
         t0 = time.perf_counter()
         try:
-            res, seconds = _capped(task["cap"], learn, X, y, k, method=method, rng=s)
+            res, seconds = capped(task["cap"], learn, X, y, k, method=method, rng=s)
         except Exception as exc:  # recorded, never dropped
             rec[method] = {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - t0}
             continue
@@ -120,7 +101,7 @@ def run_width(task):
     X, y = net.sample(n, rng=1000 + s, noise=sigma)
     rec = dict(task, n=n, runs={})
     for k in WIDTH["k"]:
-        res, seconds = _capped(task["cap"], learn, X, y, k, rng=s, noiseless=sigma == 0)
+        res, seconds = capped(task["cap"], learn, X, y, k, rng=s, noiseless=sigma == 0)
         if res is None:
             rec["runs"][str(k)] = {"seconds": seconds, "capped": True}
             continue
@@ -246,9 +227,9 @@ def main(argv=None):
             import multiprocessing
 
             with multiprocessing.Pool(args.workers) as pool:
-                _collect(pool.imap_unordered(_run, todo), records, partial, len(todo), t0)
+                collect(pool.imap_unordered(_run, todo), records, partial, len(todo), t0, "bench_fast_users")
         else:
-            _collect(map(_run, todo), records, partial, len(todo), t0)
+            collect(map(_run, todo), records, partial, len(todo), t0, "bench_fast_users")
     wall = time.perf_counter() - t0
     text = markdown(records)
     print(text)
@@ -259,14 +240,6 @@ def main(argv=None):
         json.dump({**meta, "runs": records}, fh, indent=1)
     os.replace(tmp, args.json)
     return text
-
-
-def _collect(stream, records, partial, total, t0):
-    for i, rec in enumerate(stream, 1):
-        records.append(rec)
-        partial.write(json.dumps(rec) + "\n")
-        partial.flush()
-        print(f"[bench_fast_users] {i}/{total} tasks, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the scripts' shared helpers
+
+from _common import paper_cells
+
 from verified_relu import instances, learn
 from verified_relu._provenance import summary
 
@@ -42,13 +46,7 @@ FAMILIES = [(family, params) for _, family, params in instances.grid("paper")]
 
 
 def _cells(ds, ks):
-    for family, params in FAMILIES:
-        for d in ds:
-            for k in ks:
-                if family == "dkkz" and k not in (2, 4):
-                    continue
-                if instances.supports(family, d, k):
-                    yield family, params, d, k
+    return paper_cells(FAMILIES, ds, ks)
 
 
 def run_one(job):

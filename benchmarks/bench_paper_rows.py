@@ -74,7 +74,6 @@ import argparse
 import hashlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -86,6 +85,10 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the scripts' shared helpers
+
+from _common import capped, collect, paper_cells
 
 from verified_relu import instances
 from verified_relu._provenance import summary, versions
@@ -108,24 +111,9 @@ NO_FAITHFUL = {
 SWEEP_FAMILY, SWEEP_D, SWEEP_K = "close_pair", 8, 3
 
 
-class _Cap(BaseException):
-    """Raised by the alarm at a run's wall-time cap (a BaseException: no ``except Exception`` inside the
-    learners can swallow it)."""
-
-
-def _alarm(signum, frame):
-    raise _Cap
-
-
 def cells(ds, ks):
     """The ``(family, params, d, k)`` cells of today's table (dkkz at k in {2, 4} only)."""
-    for family, params in FAMILIES:
-        for d in ds:
-            for k in ks:
-                if family == "dkkz" and k not in (2, 4):
-                    continue
-                if instances.supports(family, d, k):
-                    yield family, params, d, k
+    return paper_cells(FAMILIES, ds, ks)
 
 
 def tasks(args):
@@ -204,22 +192,17 @@ def run_one(task):
     names = ("faithful",) if kind == "faithful" else ("paper steps", "final")
     params = _params(method, kind, d, k)
     cap = task.get("cap")
-    previous = signal.signal(signal.SIGALRM, _alarm) if cap else None
     t0 = time.perf_counter()
     try:
-        if cap:
-            signal.setitimer(signal.ITIMER_REAL, float(cap))
-        res = learn(X, y, k, method=method, rng=s, params=params)
-    except (Exception, _Cap) as exc:  # recorded as a failure of every row of the run, never dropped
-        msg = f"did not finish within {cap:g} s (cap)" if isinstance(exc, _Cap) else f"{type(exc).__name__}: {exc}"
-        rec.update(seconds=time.perf_counter() - t0, error=msg)
+        res, seconds = capped(cap, learn, X, y, k, method=method, rng=s, params=params)
+        msg = None if res is not None else f"did not finish within {cap:g} s (cap)"
+    except Exception as exc:
+        res, seconds, msg = None, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
+    if res is None:  # recorded as a failure of every row of the run, never dropped
+        rec.update(seconds=seconds, error=msg)
         rec["rows"] = {name: {"ok": False, "squared_error": None, "fingerprint": None} for name in names}
         return rec
-    finally:
-        if cap:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    rec["seconds"] = time.perf_counter() - t0
+    rec["seconds"] = seconds
     rec["error"] = None
     eps, how = paper_eps(method, params, res)
     bound = eps * eps
@@ -492,9 +475,9 @@ def main(argv=None):
 
             with multiprocessing.Pool(args.workers) as pool:
                 stream = pool.imap_unordered(run_one, todo)
-                _collect(stream, records, partial, len(todo), t0)
+                collect(stream, records, partial, len(todo), t0, "bench_paper_rows", every=20)
         else:
-            _collect(map(run_one, todo), records, partial, len(todo), t0)
+            collect(map(run_one, todo), records, partial, len(todo), t0, "bench_paper_rows", every=20)
     meta = {
         "machine": summary(),
         "versions": versions(),
@@ -511,15 +494,6 @@ def main(argv=None):
         fh.write(text)
     print(text)
     return text
-
-
-def _collect(stream, records, partial, total, t0):
-    for i, rec in enumerate(stream, 1):
-        records.append(rec)
-        partial.write(json.dumps(rec) + "\n")
-        partial.flush()
-        if i % 20 == 0 or i == total:
-            print(f"[bench_paper_rows] {i}/{total} runs, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
