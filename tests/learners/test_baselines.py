@@ -201,7 +201,8 @@ def test_adam_time_budget_stops_training():
     assert res.step("grid").data["runs"][0]["stopped_by"] == "time_budget"
 
 
-def test_adam_without_torch_says_how_to_install(monkeypatch):
+@pytest.mark.parametrize("method", ["adam", "expand_cluster"])
+def test_torch_baselines_without_torch_say_how_to_install(monkeypatch, method):
     real_import = builtins.__import__
 
     def no_torch(name, *args, **kwargs):  # `import torch` fails as if it were not installed
@@ -211,8 +212,8 @@ def test_adam_without_torch_says_how_to_install(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_torch)
     X = np.random.default_rng(0).standard_normal((100, 3))
-    with pytest.raises(ImportError, match="pip install"):
-        learn(X, X[:, 0], 1, method="adam", rng=0)
+    with pytest.raises(ImportError, match=f"{method} baseline needs PyTorch.*pip install"):
+        learn(X, X[:, 0], 1, method=method, rng=0)
 
 
 # ----------------------------------------------------------------------------- all

@@ -5,7 +5,6 @@ Accuracy is the exact population quantity ``squared_distance / norm_squared`` (c
 :class:`ReLUNetwork`), never the learner's own report.
 """
 
-import builtins
 import subprocess
 import sys
 
@@ -69,20 +68,6 @@ def test_import_does_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_without_torch_says_how_to_install(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_torch(name, *args, **kwargs):  # `import torch` fails as if it were not installed
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("No module named 'torch'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_torch)
-    X = np.random.default_rng(0).standard_normal((100, 3))
-    with pytest.raises(ImportError, match="expand_cluster baseline needs PyTorch.*pip install"):
-        learn(X, X[:, 0], 1, method="expand_cluster", rng=0)
 
 
 def test_a_student_pair_u_minus_u_with_opposite_outputs_is_a_linear_term():

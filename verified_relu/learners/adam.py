@@ -30,9 +30,13 @@ from .._validation import BOOLEAN, NONE, Interval, Sequence, check_params
 from ..network import ReLUNetwork
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
 from .baselines import (
+    import_torch as _import_torch,
+)
+from .baselines import (
     judge,
     relative_holdout_error,
     split_holdout,
+    torch_hint,
     xavier_init,
 )
 from .result import TraceStep
@@ -40,11 +44,7 @@ from .result import TraceStep
 __all__ = ["AdamParams", "fit", "import_torch", "validate"]
 
 METHOD = "adam"
-TORCH_HINT = (
-    "the adam baseline needs PyTorch: in the .venv made by tasks.py, run "
-    '.venv/bin/python -m pip install -e ".[torch]" in the repository\'s root '
-    "(in an environment of your own: python -m pip install torch)"
-)
+TORCH_HINT = torch_hint(METHOD)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,11 +91,7 @@ class AdamParams:
 
 def import_torch():
     """Import torch, or raise ``ImportError`` with the install hint."""
-    try:
-        import torch
-    except ImportError as exc:
-        raise ImportError(TORCH_HINT) from exc
-    return torch
+    return _import_torch(METHOD)
 
 
 def validate(params, n, d, k):

@@ -29,12 +29,32 @@ __all__ = [
     "check_enough_samples",
     "min_samples",
     "check_verdict_options",
+    "import_torch",
     "judge",
     "make_result",
     "relative_holdout_error",
     "split_holdout",
+    "torch_hint",
     "xavier_init",
 ]
+
+
+def torch_hint(method):
+    """How to install PyTorch for the baseline ``method`` (one line, the same words for each)."""
+    return (
+        f"the {method} baseline needs PyTorch: in the .venv made by tasks.py, run "
+        '.venv/bin/python -m pip install -e ".[torch]" in the repository\'s root '
+        "(in an environment of your own: python -m pip install torch)"
+    )
+
+
+def import_torch(method):
+    """Import torch, or raise ``ImportError`` with :func:`torch_hint` for ``method``."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(torch_hint(method)) from exc
+    return torch
 
 
 def xavier_init(rng, k, d):

@@ -61,17 +61,14 @@ from .._progress import reporter
 from .._validation import BOOLEAN, NONE, Interval, Options, check_params
 from ..network import ReLUNetwork
 from ..verdict import CONSTRAINTS as VERDICT_CONSTRAINTS
-from .baselines import judge, relative_holdout_error, split_holdout, xavier_init
+from .baselines import import_torch as _import_torch
+from .baselines import judge, relative_holdout_error, split_holdout, torch_hint, xavier_init
 from .result import TraceStep
 
 __all__ = ["ExpandClusterParams", "fit", "import_torch", "validate"]
 
 METHOD = "expand_cluster"
-TORCH_HINT = (
-    "the expand_cluster baseline needs PyTorch: in the .venv made by tasks.py, run "
-    '.venv/bin/python -m pip install -e ".[torch]" in the repository\'s root '
-    "(in an environment of your own: python -m pip install torch)"
-)
+TORCH_HINT = torch_hint(METHOD)
 
 #: Neurons of one student whose directions are within this angle (up to sign with a linear
 #: term) act as one neuron and are merged before clustering.
@@ -145,11 +142,7 @@ class ExpandClusterParams:
 
 def import_torch():
     """Import torch, or raise ``ImportError`` with the install hint."""
-    try:
-        import torch
-    except ImportError as exc:
-        raise ImportError(TORCH_HINT) from exc
-    return torch
+    return _import_torch(METHOD)
 
 
 def validate(params, n, d, k):
