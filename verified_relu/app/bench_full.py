@@ -158,6 +158,19 @@ def _task(task):
     return rows
 
 
+def _epochs_within(method, X, y, k, short, budget):
+    """Epochs of ``method`` (options ``short``) that fit in 90% of ``budget`` seconds, from timed
+    short runs: an untimed first call takes the one-off costs (importing torch, first allocations),
+    which would otherwise be counted as an epoch, then three epochs are timed."""
+    from ..learners import learn
+
+    learn(X, y, k, method=method, epochs=1, **short)
+    t0 = time.perf_counter()
+    learn(X, y, k, method=method, epochs=3, **short)
+    epoch_seconds = (time.perf_counter() - t0) / 3
+    return max(1, int(0.9 * budget / max(epoch_seconds, 1e-3)))
+
+
 def _adam_rows(task, X, y, net, fast_seconds):
     from ..learners import learn
 
@@ -167,15 +180,9 @@ def _adam_rows(task, X, y, net, fast_seconds):
     budget_per_lr = opts["factor"] * fast_seconds
     for mult in opts["widths"]:
         width = mult * k
-        # time epochs to set the epoch budget (so the cosine schedule ends within the time budget); an
-        # untimed first call takes the one-off costs (importing torch, first allocations), which would
-        # otherwise be counted as an epoch and leave Adam one or two epochs
+        # the epoch budget from timed epochs, so that the cosine schedule ends within the time budget
         short = dict(rng=3000 + task["seed"], width=width, lr_grid=(opts["lr_grid"][0],), batch_size=opts["batch_size"])
-        learn(X, y, k, method="adam", epochs=1, **short)
-        t0 = time.perf_counter()
-        learn(X, y, k, method="adam", epochs=3, **short)
-        epoch_seconds = (time.perf_counter() - t0) / 3
-        epochs = max(1, int(0.9 * budget_per_lr / max(epoch_seconds, 1e-3)))
+        epochs = _epochs_within("adam", X, y, k, short, budget_per_lr)
         t0 = time.perf_counter()
         res = learn(
             X,
@@ -219,11 +226,7 @@ def _expand_cluster_row(task, X, y, net, budget):
     ec = dict(opts["expand_cluster"])
     k = task["k"]
     short = dict(rng=3000 + task["seed"], batch_size=opts["batch_size"], finetune_iterations=0, **ec)
-    learn(X, y, k, method="expand_cluster", epochs=1, **short)
-    t0 = time.perf_counter()
-    learn(X, y, k, method="expand_cluster", epochs=3, **short)
-    epoch_seconds = (time.perf_counter() - t0) / 3
-    epochs = max(1, int(0.9 * budget / max(epoch_seconds, 1e-3)))
+    epochs = _epochs_within("expand_cluster", X, y, k, short, budget)
     t0 = time.perf_counter()
     res = learn(
         X,
