@@ -140,10 +140,10 @@ def test_faithful_search_is_exhaustive_over_the_net_and_grid():
 
 @pytest.mark.parametrize("family", ["random", "orthonormal"])
 def test_practical_profile_small(family, exact_run):
-    """The practical profile's departures, and its accuracy (1e-3 ||lambda||_1^2) on the first of
-    three learner seeds that reaches it (docs/benchmarks.md: 440/440 runs of the profile reach it,
-    so three misses in a row are very unlikely); every run on the way claims success only when
-    exact."""
+    """The practical profile's departures, and its final network's accuracy (1e-3 ||lambda||_1^2,
+    refinement departure on) on the first of three learner seeds that reaches it (docs/benchmarks.md,
+    "Final networks against a relative bound": every run of the profile reaches it, so three misses
+    in a row are very unlikely); every run on the way claims success only when exact."""
     net = instances.make(family, 8, 2, rng=3)
     X, y = net.sample(8000, rng=4)
     runs = []
