@@ -91,3 +91,25 @@ def test_the_report_shows_the_checkpoints(data, tmp_path):
     md = paths["md"].read_text(encoding="utf-8")
     assert "Checkpoints: the paper's steps and the departures" in md
     assert "the paper's steps alone" in md and "after the departure 'refine'" in md
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method,cls", [("cdgkm", CDGKMParams), ("netlearn", NetlearnParams)])
+def test_on_the_quickstart_instance_the_paper_checkpoint_is_the_run_without_refine(method, cls):
+    """The acceptance instance (docs/quickstart.md: close_pair, d = 20, k = 4, theta = 0.05,
+    n = 10 000) at the practical profile: checkpoint 'paper' equals the network of the same run with
+    the refinement (the only post-processing departure) switched off, and both errors are recorded
+    against the closed-form distance to the teacher."""
+    net = instances.make("close_pair", 20, 4, rng=0, theta=0.05)
+    X, y = net.sample(10_000, rng=0)
+    p = cls.practical(20, 4)
+    assert p.refine
+    res = learn(X, y, 4, method=method, rng=0, teacher=net)
+    off = learn(X, y, 4, method=method, rng=0, params=dataclasses.replace(p, refine=False))
+    paper = res.checkpoints["paper"]
+    for a, b in [(paper.weights, off.network.weights), (paper.coefficients, off.network.coefficients)]:
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    for name, net_c in res.checkpoints.items():
+        want = net.squared_distance(net_c) / net.norm_squared()
+        got = res.diagnostics["checkpoints"][name]["exact_relative_squared_error"]
+        assert got == pytest.approx(want, rel=1e-12)
