@@ -125,6 +125,10 @@ def test_versions_and_machine():
     assert all(isinstance(s, str) and s for s in v.values())
     assert "no_such_module_xyz" not in versions("no_such_module_xyz")  # an optional one that is missing
     assert versions("pytest")["pytest"] == pytest.__version__
+    import scipy
+    import sympy
+
+    assert v["scipy"] == scipy.__version__ and v["sympy"] == sympy.__version__
     m = machine()
     assert set(m) == {"platform", "processor", "cpu_count", "python"}
     assert summary().startswith("machine: ") and f"numpy {np.__version__}" in summary()
