@@ -309,6 +309,17 @@ def _unit(rng, d):
     return v / np.linalg.norm(v)
 
 
+def _full_rank(A, d):
+    """Whether the rows of ``A`` span ``R^d`` (numerical rank, :func:`numpy.linalg.matrix_rank`).
+
+    The first ``4 d`` rows are tried first: rows spanning ``R^d`` keep spanning it when rows are
+    added (the smallest singular value cannot decrease), so the full matrix is decomposed only
+    when they do not."""
+    if A.shape[0] > 4 * d and np.linalg.matrix_rank(A[: 4 * d]) >= d:
+        return True
+    return np.linalg.matrix_rank(A) >= d
+
+
 def pair_certificate(network, X, tol=1e-10):
     """A certificate that the sample inputs ``X`` do not determine ``network``, or ``None``.
 
@@ -326,7 +337,7 @@ def pair_certificate(network, X, tol=1e-10):
         if network.coefficients[i] == 0 or network.coefficients[j] == 0:
             continue
         wedge = Z[:, i] != Z[:, j]
-        if wedge.sum() >= d and np.linalg.matrix_rank(X[wedge]) >= d:
+        if wedge.sum() >= d and _full_rank(X[wedge], d):
             continue
         found = ambiguous_pair(network, X, i, j, directions=4)
         if found.ambiguous and found.relative_distance > tol:
