@@ -238,3 +238,16 @@ def test_certificate_searches_name_the_bad_argument(fn, kwargs, exc, match):
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         fn(**args)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_full_rank_agrees_with_the_rank_of_all_rows(seed):
+    from verified_relu.identifiability import _full_rank
+
+    rng = np.random.default_rng(seed)
+    d = 12
+    full = rng.standard_normal((500, d))
+    low = rng.standard_normal((500, d - 2)) @ rng.standard_normal((d - 2, d))  # rank d - 2
+    late = np.vstack([low[:100], full[:20]])  # the first 4 d rows are deficient, all rows are not
+    for A in (full, low, late, full[:30]):
+        assert _full_rank(A, d) == (np.linalg.matrix_rank(A) >= d)
