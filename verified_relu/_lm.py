@@ -119,6 +119,9 @@ def expanding_subspace_lm(
     full_iter=150,
     atol=0.0,
     min_decrease=1e-3,
+    memory=False,
+    sub_rtol=1e-15,
+    polish_rtol=1e-15,
 ):
     """Levenberg-Marquardt in the full space at the cost of a low-dimensional one.
 
@@ -135,13 +138,18 @@ def expanding_subspace_lm(
     ``1 - min_decrease`` (near a solution a round divides the loss by far more; slow rounds mean
     a valley of a spurious minimum, where more rounds cost time and rarely help).  When
     ``d <= 2k + 2`` the subspace would be the whole space, and plain Levenberg-Marquardt runs
-    instead, for up to ``full_iter`` steps.  Returns an
+    instead, for up to ``full_iter`` steps.  With ``memory``, the span also holds the last round's
+    change of the rows (a Krylov-like acceleration: on a d = 100, k = 5 instance a round then divided
+    the loss by about 18 where it divided it by about 5 without).  ``sub_rtol`` and ``polish_rtol``
+    are the relative-decrease stops (:func:`levenberg_marquardt`'s ``rtol``) of the rounds' steps
+    and of the polish.  Returns an
     :class:`LMOutcome` (``iterations`` counts subspace and full steps).
     """
     n, d = X.shape
     k = W.shape[0]
     W, mu, a = np.array(W, dtype=float), np.array(mu, dtype=float), np.array(a, dtype=float)
     steps = 0
+    previous = None
     if d > 2 * k + 2:
         for _ in range(rounds):
             r = predict(X, W, mu, a) - y
@@ -151,6 +159,10 @@ def expanding_subspace_lm(
             act = (X @ W.T) > 0
             G = ((act * mu) * r[:, None]).T @ X
             cols = [W.T, G.T] + ([a[:, None], (X.T @ r)[:, None]] if fit_linear else [])
+            if memory:
+                if previous is not None:
+                    cols.append((W - previous).T)
+                previous = W.copy()
             Q, sv, _ = np.linalg.svd(np.hstack(cols), full_matrices=False)
             V = Q[:, sv > 1e-12 * sv[0]]
             a_in = a @ V
@@ -163,6 +175,7 @@ def expanding_subspace_lm(
                 fit_linear=fit_linear,
                 max_iter=sub_iter,
                 atol=atol,
+                rtol=sub_rtol,
             )
             steps += out.iterations
             W, mu = out.W @ V.T, out.mu
@@ -172,6 +185,6 @@ def expanding_subspace_lm(
                 break
     else:
         polish_iter = full_iter
-    out = levenberg_marquardt(X, y, W, mu, a, fit_linear=fit_linear, max_iter=polish_iter, atol=atol)
+    out = levenberg_marquardt(X, y, W, mu, a, fit_linear=fit_linear, max_iter=polish_iter, atol=atol, rtol=polish_rtol)
     out.iterations += steps
     return out

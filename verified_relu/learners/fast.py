@@ -61,6 +61,11 @@ Pipeline (each stage is a trace step):
    noiseless labels, fits its training samples to rounding is returned; else a successful one;
    else the one with the lowest held-out error.
 
+Large samples: when the training set has many more rows than the low-dimensional problems of
+stages 2-4 need (``search_rows`` per parameter, see :class:`FastParams`), those problems run first on
+a row sample and the full set finishes from there; the trace's ``subspace_fit`` starts record the
+rows used.
+
 The noise floor: unless ``noiseless``, after stage 4 and again after stage 4b the shared verdict is
 taken on the attempt's held-out fold; when it calls the fit noise-consistent (not exact: the held-out
 residual is indistinguishable from label noise), stages 4b, 5 and 5b, which only help a fit that can
@@ -118,6 +123,18 @@ class FastParams:
     reseed_rounds : rounds of merge-and-reseed when the fit is not exact.
     hops : perturb-and-refine steps (stage 5b) when the fit is not exact after the reseed stage; a
         failing attempt spends all of them (each a candidate refinement), an exact one none.
+    search_rows : the large-sample mode.  When the training set has more than twice
+        ``search_rows`` rows per parameter of a low-dimensional problem, that problem runs first on
+        the first ``search_rows`` times that many training rows (in the random order of the fold
+        split): the starts inside the subspace (stage 3, also in stage 4b), the first rounds of each
+        refinement (stage 4), and the standard errors of the subspace matrices (``search_rows d``
+        rows, scaled to all).  The full set finishes from there, with the last round's change of the
+        rows in each round's span and with relative-decrease stops at the noise's share of the loss
+        (:func:`_refine`).  The starts only locate a basin, and with noiseless labels the
+        generating network fits every row sample exactly, so the full set then needs a round or
+        two.  ``0`` uses every sample throughout.  At ``n = 50 d k`` with ``d <= 20`` and ``k <= 6``
+        (the robustness benchmark's cells) no problem is large enough, and those runs are the same
+        with any value.
     certificate_tries : refits on all samples per close pair of an exact fit, searching for a
         second network that fits every sample as well and differs in population (stage 8); only
         pairs with fewer than ``2 d`` wedge samples are searched, so fits without a close pair
@@ -149,6 +166,7 @@ class FastParams:
     expand_min_decrease: float = 1e-3
     reseed_rounds: int = 3
     hops: int = 40
+    search_rows: int = 100
     certificate_tries: int = 12
     restarts: int = 4
     merge_cos: float = 0.99
@@ -178,6 +196,7 @@ class FastParams:
                 "resubspace_extra",
                 "reseed_rounds",
                 "hops",
+                "search_rows",
                 "certificate_tries",
                 "restarts",
             )
@@ -193,28 +212,34 @@ def _unit(rng, shape):
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def _subspace(X, r, k, sigma, rng):
+def _subspace(X, r, k, sigma, rng, se_rows=None):
     """Signal eigenvectors of moment matrices of the residual labels ``r``.
 
     Degree-2 moments of ``r``, centred ``r^2`` and centred ``|r|``, and random contractions of
     ``r``'s moments of degrees 4 .. 2k+2 (which carry the even network when its low moments
     vanish, as for the DKKZ20 instance).  An eigenvalue is signal when it exceeds ``sigma``
     times the matrix's operator-norm standard error ``op_se`` (estimated from the same
-    samples).  Erring towards a larger subspace is cheap: the full-space refinement follows.  The span of
+    samples; from the first ``se_rows`` of them when given, scaled to all).  Erring towards a larger subspace is cheap: the full-space refinement follows.  The span of
     the signal eigenvectors (rank capped at ``k + 1``, and filled up to ``k + 1`` from the summed
     squares below, since a missed direction costs more than a spare one) is returned; when nothing clears the
     noise floor, the top eigenvectors of the sum of squares of the normalized matrices are used
     and the trace says so.
     """
-    d = X.shape[1]
+    n, d = X.shape
     labels = [("r", r, 2), ("r^2", r * r - np.mean(r * r), 2), ("|r|", np.abs(r) - np.mean(np.abs(r)), 2)]
     labels += [("r", r, l) for l in range(4, 2 * k + 3, 2)]
     rows, pieces, total = [], [], np.zeros((d, d))
+    m = n if se_rows is None else se_rows
     for name, lab, l in labels:
         g = _unit(rng, d)
-        est = moment_contraction(X, lab, l, g, return_se=True)
-        vals, vecs = np.linalg.eigh(est.value)
-        floor = sigma * est.op_se
+        if m < n:  # the standard error from a row sample, scaled to n rows (it falls as 1 / sqrt(rows))
+            value = moment_contraction(X, lab, l, g)
+            op_se = moment_contraction(X[:m], lab[:m], l, g, return_se=True).op_se * math.sqrt(m / n)
+        else:
+            est = moment_contraction(X, lab, l, g, return_se=True)
+            value, op_se = est.value, est.op_se
+        vals, vecs = np.linalg.eigh(value)
+        floor = sigma * op_se
         keep = np.abs(vals) > floor
         order = np.argsort(-np.abs(vals))
         rows.append(
@@ -227,9 +252,9 @@ def _subspace(X, r, k, sigma, rng):
             }
         )
         pieces.append(vecs[:, keep])
-        nrm = np.linalg.norm(est.value)
+        nrm = np.linalg.norm(value)
         if nrm > 0:
-            total += (est.value / nrm) @ (est.value / nrm)
+            total += (value / nrm) @ (value / nrm)
     cap = min(d, k + 1)
     stack = np.hstack(pieces)
     if stack.shape[1] == 0:
@@ -260,9 +285,33 @@ def _ls_coefficients(Z, y, U):
     return coef[:k], coef[k:]
 
 
+def _search_rows(n, parameters, params):
+    """How many training rows the search on a row sample uses (``n`` when the set is not large)."""
+    m = params.search_rows * parameters
+    return m if params.search_rows and n > 2 * m else n
+
+
+#: Relative-decrease stop of a start's Levenberg-Marquardt steps on a row sample: the start only
+#: locates a basin, and the full set refines from there.
+_SEARCH_RTOL = 1e-6
+
+#: Relative-decrease stop of the Levenberg-Marquardt steps of an expanding-subspace round on a row
+#: sample: with the last round's change in the span, two or three steps reach the round's minimum
+#: on a well-conditioned fit, and further steps inside the round gain nothing the next round does
+#: not.
+_SEARCH_ROUND_RTOL = 1e-3
+
+
 def _subspace_fit(Z, y, k, params, rng):
-    """Multi-start LM inside the subspace; starts alternate between contraction eigenvectors and random."""
+    """Multi-start LM inside the subspace; starts alternate between contraction eigenvectors and random.
+
+    On a large training set the starts run on a row sample (``params.search_rows``); the returned
+    fit's loss is then re-evaluated on every row, so it compares with fits of the full set."""
     r_dim = Z.shape[1]
+    m = _search_rows(Z.shape[0], k * (r_dim + 1) + r_dim, params)
+    rtol, full = 1e-15, (Z, y)
+    if m < Z.shape[0]:
+        Z, y, rtol = Z[:m], y[:m], _SEARCH_RTOL
     scale = float(np.mean(y * y))
     best, losses = None, []
     starts = params.starts if params.starts is not None else max(4, min(12, round(12 * (10 / k) ** 2)))
@@ -281,18 +330,52 @@ def _subspace_fit(Z, y, k, params, rng):
             U = _unit(rng, (k, r_dim))
             kind = "random"
         mu, a = _ls_coefficients(Z, y, U)
-        out = levenberg_marquardt(Z, y, U, mu, a, max_iter=params.subspace_iterations, atol=LM_ATOL * scale)
-        losses.append({"start": s, "kind": kind, "loss": out.loss, "iterations": out.iterations})
+        out = levenberg_marquardt(Z, y, U, mu, a, max_iter=params.subspace_iterations, atol=LM_ATOL * scale, rtol=rtol)
+        losses.append({"start": s, "kind": kind, "loss": out.loss, "iterations": out.iterations, "rows": int(m)})
         if best is None or out.loss < best.loss:
             best = out
         if best.loss <= EXACT_LOSS * scale:
             break
+    if m < full[0].shape[0]:
+        resid = predict(full[0], best.W, best.mu, best.a) - full[1]
+        best = dataclasses.replace(best, loss=float(resid @ resid) / len(resid))
     return best, losses
 
 
 def _refine(X, y, W, mu, a, params, scale, fit_linear=True, polish=None):
     """Full-space refinement: expanding-subspace rounds, then a few full-space steps (``polish``,
-    default ``params.refine_iterations``; fewer for candidates that are only compared)."""
+    default ``params.refine_iterations``; fewer for candidates that are only compared).
+
+    On a large training set (``params.search_rows``) the rounds run first on a row sample, with no
+    polish, and then on the full set from there; both phases then keep the last round's change of
+    the rows in each round's span (:func:`~verified_relu._lm.expanding_subspace_lm`'s ``memory``),
+    end a round's steps when one gains less than ``_SEARCH_ROUND_RTOL``, and end the polish when
+    three steps in a row each lower the loss by less than a thousandth of ``p / n`` of it (``p``
+    the parameters): the noise's share of the loss at the least-squares fit, so the rest cannot
+    move the fit beyond the noise, while an exact fit's steps gain far more."""
+    n, d = X.shape
+    k = W.shape[0]
+    # the rounds' subspace has dimension <= 3k + 2 (rows, gradients, last change, linear term and its gradient)
+    m = _search_rows(n, k * (3 * k + 3) + 3 * k + 2, params)
+    memory = m < n
+    if memory and d > 2 * k + 2:
+        sample = expanding_subspace_lm(
+            X[:m],
+            y[:m],
+            W,
+            mu,
+            a,
+            fit_linear=fit_linear,
+            rounds=params.expand_rounds,
+            sub_iter=params.expand_iterations,
+            sub_rtol=_SEARCH_ROUND_RTOL,
+            polish_iter=0,
+            full_iter=0,
+            atol=LM_ATOL * float(np.mean(y[:m] * y[:m])),
+            min_decrease=params.expand_min_decrease,
+            memory=True,
+        )
+        W, mu, a = sample.W, sample.mu, sample.a
     return expanding_subspace_lm(
         X,
         y,
@@ -306,6 +389,11 @@ def _refine(X, y, W, mu, a, params, scale, fit_linear=True, polish=None):
         full_iter=params.full_iterations,
         atol=LM_ATOL * scale,
         min_decrease=params.expand_min_decrease,
+        memory=memory,
+        sub_rtol=_SEARCH_ROUND_RTOL if memory else 1e-15,
+        # a polish step that lowers the loss by less than a thousandth of the noise's share p / n of
+        # it cannot change the fit beyond the noise; an exact fit's steps lower it by far more
+        polish_rtol=1e-3 * (k * (d + 1) + d) / n if memory else 1e-15,
     )
 
 
@@ -717,7 +805,7 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None, Xv=None, yv=None):
     r = yt - Xt @ w
     trace.append(TraceStep("linear_term", {"w": w.tolist(), "norm": float(np.linalg.norm(w))}))
 
-    V, rows, how = _subspace(Xt, r, k, params.subspace_sigma, rng)
+    V, rows, how = _subspace(Xt, r, k, params.subspace_sigma, rng, _search_rows(len(yt), d, params))
     trace.append(TraceStep("subspace", {"dimension": V.shape[1], "how": how, "matrices": rows}))
     trace.append(
         records.spectrum(
