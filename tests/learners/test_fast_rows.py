@@ -67,3 +67,17 @@ def test_rounds_with_memory_reach_the_generating_network_from_near_it():
     for memory in (False, True):
         out = expanding_subspace_lm(X, y, W, net.coefficients, np.zeros(30), memory=memory, atol=1e-28 * scale)
         assert out.loss <= 1e-24 * scale
+
+
+@pytest.mark.parametrize("d,k", [(8, 6), (20, 6)])
+def test_the_robustness_cells_with_k_6_are_unchanged(d, k):
+    """The largest cells of the robustness benchmark (n = 50 d k, k = 6): no problem is large
+    enough for the row sample, so the subspace step and the search see every row (checked on the
+    subspace step's trace, which is the same with the mode switched off)."""
+    net = instances.make("random", d, k, rng=0)
+    X, y = net.sample(50 * d * k, rng=1)
+    a = learn(X, y, k, rng=2, noiseless=True, restarts=0, hops=0)
+    b = learn(X, y, k, rng=2, noiseless=True, restarts=0, hops=0, search_rows=0)
+    pick = lambda res, name: next(s for s in res.trace if s.name == name).data  # noqa: E731
+    assert pick(a, "subspace") == pick(b, "subspace")
+    assert pick(a, "subspace_fit") == pick(b, "subspace_fit")

@@ -127,8 +127,9 @@ class FastParams:
         ``search_rows`` rows per parameter of a low-dimensional problem, that problem runs first on
         the first ``search_rows`` times that many training rows (in the random order of the fold
         split): the starts inside the subspace (stage 3, also in stage 4b), the first rounds of each
-        refinement (stage 4), and the standard errors of the subspace matrices (``search_rows d``
-        rows, scaled to all).  The full set finishes from there, with the last round's change of the
+        refinement (stage 4), and, when the starts in a subspace of dimension ``k + 1`` would run
+        on a row sample, the standard errors of the subspace matrices (``search_rows d`` rows,
+        scaled to all).  The full set finishes from there, with the last round's change of the
         rows in each round's span and with relative-decrease stops at the noise's share of the loss
         (:func:`_refine`).  The starts only locate a basin, and with noiseless labels the
         generating network fits every row sample exactly, so the full set then needs a round or
@@ -805,7 +806,12 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None, Xv=None, yv=None):
     r = yt - Xt @ w
     trace.append(TraceStep("linear_term", {"w": w.tolist(), "norm": float(np.linalg.norm(w))}))
 
-    V, rows, how = _subspace(Xt, r, k, params.subspace_sigma, rng, _search_rows(len(yt), d, params))
+    # the large-sample mode, decided once: the search inside a subspace of the largest dimension (k + 1)
+    # runs on a row sample; then so do the standard errors of the subspace matrices (search_rows d rows)
+    cap = min(d, k + 1)
+    large = _search_rows(len(yt), k * (cap + 1) + cap, params) < len(yt)
+    se_rows = params.search_rows * d if large and params.search_rows * d < len(yt) else None
+    V, rows, how = _subspace(Xt, r, k, params.subspace_sigma, rng, se_rows)
     trace.append(TraceStep("subspace", {"dimension": V.shape[1], "how": how, "matrices": rows}))
     trace.append(
         records.spectrum(
