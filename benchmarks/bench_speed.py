@@ -7,7 +7,10 @@ Cells (random family, noiseless labels, ``n = 50 d k`` unless stated):
 * ``d100``: ``d = 100, k = 5, n = 50 000``, the default options, and the same runs with
   ``search_rows=0`` (the large-sample mode off: every problem on every row), for comparison;
 * ``k20``: ``d = 20, k = 20, n = 20 000`` (the large-sample mode does not apply: the subspace is
-  the whole space).
+  the whole space);
+* ``noisy``: the ``d100`` cell with labels ``F(x) + 0.01 N(0, 1)`` (noise seed ``s``), learned
+  without ``noiseless``, with and without the mode; each run also records its excess risk
+  ``||F - G||^2`` (closed form) over ``sigma^2 p / n``, ``p = k (d + 1) + d``.
 
 For each seed ``s < seeds``: the network ``instances.make("random", d, k, rng=s)``, samples from
 seed ``1000 + s``, learner seed ``s``.  Each run is timed alone in this process (BLAS threads as
@@ -39,6 +42,11 @@ from _common import capped
 CELLS = {
     "d100": [("random", 100, 5, 50_000, {}), ("random", 100, 5, 50_000, {"search_rows": 0})],
     "k20": [("random", 20, 20, 20_000, {})],
+    # label noise sd 1e-2 (the learner not told noiseless): time and excess risk over sigma^2 p / n
+    "noisy": [
+        ("random", 100, 5, 50_000, {"sigma": 1e-2}),
+        ("random", 100, 5, 50_000, {"sigma": 1e-2, "search_rows": 0}),
+    ],
 }
 
 #: The learner's stage functions whose cumulative time the profile reports, with their names.
@@ -68,15 +76,21 @@ def _floor(X, W):
 
 
 def _run(family, d, k, n, options, seed, cap):
+    import numpy as np
+
     from verified_relu import instances, learn
     from verified_relu.app.bench import EXACT
     from verified_relu.app.bench import FALSE_SUCCESS as FALSE
     from verified_relu.metrics import relative_error
 
+    options = dict(options)
+    sigma = options.pop("sigma", 0.0)
     net = instances.make(family, d, k, rng=seed)
     X, y = net.sample(n, rng=1000 + seed)
+    if sigma:
+        y = y + sigma * np.random.default_rng(seed).standard_normal(n)
     floor = _floor(X, net.weights)
-    res, seconds = capped(cap, learn, X, y, k, rng=seed, noiseless=True, **options)
+    res, seconds = capped(cap, learn, X, y, k, rng=seed, noiseless=not sigma, **options)
     if res is None:
         return {"seed": seed, "seconds": seconds, "floor": floor, "capped": True}
     rel = relative_error(net, res.network)
@@ -90,6 +104,7 @@ def _run(family, d, k, n, options, seed, cap):
         "success": bool(res.success),
         "false_success": bool(res.success and rel > FALSE),
         "attempts": res.diagnostics.get("attempts"),
+        **({"risk_over_rate": net.squared_distance(res.network) / (sigma**2 * (k * (d + 1) + d) / n)} if sigma else {}),
     }
 
 
@@ -113,6 +128,17 @@ def _profile(family, d, k, n, options):
     return out
 
 
+def _quality(runs, done):
+    """``exact / runs | false successes`` for noiseless runs; for noisy ones ``successes / runs`` and
+    the median excess risk over ``sigma^2 p / n`` (no run is exact on noisy labels)."""
+    if any("risk_over_rate" in r for r in done):
+        med = statistics.median(r["risk_over_rate"] for r in done)
+        return (
+            f"noisy: {sum(r['success'] for r in done)}/{len(runs)} succeed | risk / (sigma^2 p / n): median {med:.2f}"
+        )
+    return f"{sum(r['exact'] for r in done)}/{len(runs)} | {sum(r['false_success'] for r in done)}"
+
+
 def markdown(cells, meta):
     lines = [
         f"{meta['summary']}; BLAS threads: {meta['threads']}; seeds 0..{meta['seeds'] - 1}; cap {meta['cap']} s",
@@ -131,8 +157,7 @@ def markdown(cells, meta):
         lines.append(
             f"| {c['family']} d={c['d']} k={c['k']} | {json.dumps(c['options']) if c['options'] else 'defaults'} "
             f"| {c['n']} | {floor * 1e3:.2f} | {med:.2f}{capped_note} | {min(secs):.2f} | {max(secs):.2f} "
-            f"| {ratio:.0f} | {sum(r['exact'] for r in done)}/{len(runs)} "
-            f"| {sum(r['false_success'] for r in done)} |"
+            f"| {ratio:.0f} | {_quality(runs, done)} |"
         )
     for c in cells:
         p = c.get("profile")
@@ -154,7 +179,7 @@ def markdown(cells, meta):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--cells", nargs="+", choices=sorted(CELLS), default=sorted(CELLS))
+    ap.add_argument("--cells", nargs="+", choices=sorted(CELLS), default=["d100", "k20"])
     ap.add_argument("--cap", type=float, default=600.0, help="seconds per run (0: none)")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--out", default="out/bench_speed")
@@ -191,7 +216,7 @@ def main(argv=None):
                     file=sys.stderr,
                     flush=True,
                 )
-            if not args.no_profile and not options:
+            if not args.no_profile and not options and name != "noisy":
                 cell["profile"] = _profile(family, d, k, n, options)
             cells.append(cell)
     tmp = os.path.join(args.out, "speed.json.tmp")

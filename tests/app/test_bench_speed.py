@@ -50,3 +50,12 @@ def test_bad_arguments_are_refused(speed, argv, match, capsys, tmp_path):
         speed.main([*argv, "--out", str(tmp_path / "o")])
     assert exc.value.code == 2 and match in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_noisy_cell_gives_the_median_risk_ratio_instead_of_exactness(speed):
+    runs = [_run(s, 9.0, 0.004) for s in range(3)]
+    for r, ratio in zip(runs, [0.9, 1.2, 1.0]):
+        r["risk_over_rate"] = ratio
+    cell = {"family": "random", "d": 100, "k": 5, "n": 50_000, "options": {"sigma": 0.01}, "runs": runs}
+    text = speed.markdown([cell], {"summary": "m", "threads": "2", "seeds": 3, "cap": 600.0})
+    assert "noisy: 3/3 succeed | risk / (sigma^2 p / n): median 1.00" in text
