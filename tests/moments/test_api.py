@@ -29,7 +29,7 @@ from verified_relu.moments import (
     hermite_moment,
     moment_contraction,
 )
-from verified_relu.moments._exact import ExactSum
+from verified_relu.moments._exact import ExactSum, correctly_rounded
 
 EPS = np.finfo(float).eps
 
@@ -191,6 +191,39 @@ def test_exact_sum_is_order_independent(rng):
     for i, p in enumerate(parts):
         (left if i % 3 else right).add(p)
     np.testing.assert_array_equal(left.merge(right).value(), expected)
+
+
+_FLOATS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.0**-53, -(2.0**-53), 2.0**-54, 1.0 + 2.0**-52, 5e-324, -5e-324]),
+)
+
+
+@given(st.lists(st.lists(_FLOATS, min_size=1, max_size=6), min_size=1, max_size=6))
+@example([[1.0, -0.0], [2.0**-53, -0.0], [2.0**-105, -0.0]])  # a tie broken by a far smaller term
+@example([[1.0], [2.0**-53]])  # an exact tie: round half to even
+@example([[2.0], [-(2.0**-53)], [-(2.0**-106)]])  # just below a power of two
+@example([[1e300], [1e300], [-1e300]])  # an intermediate overflow
+def test_correctly_rounded_is_fsum_bit_for_bit(columns):
+    """The vectorized rounding of an expansion equals math.fsum entry by entry, sign of zero included."""
+    width = min(len(c) for c in columns)
+    comps = [np.array(c[:width]) for c in columns]
+    got = correctly_rounded(comps)
+    for i in range(width):
+        try:
+            want = math.fsum(float(c[i]) for c in comps)
+        except OverflowError:
+            continue  # fsum refuses an intermediate overflow; ExactSum raises before it gets there
+        assert got[i] == want and math.copysign(1.0, got[i]) == math.copysign(1.0, want), (i, got[i], want)
+
+
+def test_correctly_rounded_on_well_separated_components(rng):
+    """A float sum plus small error terms (what ExactSum holds after many additions, the case the
+    vectorized path decides without math.fsum) equals math.fsum entry by entry."""
+    top = rng.standard_normal(10_000)
+    comps = [top, top * EPS * rng.uniform(-0.4, 0.4, 10_000), top * EPS**2 * rng.standard_normal(10_000)]
+    want = np.array([math.fsum(col) for col in zip(*comps)])
+    np.testing.assert_array_equal(correctly_rounded(comps), want)
 
 
 # ----------------------------------------------------------------------------- labels

@@ -19,7 +19,51 @@ import math
 
 import numpy as np
 
-__all__ = ["ExactSum"]
+__all__ = ["ExactSum", "correctly_rounded"]
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def correctly_rounded(components):
+    """``sum_j components[j]``, exact, correctly rounded to float64 entry by entry (as ``math.fsum``).
+
+    Vectorized first: two error-free sweeps of TwoSum (from the last component to the first) leave
+    the first component ``t`` a float sum and the others an exact remainder; where the remainder,
+    widened by a bound on its own rounding (``4 m eps`` times the sum of its magnitudes, ``m``
+    terms), lies strictly within half the gap from ``t`` to its neighbouring float on each side
+    (the gap towards zero is half as wide at a power of two), ``t`` is the correctly rounded sum.  The other
+    entries (ties, cancellation, a zero sum and its sign, overflow) go through ``math.fsum``.  The result is the same either
+    way: this only decides which entries need the slow path.
+    """
+    parts = [np.asarray(c, dtype=np.float64) for c in components]
+    m = len(parts)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(2):
+            carry = parts[-1]
+            for j in range(m - 2, -1, -1):
+                c = parts[j]
+                t = c + carry
+                bb = t - c
+                parts[j + 1] = (c - (t - bb)) + (carry - bb)  # TwoSum: c + carry == t + error exactly
+                carry = t
+            parts[0] = carry
+        top = parts[0]
+        rest = np.sum(parts[1:], axis=0)
+        rest_abs = np.sum(np.abs(parts[1:]), axis=0)
+        # the exact remainder lies within `slack` of `rest` (away from zero counts positive)
+        away = np.where(top < 0, -rest, rest)
+        slack = 4.0 * m * _EPS * rest_abs * (1.0 + 4.0 * _EPS) + 4.0 * _EPS * np.abs(rest)
+        mag = np.abs(top)
+        up = np.spacing(mag)  # the gap to the next float away from zero
+        down = mag - np.nextafter(mag, 0.0)  # and towards zero (half as wide at a power of two)
+        inside = (away + slack < up / 2.0) & (away - slack > -down / 2.0)
+        ok = (top != 0) & np.isfinite(top) & np.isfinite(slack) & ((rest_abs == 0) | inside)
+    out = np.where(ok, top, 0.0)
+    slow = np.flatnonzero(~ok)
+    if slow.size:
+        stacked = np.stack([np.asarray(c, dtype=np.float64)[slow] for c in components], axis=1)
+        out[slow] = [math.fsum(row) for row in stacked.tolist()]
+    return out
 
 
 class ExactSum:
@@ -77,8 +121,7 @@ class ExactSum:
             return np.zeros(self.size)
         if len(self.components) == 1:
             return self.components[0].copy()
-        stacked = np.stack(self.components, axis=1)
-        return np.array([math.fsum(row) for row in stacked.tolist()], dtype=np.float64)
+        return correctly_rounded(self.components)
 
     def __getstate__(self):
         return {"size": self.size, "components": self.components, "count": self.count}
