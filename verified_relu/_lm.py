@@ -9,9 +9,12 @@ into ``mu`` (the function is unchanged: relu is positively homogeneous).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import numpy as np
+
+from ._threads import blas_single_thread
 
 __all__ = ["EXACT_LOSS", "LM_ATOL", "LMOutcome", "expanding_subspace_lm", "levenberg_marquardt", "predict"]
 
@@ -23,6 +26,12 @@ EXACT_LOSS = 1e-26
 #: Levenberg-Marquardt's absolute stopping loss, relative to ``mean(y^2)``: a hundred times below
 #: :data:`EXACT_LOSS`, so a refinement that stops there is exact by that test.
 LM_ATOL = 1e-28
+#: A Levenberg-Marquardt run with at most this many parameters runs with one BLAS thread: its
+#: products are too small for a second thread to pay, and on a 2-core machine the second thread's
+#: spin-waiting slowed the fast learner's starts and refinement rounds (at most ``k (3k + 3) + 3k + 2``
+#: parameters) about twofold (docs/benchmarks.md, "Speed of the fast learner").  Larger runs (the
+#: full-space polish) keep the pool as it is.
+FEW_PARAMETERS = 200
 
 
 def predict(X, W, mu, a):
@@ -45,13 +54,21 @@ def _normalize(W, mu):
     return W / norms[:, None], mu * norms
 
 
-def levenberg_marquardt(X, y, W, mu, a, *, fit_linear=True, max_iter=200, rtol=1e-15, atol=0.0, lam=1e-3):
+def levenberg_marquardt(X, y, W, mu, a, *, fit_linear=True, max_iter=200, rtol=1e-15, atol=0.0, lam=1e-3, patience=3):
     """Minimise ``mean((predict(X, W, mu, a) - y)^2)`` from the given start.
 
     Stops when the loss is ``<= atol``, when ``rtol`` relative decrease was not reached for
-    three consecutive accepted steps, when no damping makes progress, or after ``max_iter``
-    steps.  ``fit_linear=False`` keeps ``a`` fixed.  Returns an :class:`LMOutcome`.
+    ``patience`` consecutive accepted steps, when no damping makes progress, or after ``max_iter``
+    steps.  ``fit_linear=False`` keeps ``a`` fixed.  Returns an :class:`LMOutcome`.  Runs of at
+    most :data:`FEW_PARAMETERS` parameters use one BLAS thread.
     """
+    k, d = np.shape(W)
+    few = k * (d + 1) + (d if fit_linear else 0) <= FEW_PARAMETERS
+    with blas_single_thread() if few else contextlib.nullcontext():
+        return _levenberg_marquardt(X, y, W, mu, a, fit_linear, max_iter, rtol, atol, lam, patience)
+
+
+def _levenberg_marquardt(X, y, W, mu, a, fit_linear, max_iter, rtol, atol, lam, patience):
     n, d = X.shape
     k = W.shape[0]
     W, mu = _normalize(np.array(W, dtype=float), np.array(mu, dtype=float))
@@ -99,7 +116,7 @@ def levenberg_marquardt(X, y, W, mu, a, *, fit_linear=True, max_iter=200, rtol=1
         if not improved:
             reason = "no_progress"
             break
-        if stall >= 3:
+        if stall >= patience:
             reason = "converged"
             break
     return LMOutcome(W, mu, a, loss, it, reason)
@@ -122,6 +139,7 @@ def expanding_subspace_lm(
     memory=False,
     sub_rtol=1e-15,
     polish_rtol=1e-15,
+    sub_patience=3,
 ):
     """Levenberg-Marquardt in the full space at the cost of a low-dimensional one.
 
@@ -142,7 +160,7 @@ def expanding_subspace_lm(
     change of the rows (a Krylov-like acceleration: on a d = 100, k = 5 instance a round then divided
     the loss by about 18 where it divided it by about 5 without).  ``sub_rtol`` and ``polish_rtol``
     are the relative-decrease stops (:func:`levenberg_marquardt`'s ``rtol``) of the rounds' steps
-    and of the polish.  Returns an
+    and of the polish, and ``sub_patience`` how many steps in a row below ``sub_rtol`` end a round.  Returns an
     :class:`LMOutcome` (``iterations`` counts subspace and full steps).
     """
     n, d = X.shape
@@ -176,6 +194,7 @@ def expanding_subspace_lm(
                 max_iter=sub_iter,
                 atol=atol,
                 rtol=sub_rtol,
+                patience=sub_patience,
             )
             steps += out.iterations
             W, mu = out.W @ V.T, out.mu
