@@ -302,6 +302,12 @@ _SEARCH_RTOL = 1e-6
 #: not.
 _SEARCH_ROUND_RTOL = 1e-3
 
+#: Steps in a row below ``_SEARCH_ROUND_RTOL`` that end a round in the large-sample mode.  A round's
+#: first one or two steps reach the minimum inside its span; the next round re-linearizes anyway, so
+#: a step that gains less than a thousandth ends the round at once (the default, 3, spends two more
+#: steps there: half of each round's time on a d = 100, k = 5 fit).
+_SEARCH_ROUND_PATIENCE = 1
+
 
 def _subspace_fit(Z, y, k, params, rng):
     """Multi-start LM inside the subspace; starts alternate between contraction eigenvectors and random.
@@ -370,6 +376,7 @@ def _refine(X, y, W, mu, a, params, scale, fit_linear=True, polish=None):
             rounds=params.expand_rounds,
             sub_iter=params.expand_iterations,
             sub_rtol=_SEARCH_ROUND_RTOL,
+            sub_patience=_SEARCH_ROUND_PATIENCE,
             polish_iter=0,
             full_iter=0,
             atol=LM_ATOL * float(np.mean(y[:m] * y[:m])),
@@ -392,6 +399,7 @@ def _refine(X, y, W, mu, a, params, scale, fit_linear=True, polish=None):
         min_decrease=params.expand_min_decrease,
         memory=memory,
         sub_rtol=_SEARCH_ROUND_RTOL if memory else 1e-15,
+        sub_patience=_SEARCH_ROUND_PATIENCE if memory else 3,
         # a polish step that lowers the loss by less than a thousandth of the noise's share p / n of
         # it cannot change the fit beyond the noise; an exact fit's steps lower it by far more
         polish_rtol=1e-3 * (k * (d + 1) + d) / n if memory else 1e-15,
