@@ -8,11 +8,18 @@ Cells (random family, noiseless labels, ``n = 50 d k`` unless stated):
   ``search_rows=0`` (the large-sample mode off: every problem on every row), for comparison;
 * ``k20``: ``d = 20, k = 20, n = 20 000`` (the large-sample mode does not apply: the subspace is
   the whole space);
+* ``ablation``: the ``d100`` cell with the defaults and with one of two speed-ups undone, each
+  by setting a private constant for the run (``internals``, restored after it):
+  ``verified_relu._lm.FEW_PARAMETERS = 0`` (every Levenberg-Marquardt run with the BLAS pool as
+  the environment sets it, instead of one thread for runs of at most 200 parameters) and
+  ``verified_relu.learners.fast._SEARCH_ROUND_PATIENCE = 3`` (a large-sample round ends after three
+  steps in a row that gain less than a thousandth, instead of one);
 * ``noisy``: the ``d100`` cell with labels ``F(x) + 0.01 N(0, 1)`` (noise seed ``s``), learned
   without ``noiseless``, with and without the mode; each run also records its excess risk
   ``||F - G||^2`` (closed form) over ``sigma^2 p / n``, ``p = k (d + 1) + d``.
 
-For each seed ``s < seeds``: the network ``instances.make("random", d, k, rng=s)``, samples from
+For each seed ``s < seeds``, and within a seed each row of the cell in turn (so that a drift of
+the machine's speed falls on every row alike): the network ``instances.make("random", d, k, rng=s)``, samples from
 seed ``1000 + s``, learner seed ``s``.  Each run is timed alone in this process (BLAS threads as
 the environment sets them; on the project's machine 2).  The *floor* is one pass over the data,
 ``X @ W.T`` with the run's own samples and true weights, the median of 20 timings taken in the
@@ -28,7 +35,9 @@ false success is a reported success above 1e-8.  Results go to ``DIR/speed.json`
 """
 
 import argparse
+import contextlib
 import cProfile
+import importlib
 import json
 import os
 import pstats
@@ -42,6 +51,11 @@ from _common import capped
 CELLS = {
     "d100": [("random", 100, 5, 50_000, {}), ("random", 100, 5, 50_000, {"search_rows": 0})],
     "k20": [("random", 20, 20, 20_000, {})],
+    "ablation": [
+        ("random", 100, 5, 50_000, {}),
+        ("random", 100, 5, 50_000, {"internals": {"verified_relu._lm.FEW_PARAMETERS": 0}}),
+        ("random", 100, 5, 50_000, {"internals": {"verified_relu.learners.fast._SEARCH_ROUND_PATIENCE": 3}}),
+    ],
     # label noise sd 1e-2 (the learner not told noiseless): time and excess risk over sigma^2 p / n
     "noisy": [
         ("random", 100, 5, 50_000, {"sigma": 1e-2}),
@@ -75,6 +89,24 @@ def _floor(X, W):
     return float(np.median(times))
 
 
+@contextlib.contextmanager
+def _internals(settings):
+    """Set ``{"package.module.NAME": value}`` for the block; the old values come back after it."""
+    old = []
+    try:
+        for path, value in settings.items():
+            module, name = path.rsplit(".", 1)
+            mod = importlib.import_module(module)
+            if not hasattr(mod, name):
+                raise ValueError(f"internals: {module} has no {name}")
+            old.append((mod, name, getattr(mod, name)))
+            setattr(mod, name, value)
+        yield
+    finally:
+        for mod, name, value in reversed(old):
+            setattr(mod, name, value)
+
+
 def _run(family, d, k, n, options, seed, cap):
     import numpy as np
 
@@ -85,12 +117,14 @@ def _run(family, d, k, n, options, seed, cap):
 
     options = dict(options)
     sigma = options.pop("sigma", 0.0)
+    internals = options.pop("internals", {})
     net = instances.make(family, d, k, rng=seed)
     X, y = net.sample(n, rng=1000 + seed)
     if sigma:
         y = y + sigma * np.random.default_rng(seed).standard_normal(n)
     floor = _floor(X, net.weights)
-    res, seconds = capped(cap, learn, X, y, k, rng=seed, noiseless=not sigma, **options)
+    with _internals(internals):
+        res, seconds = capped(cap, learn, X, y, k, rng=seed, noiseless=not sigma, **options)
     if res is None:
         return {"seed": seed, "seconds": seconds, "floor": floor, "capped": True}
     rel = relative_error(net, res.network)
@@ -203,21 +237,22 @@ def main(argv=None):
     cells = []
     t_start = time.perf_counter()
     for name in args.cells:
-        for family, d, k, n, options in CELLS[name]:
-            cell = {"family": family, "d": d, "k": k, "n": n, "options": options, "runs": []}
-            for s in range(args.seeds):
-                r = _run(family, d, k, n, options, s, args.cap)
+        rows = [{"family": f, "d": d, "k": k, "n": n, "options": o, "runs": []} for f, d, k, n, o in CELLS[name]]
+        for s in range(args.seeds):
+            for cell in rows:
+                r = _run(cell["family"], cell["d"], cell["k"], cell["n"], cell["options"], s, args.cap)
                 cell["runs"].append(r)
                 status = "capped" if r["capped"] else f"relative error {r['relative_error']:.1e}"
                 print(
-                    f"[speed] {name} {options or ''} seed {s}: {r['seconds']:.2f} s "
+                    f"[speed] {name} {cell['options'] or ''} seed {s}: {r['seconds']:.2f} s "
                     f"({r['seconds'] / r['floor']:.0f} floors), {status} "
                     f"({time.perf_counter() - t_start:.0f} s so far)",
                     file=sys.stderr,
                     flush=True,
                 )
-            if not args.no_profile and not options and name != "noisy":
-                cell["profile"] = _profile(family, d, k, n, options)
+        for cell in rows:
+            if not args.no_profile and not cell["options"] and name not in ("noisy", "ablation"):
+                cell["profile"] = _profile(cell["family"], cell["d"], cell["k"], cell["n"], cell["options"])
             cells.append(cell)
     tmp = os.path.join(args.out, "speed.json.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:

@@ -2,6 +2,7 @@
 against hand-computed medians and ratios, and its argument checks.  Nothing is timed here; the
 measured table is in docs/benchmarks.md."""
 
+import importlib
 import importlib.util
 import os
 
@@ -59,3 +60,24 @@ def test_a_noisy_cell_gives_the_median_risk_ratio_instead_of_exactness(speed):
     cell = {"family": "random", "d": 100, "k": 5, "n": 50_000, "options": {"sigma": 0.01}, "runs": runs}
     text = speed.markdown([cell], {"summary": "m", "threads": "2", "seeds": 3, "cap": 600.0})
     assert "noisy: 3/3 succeed | risk / (sigma^2 p / n): median 1.00" in text
+
+
+def test_internals_are_set_for_the_run_and_restored_even_on_a_bad_name(speed):
+    from verified_relu import _lm
+
+    before = _lm.FEW_PARAMETERS
+    with speed._internals({"verified_relu._lm.FEW_PARAMETERS": before + 7}):
+        assert _lm.FEW_PARAMETERS == before + 7
+    assert _lm.FEW_PARAMETERS == before
+    with pytest.raises(ValueError, match="NO_SUCH_NAME"):
+        with speed._internals({"verified_relu._lm.FEW_PARAMETERS": 0, "verified_relu._lm.NO_SUCH_NAME": 1}):
+            pass
+    assert _lm.FEW_PARAMETERS == before
+
+
+def test_the_ablation_rows_undo_constants_that_exist(speed):
+    """Each ablation row names a module constant the learner has (so the row measures something)."""
+    for _, _, _, _, options in speed.CELLS["ablation"]:
+        for path in options.get("internals", {}):
+            module, name = path.rsplit(".", 1)
+            assert hasattr(importlib.import_module(module), name), path
