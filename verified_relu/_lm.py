@@ -28,9 +28,9 @@ EXACT_LOSS = 1e-26
 LM_ATOL = 1e-28
 #: A Levenberg-Marquardt run with at most this many parameters runs with one BLAS thread: its
 #: products are too small for a second thread to pay, and on a 2-core machine the second thread's
-#: spin-waiting slowed the fast learner's starts and refinement rounds (at most ``k (3k + 3) + 3k + 2``
-#: parameters) about twofold (docs/benchmarks.md, "Speed of the fast learner").  Larger runs (the
-#: full-space polish) keep the pool as it is.
+#: spin-waiting made the fast learner's starts and refinement rounds (at most ``k (3k + 3) + 3k + 2``
+#: parameters) erratically slower (the same d = 100 run at 2.0 or 3.5 s; docs/benchmarks.md, "Speed
+#: of the fast learner").  Larger runs (the full-space polish) keep the pool as it is.
 FEW_PARAMETERS = 200
 
 

@@ -130,7 +130,8 @@ class FastParams:
         refinement (stage 4), and, when the starts in a subspace of dimension ``k + 1`` would run
         on a row sample, the standard errors of the subspace matrices (``search_rows d`` rows,
         scaled to all).  The full set finishes from there, with the last round's change of the
-        rows in each round's span and with relative-decrease stops at the noise's share of the loss
+        rows in each round's span, each round ending at its first step that gains less than a
+        thousandth, and the polish's relative-decrease stop at the noise's share of the loss
         (:func:`_refine`).  The starts only locate a basin, and with noiseless labels the
         generating network fits every row sample exactly, so the full set then needs a round or
         two.  ``0`` uses every sample throughout.  At ``n = 50 d k`` with ``d <= 20`` and ``k <= 6``
