@@ -16,7 +16,8 @@ Cells (random family, noiseless labels, ``n = 50 d k`` unless stated):
   steps in a row that gain less than a thousandth, instead of one);
 * ``noisy``: the ``d100`` cell with labels ``F(x) + 0.01 N(0, 1)`` (noise seed ``s``), learned
   without ``noiseless``, with and without the mode; each run also records its excess risk
-  ``||F - G||^2`` (closed form) over ``sigma^2 p / n``, ``p = k (d + 1) + d``.
+  ``||F - G||^2`` (closed form) over ``sigma^2 p / n_fit``, ``p = k (d + 1) + d`` and ``n_fit``
+  the samples fitted (the training fold: 80% of ``n`` by default).
 
 For each seed ``s < seeds``, and within a seed each row of the cell in turn (so that a drift of
 the machine's speed falls on every row alike): the network ``instances.make("random", d, k, rng=s)``, samples from
@@ -138,8 +139,16 @@ def _run(family, d, k, n, options, seed, cap):
         "success": bool(res.success),
         "false_success": bool(res.success and rel > FALSE),
         "attempts": res.diagnostics.get("attempts"),
-        **({"risk_over_rate": net.squared_distance(res.network) / (sigma**2 * (k * (d + 1) + d) / n)} if sigma else {}),
+        **({"risk_over_rate": _risk_over_rate(net, res, sigma, k, d, n)} if sigma else {}),
     }
+
+
+def _risk_over_rate(net, res, sigma, k, d, n):
+    """Excess risk ``||F - G||^2`` (closed form) over ``sigma^2 p / n_fit``: ``p = k (d + 1) + d``
+    the learner's parameters and ``n_fit`` the samples it fitted (its training fold, from the
+    diagnostics; all ``n`` when it does not say)."""
+    n_fit = (res.diagnostics or {}).get("n_train") or n
+    return net.squared_distance(res.network) / (sigma**2 * (k * (d + 1) + d) / n_fit)
 
 
 def _profile(family, d, k, n, options):

@@ -81,3 +81,19 @@ def test_the_ablation_rows_undo_constants_that_exist(speed):
         for path in options.get("internals", {}):
             module, name = path.rsplit(".", 1)
             assert hasattr(importlib.import_module(module), name), path
+
+
+def test_the_risk_ratio_uses_the_samples_the_learner_fitted(speed):
+    """sigma^2 p / n_fit with n_fit the training fold the diagnostics name (hand-computed)."""
+    from types import SimpleNamespace
+
+    from verified_relu import ReLUNetwork
+
+    true = ReLUNetwork([[1.0, 0.0]], [1.0])
+    learned = ReLUNetwork([[1.0, 0.0]], [1.1])  # ||F - G||^2 = 0.01 E[relu(x1)^2] = 0.005
+    res = SimpleNamespace(network=learned, diagnostics={"n_train": 800})
+    # p = 1 * (2 + 1) + 2 = 5; sigma^2 p / n_fit = 0.01 * 5 / 800 = 6.25e-5; 0.005 / 6.25e-5 = 80
+    assert speed._risk_over_rate(true, res, 0.1, 1, 2, 1000) == pytest.approx(80.0, rel=1e-12)
+    res.diagnostics = {}
+    # no n_train: all n = 1000 samples, sigma^2 p / n = 5e-5, 0.005 / 5e-5 = 100
+    assert speed._risk_over_rate(true, res, 0.1, 1, 2, 1000) == pytest.approx(100.0, rel=1e-12)
