@@ -177,7 +177,7 @@ def _quality(runs, done):
     if any("risk_over_rate" in r for r in done):
         med = statistics.median(r["risk_over_rate"] for r in done)
         return (
-            f"noisy: {sum(r['success'] for r in done)}/{len(runs)} succeed | risk / (sigma^2 p / n): median {med:.2f}"
+            f"noisy: {sum(r['success'] for r in done)}/{len(runs)} succeed | risk / (sigma^2 p / n_fit): median {med:.2f}"
         )
     return f"{sum(r['exact'] for r in done)}/{len(runs)} | {sum(r['false_success'] for r in done)}"
 

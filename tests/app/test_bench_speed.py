@@ -59,7 +59,7 @@ def test_a_noisy_cell_gives_the_median_risk_ratio_instead_of_exactness(speed):
         r["risk_over_rate"] = ratio
     cell = {"family": "random", "d": 100, "k": 5, "n": 50_000, "options": {"sigma": 0.01}, "runs": runs}
     text = speed.markdown([cell], {"summary": "m", "threads": "2", "seeds": 3, "cap": 600.0})
-    assert "noisy: 3/3 succeed | risk / (sigma^2 p / n): median 1.00" in text
+    assert "noisy: 3/3 succeed | risk / (sigma^2 p / n_fit): median 1.00" in text
 
 
 def test_internals_are_set_for_the_run_and_restored_even_on_a_bad_name(speed):
