@@ -160,8 +160,8 @@ def expanding_subspace_lm(
     change of the rows (a Krylov-like acceleration: on a d = 100, k = 5 instance a round then divided
     the loss by about 18 where it divided it by about 5 without).  ``sub_rtol`` and ``polish_rtol``
     are the relative-decrease stops (:func:`levenberg_marquardt`'s ``rtol``) of the rounds' steps
-    and of the polish, and ``sub_patience`` how many steps in a row below ``sub_rtol`` end a round.  Returns an
-    :class:`LMOutcome` (``iterations`` counts subspace and full steps).
+    and of the polish, and ``sub_patience`` how many steps in a row below ``sub_rtol`` end a
+    round.  Returns an :class:`LMOutcome` (``iterations`` counts subspace and full steps).
     """
     n, d = X.shape
     k = W.shape[0]

@@ -4,7 +4,8 @@ An :class:`ExactSum` holds a vector as an unevaluated sum of float64 component a
 ``c_0 + c_1 + ...`` (entry by entry).  Adding an array cascades Knuth's TwoSum through the
 components, which is *error-free*: after every operation ``sum_j c_j`` equals the exact real
 sum of everything added so far (barring overflow, which is detected).  :meth:`ExactSum.value`
-returns that exact sum correctly rounded to float64 (``math.fsum`` per entry), so the result is
+returns that exact sum correctly rounded to float64 (:func:`correctly_rounded`: what ``math.fsum``
+gives per entry, mostly without calling it), so the result is
 a function of the multiset of added arrays only -- bitwise independent of their order and of
 how they were grouped (merging two sums is exact too).
 
@@ -31,9 +32,10 @@ def correctly_rounded(components):
     the first component ``t`` a float sum and the others an exact remainder; where the remainder,
     widened by a bound on its own rounding (``4 m eps`` times the sum of its magnitudes, ``m``
     terms), lies strictly within half the gap from ``t`` to its neighbouring float on each side
-    (the gap towards zero is half as wide at a power of two), ``t`` is the correctly rounded sum.  The other
-    entries (ties, cancellation, a zero sum and its sign, overflow) go through ``math.fsum``.  The result is the same either
-    way: this only decides which entries need the slow path.
+    (the gap towards zero is half as wide at a power of two), ``t`` is the correctly rounded sum.
+    The other entries (ties, cancellation, a zero sum and its sign, overflow) go through
+    ``math.fsum``.  The result is the same either way: the test only decides which entries need
+    the slow path.
     """
     parts = [np.asarray(c, dtype=np.float64) for c in components]
     m = len(parts)
