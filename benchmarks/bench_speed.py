@@ -176,9 +176,7 @@ def _quality(runs, done):
     the median excess risk over ``sigma^2 p / n`` (no run is exact on noisy labels)."""
     if any("risk_over_rate" in r for r in done):
         med = statistics.median(r["risk_over_rate"] for r in done)
-        return (
-            f"noisy: {sum(r['success'] for r in done)}/{len(runs)} succeed | risk / (sigma^2 p / n_fit): median {med:.2f}"
-        )
+        return f"noisy: {sum(r['success'] for r in done)}/{len(runs)} succeed | risk / (sigma^2 p / n_fit): median {med:.2f}"
     return f"{sum(r['exact'] for r in done)}/{len(runs)} | {sum(r['false_success'] for r in done)}"
 
 
