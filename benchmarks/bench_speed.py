@@ -57,7 +57,7 @@ CELLS = {
         ("random", 100, 5, 50_000, {"internals": {"verified_relu._lm.FEW_PARAMETERS": 0}}),
         ("random", 100, 5, 50_000, {"internals": {"verified_relu.learners.fast._SEARCH_ROUND_PATIENCE": 3}}),
     ],
-    # label noise sd 1e-2 (the learner not told noiseless): time and excess risk over sigma^2 p / n
+    # label noise sd 1e-2 (the learner not told noiseless): time and excess risk over sigma^2 p / n_fit
     "noisy": [
         ("random", 100, 5, 50_000, {"sigma": 1e-2}),
         ("random", 100, 5, 50_000, {"sigma": 1e-2, "search_rows": 0}),
@@ -173,7 +173,7 @@ def _profile(family, d, k, n, options):
 
 def _quality(runs, done):
     """``exact / runs | false successes`` for noiseless runs; for noisy ones ``successes / runs`` and
-    the median excess risk over ``sigma^2 p / n`` (no run is exact on noisy labels)."""
+    the median excess risk over ``sigma^2 p / n_fit`` (no run is exact on noisy labels)."""
     if any("risk_over_rate" in r for r in done):
         med = statistics.median(r["risk_over_rate"] for r in done)
         return f"noisy: {sum(r['success'] for r in done)}/{len(runs)} succeed | risk / (sigma^2 p / n_fit): median {med:.2f}"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from verified_relu import _lm, instances
+from verified_relu import ReLUNetwork, _lm, instances
 from verified_relu._lm import expanding_subspace_lm, levenberg_marquardt
 from verified_relu._threads import blas_single_thread
 
@@ -48,8 +48,6 @@ def test_a_small_rtol_with_patience_one_still_reaches_the_generating_network():
 
 
 def _as_network(out):
-    from verified_relu import ReLUNetwork
-
     return ReLUNetwork(out.W, out.mu, out.a)
 
 
