@@ -71,6 +71,31 @@ def test_overfitting_is_not_noise(truth):
     assert not v.success and "training error" in v.message
 
 
+def test_a_fit_that_misses_its_training_samples_is_not_exact(truth):
+    """A predictor equal to the labels except in a thin wedge between two nearly parallel
+    hyperplanes, where it is off by 0.1 times the labels' scale: the held-out rows (those outside
+    the wedge) see no error at all, the training rows (all of them) do.  Exact needs both errors
+    at most success_tol, so the fit is refused, with the reason; the same predictor with a
+    training error at rounding level is exact."""
+    net, X, y = truth
+    u = np.zeros(X.shape[1])
+    u[0] = 1.0
+    v_dir = u.copy()
+    v_dir[1] = 0.02
+    wedge = (X @ u > 0) != (X @ v_dir > 0)
+    assert 0 < wedge.sum() < len(y) // 20  # a thin wedge, with samples in it
+    pred = y + 0.1 * math.sqrt(float(np.mean(y * y))) * wedge
+    out = ~wedge
+    train_mse = float(np.mean((y - pred) ** 2))
+    # closed form: the training error is 0.01 mean(y^2) times the wedge's share of the rows
+    assert train_mse == pytest.approx(0.01 * float(np.mean(y * y)) * wedge.mean(), rel=1e-12)
+    v = verdict(pred[out], X[out], y[out], noiseless=True, train_mse=train_mse)
+    assert v.relative == 0.0 and not v.success and v.reason == "not-recovered"
+    assert "training relative squared error" in v.message and "<= success_tol" in v.message
+    w = verdict(pred[out], X[out], y[out], noiseless=True, train_mse=1e-32)
+    assert w.success and w.criterion == "exact"
+
+
 @pytest.mark.parametrize("labels", ["noise", "shuffled", "constant", "zero"])
 def test_labels_without_dependence_are_never_a_success(truth, labels):
     net, X, y = truth

@@ -6,7 +6,11 @@ baselines) decides ``LearnResult.success`` with :func:`verdict`, on samples it d
 grant success, and the message names the one that was met, in the same words for every method:
 
 * **exact** -- the held-out relative squared error ``mean(r^2) / mean(y^2)`` is at most
-  ``success_tol`` (``r = y - F_hat(x)``).  With ``noiseless=True`` this is the only criterion.
+  ``success_tol`` (``r = y - F_hat(x)``), and so is the training error relative to the same
+  ``mean(y^2)`` when it is given: a fit that does not reproduce its own training samples is not
+  exact, however small its held-out error (its error can sit in a thin wedge between two nearly
+  parallel hyperplanes that the held-out samples do not reach).  With ``noiseless=True`` this is
+  the only criterion.
 * **noise-consistent** (only when ``noiseless=False``) -- the held-out residual is
   indistinguishable from label noise independent of ``x``: no entry of ``E[r x]``,
   ``E[r S_2(x)]`` or ``E[(r^2 - mean r^2) S_2(x)]`` has a ``|z|``-score beyond the Bonferroni
@@ -301,7 +305,8 @@ def verdict(
     success_tol : float
         Relative held-out squared error at or below which the fit is exact.
     train_mse : float, optional
-        The fit's error on its training samples (enables the overfitting check).
+        The fit's error on its training samples (enables the overfitting check; an exact fit must
+        also have ``train_mse / mean(y^2) <= success_tol``).
     noise_factor : float
         The held-out error may exceed the training error by at most this factor.
     alpha : float
@@ -352,7 +357,12 @@ def verdict(
     relative = mse / ms if ms > 0 else (0.0 if mse == 0 else math.inf)
     r2, r2_se = dependence(y, resid)
     z_max, z_limit = residual_structure(X, resid, family_alpha)
-    exact = relative <= success_tol
+    held_out_exact = relative <= success_tol
+    train_relative = (
+        None if train_mse is None else (train_mse / ms if ms > 0 else (0.0 if train_mse == 0 else math.inf))
+    )
+    # a fit that does not reproduce its own training samples is not exact (a wedge of error the held-out fold missed)
+    exact = held_out_exact and (train_relative is None or train_relative <= success_tol)
     log10_p, perm_p = 0.0, 1.0
     if exact:
         log10_p = exact_fit_log10_pvalue(y, mse * n)
@@ -432,9 +442,15 @@ def verdict(
             )
         if overfit:
             why.append(f"held-out error {mse:.3e} above {noise_factor:g}x the training error {train_mse:.3e}")
-    message = f"not recovered: held-out relative squared error {relative:.2e} > success_tol {success_tol:.0e}" + (
-        f" ({'; '.join(why)})" if why else ""
-    )
+    if held_out_exact:  # only the training error is above success_tol
+        message = (
+            f"not recovered: held-out relative squared error {relative:.2e} <= success_tol {success_tol:.0e}, "
+            f"but the training relative squared error {train_relative:.2e} is above it (the fit does not "
+            f"reproduce its own training samples; its error can sit where the {n} held-out samples do not look)"
+        )
+    else:
+        message = f"not recovered: held-out relative squared error {relative:.2e} > success_tol {success_tol:.0e}"
+    message += f" ({'; '.join(why)})" if why else ""
     return Verdict(False, None, "not-recovered", message, **fields)
 
 
