@@ -146,3 +146,36 @@ def test_a_k_too_large_on_exact_labels_returns_the_smaller_network_at_a_measured
         res = learn(X, y, 4, rng=seed, noiseless=True)
         narrow += res.network.k == 2
     assert narrow >= 6
+
+
+def _subspace_problem(seed):
+    net = instances.make("random", 8, 2, rng=seed)
+    X, y = net.sample(1600, rng=100 + seed)
+    V = np.linalg.qr(np.random.default_rng(300 + seed).standard_normal((8, 3)))[0]  # not the network's span
+    return X @ V, y
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_early_refine_that_is_not_exact_leaves_the_starts_unchanged(seed):
+    """The first start's early refinement draws nothing from the generator: when it is not exact,
+    every start (kind, loss, steps) and the best fit are those of the run without it."""
+    Z, y = _subspace_problem(seed)
+    params = FastParams(starts=4)
+    calls = []
+    plain, plain_losses, none = fast._subspace_fit(Z, y, 2, params, np.random.default_rng(seed))
+    best, losses, refined = fast._subspace_fit(
+        Z, y, 2, params, np.random.default_rng(seed), early=lambda fit: calls.append(fit.loss)
+    )
+    assert none is None and refined is None and len(calls) == 1
+    assert calls[0] == losses[0]["loss"] and losses[0].pop("early_refine_exact") is False
+    assert losses == plain_losses and best.loss == plain.loss and np.array_equal(best.W, plain.W)
+
+
+def test_early_refine_that_is_exact_ends_the_starts():
+    Z, y = _subspace_problem(0)
+    marker = object()
+    best, losses, refined = fast._subspace_fit(
+        Z, y, 2, FastParams(starts=4), np.random.default_rng(0), lambda f: marker
+    )
+    assert refined is marker and len(losses) == 1 and losses[0]["early_refine_exact"] is True
+    assert best.loss == losses[0]["loss"]

@@ -13,7 +13,9 @@ Pipeline (each stage is a trace step):
 3. ``subspace_fit`` -- inside that ``r``-dimensional subspace, where high-degree random
    contractions are cheap, starts from the top eigenvectors of random contractions of degree
    ``2k + 2`` (which isolate single neurons or clumps, CDGKM's insight) alternate with random
-   starts; each start gets least-squares coefficients and a Levenberg-Marquardt fit.
+   starts; each start gets least-squares coefficients and a Levenberg-Marquardt fit.  The first
+   start is refined at once (stage 4); when that is exact, the other starts are skipped (on a
+   subspace smaller than the space and a training set not in the large-sample mode).
 4. ``refine`` -- Levenberg-Marquardt on all ``k (d + 1) + d`` parameters in the full space, at
    the cost of a low-dimensional problem: rounds inside the span of the rows, the linear term
    and their full-space gradients (which contains the Gauss-Newton step up to sampling
@@ -314,11 +316,17 @@ _SEARCH_ROUND_RTOL = 1e-3
 _SEARCH_ROUND_PATIENCE = 1
 
 
-def _subspace_fit(Z, y, k, params, rng):
+def _subspace_fit(Z, y, k, params, rng, early=None):
     """Multi-start LM inside the subspace; starts alternate between contraction eigenvectors and random.
 
     On a large training set the starts run on a row sample (``params.search_rows``); the returned
-    fit's loss is then re-evaluated on every row, so it compares with fits of the full set."""
+    fit's loss is then re-evaluated on every row, so it compares with fits of the full set.
+
+    ``early(fit)``, when given, is called once, on the first start's fit: it returns the fit
+    refined in the full space when that is exact, else ``None``.  When it is exact the remaining
+    starts are skipped and ``(best, losses, refined)`` returns it as ``refined`` (else ``None``);
+    the draws of the remaining starts do not depend on it, so a run where it is not exact takes the
+    same path as without it."""
     r_dim = Z.shape[1]
     m = _search_rows(Z.shape[0], k * (r_dim + 1) + r_dim, params)
     rtol, full = _SEARCH_RTOL, (Z, y)
@@ -348,10 +356,15 @@ def _subspace_fit(Z, y, k, params, rng):
             best = out
         if best.loss <= EXACT_LOSS * scale:
             break
+        if s == 0 and early is not None:
+            refined = early(out)
+            losses[-1]["early_refine_exact"] = refined is not None
+            if refined is not None:
+                return best, losses, refined
     if m < full[0].shape[0]:
         resid = predict(full[0], best.W, best.mu, best.a) - full[1]
         best = dataclasses.replace(best, loss=float(resid @ resid) / len(resid))
-    return best, losses
+    return best, losses, None
 
 
 def _refine(X, y, W, mu, a, params, scale, fit_linear=True, polish=None):
@@ -554,7 +567,7 @@ def _resubspace(X, y, out, k, params, scale, rng, tick=_silent_tick):
         best = levenberg_marquardt(
             Z, y, out.W @ V, out.mu, out.a @ V, max_iter=params.subspace_iterations, atol=LM_ATOL * scale
         )
-        sub, _ = _subspace_fit(Z, y, k, params, rng)
+        sub, _, _ = _subspace_fit(Z, y, k, params, rng)
         if sub.loss < best.loss:
             best = sub
         cand = _refine(X, y, best.W @ V.T, best.mu, best.a @ V.T, params, scale)
@@ -844,11 +857,20 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None, Xv=None, yv=None):
 
     say(f"  subspace: dimension {V.shape[1]} ({how})")
     Z = Xt @ V
-    sub, losses = _subspace_fit(Z, yt, k, params, rng)
+    early = None
+    if V.shape[1] < d and not large:
+        # the first start refined in the full space at once: when that is exact (a subspace that the
+        # sample's estimate tilted a little, or a k larger than the data need, where every start ends
+        # at the same subspace loss) the other starts cannot improve on it
+        def early(fit):
+            cand = _refine(Xt, yt, fit.W @ V.T, fit.mu, fit.a @ V.T, params, scale)
+            return cand if cand.loss <= EXACT_LOSS * scale else None
+
+    sub, losses, refined = _subspace_fit(Z, yt, k, params, rng, early)
     trace.append(TraceStep("subspace_fit", {"starts": losses, "best_loss": sub.loss}))
     say(f"  subspace fit: {len(losses)} starts, best relative loss {sub.loss / scale:.3e}")
 
-    out = _refine(Xt, yt, sub.W @ V.T, sub.mu, sub.a @ V.T, params, scale)
+    out = refined if refined is not None else _refine(Xt, yt, sub.W @ V.T, sub.mu, sub.a @ V.T, params, scale)
     trace.append(TraceStep("refine", {"loss": out.loss, "iterations": out.iterations, "reason": out.reason}))
 
     floor = out.loss > EXACT_LOSS * scale and _at_noise_floor(out, Xv, yv, params)
