@@ -179,3 +179,60 @@ def test_early_refine_that_is_exact_ends_the_starts():
     )
     assert refined is marker and len(losses) == 1 and losses[0]["early_refine_exact"] is True
     assert best.loss == losses[0]["loss"]
+
+
+def _noisy_split(seed, sd, truth=None, d=6, n=2400, n_val=600):
+    net = truth or instances.make("random", d, 2, rng=seed)
+    X, y = net.sample(n + n_val, rng=100 + seed)
+    y = y + sd * np.random.default_rng(200 + seed).standard_normal(len(y))
+    return net, X[:n], y[:n], X[n:], y[n:]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_prune_on_noisy_labels_drops_what_the_held_out_fold_does_not_need(seed):
+    """Six spurious neurons and a linear term, refined on noisy labels (they fit some noise): every
+    drop is within the training allowance or within 3 standard errors of the held-out differences,
+    both recomputed here from the recorded networks, and the result is the truth's width without a
+    linear term."""
+    sd = 1e-2
+    net, X, y, Xv, yv = _noisy_split(seed, sd, n=1200)
+    gen = np.random.default_rng(1000 + seed)  # not the instance's own stream
+    extra = gen.standard_normal((6, net.d))
+    W = np.vstack([net.weights, extra / np.linalg.norm(extra, axis=1)[:, None]])
+    mu = np.concatenate([net.coefficients, 1e-3 * gen.choice([-1.0, 1.0], 6)])
+    scale = float(np.mean(y * y))
+    start = fast._refine(X, y, W, mu, 1e-3 * gen.standard_normal(net.d), FastParams(), scale)
+    out, drops = _prune(X, y, start, FastParams(), scale, Xv, yv)
+    assert out.W.shape[0] == 2 and not np.any(out.a)
+    assert drops[-1]["dropped"] == "linear term"
+    nets = [d["before"] for d in drops] + [ReLUNetwork(out.W, out.mu, out.a)]
+    for drop, before, after in zip(drops, nets, nets[1:]):
+        diff = (yv - after(Xv)) ** 2 - (yv - before(Xv)) ** 2
+        se = float(np.std(diff, ddof=1)) / math.sqrt(len(diff))
+        if "held_out_rise" in drop:
+            assert drop["held_out_rise"] == pytest.approx(float(np.mean(diff)), rel=1e-9, abs=1e-18)
+        p = X.shape[1] + (1 if drop["dropped"] != "linear term" else 0)  # the parameters dropped
+        by_training = drop["loss_after"] <= drop["loss_before"] * (1 + (p + 3 * math.sqrt(2 * p)) / len(y))
+        assert by_training or float(np.mean(diff)) <= 3 * se + 1e-18
+    # the excess risk of a least-squares fit with p = 2 (d + 1) parameters is about sd^2 chi^2_p / n;
+    # 50 times its mean is beyond any chance (P(chi^2_14 > 700) < 1e-100): the pruned fit is the truth's
+    assert net.squared_distance(nets[-1]) <= 50 * sd**2 * (2 * (net.d + 1)) / len(y)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_prune_on_noisy_labels_keeps_a_small_neuron_that_the_labels_need(seed):
+    # a third true neuron at 3% of the largest share, labels with noise sd 1e-3: its contribution
+    # (mean square ~ 1e-4 of the labels') is far above the noise's 1e-6, on held-out samples too
+    base = instances.make("random", 6, 2, rng=seed)
+    gen = np.random.default_rng(1000 + seed)
+    extra = gen.standard_normal(base.d)
+    share = np.abs(base.coefficients) * np.linalg.norm(base.weights, axis=1)
+    truth = ReLUNetwork(
+        np.vstack([base.weights, extra / np.linalg.norm(extra)]),
+        np.concatenate([base.coefficients, [0.03 * share.max()]]),
+    )
+    _, X, y, Xv, yv = _noisy_split(seed, 1e-3, truth=truth)
+    scale = float(np.mean(y * y))
+    start = fast._refine(X, y, truth.weights, truth.coefficients, np.zeros(truth.d), FastParams(), scale)
+    out, drops = _prune(X, y, start, FastParams(), scale, Xv, yv)
+    assert [d["dropped"] for d in drops if d["dropped"] != "linear term"] == [] and out.W.shape[0] == 3

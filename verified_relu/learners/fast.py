@@ -39,8 +39,11 @@ Pipeline (each stage is a trace step):
 6b. ``prune`` -- a neuron whose share ``|mu_i| ||w_i||`` of the largest is at most 5% is dropped
    when the network without it, refined, fits the training samples as well: to rounding for an
    exact fit, otherwise within the rise that dropping its ``d + 1`` parameters gives on pure noise
-   (mean plus three standard deviations of ``loss chi^2_{d+1} / n``).  With ``k`` larger than the
-   data need, the message and the trace say which width suffices.
+   (mean plus three standard deviations of ``loss chi^2_{d+1} / n``), or, on noisy labels, when its
+   error on the attempt's held-out fold is not worse beyond noise (three standard errors of the
+   per-sample differences); on noisy labels the linear term is dropped by the same rule (else the
+   proper form spends antipodal pairs of neurons on a linear term fitted to noise).  With ``k``
+   larger than the data need, the message and the trace say which width suffices.
 7. ``proper_form`` -- neuron signs (and antipodal partners) are chosen so that the linear term
    is absorbed, giving a proper network of width at most ``k`` when one exists; otherwise the
    linear term is kept.
@@ -502,30 +505,52 @@ def _at_noise_floor(out, Xv, yv, params):
 _PRUNE_SHARE = 0.05
 
 
-def _prune(X, y, out, params, scale):
-    """Stage 6b: drop neurons the training samples do not need.
+#: Stage 6b on noisy labels: the smaller network is kept when its held-out mean squared error
+#: exceeds the larger one's by at most this many standard errors of the per-sample differences.
+_PRUNE_HELD_OUT_Z = 3.0
+
+
+def _prune(X, y, out, params, scale, Xv=None, yv=None):
+    """Stage 6b: drop neurons the samples do not need.
 
     The neuron of smallest ``|mu_i| ||w_i||``, while at most :data:`_PRUNE_SHARE` of the largest,
     is removed and the rest refined; the smaller network is kept when its training loss is at
     most the allowance: rounding level (``EXACT_LOSS``) for an exact fit, otherwise the loss times
     ``1 + (p + 3 sqrt(2 p)) / n`` with ``p = d + 1`` the parameters dropped (the mean plus three
     standard deviations of the rise ``loss chi^2_p / n`` that dropping ``p`` parameters gives on
-    pure noise).  Returns ``(out, drops)``; each drop records the network before it (for the
-    certificate that the sample does not determine the fit)."""
+    pure noise).  On noisy labels (not ``noiseless``, a fit that is not exact) it is also kept when
+    its error on the attempt's held-out fold ``(Xv, yv)`` is not worse beyond noise: the mean of the
+    per-sample differences ``r_small^2 - r_large^2`` is at most :data:`_PRUNE_HELD_OUT_Z` standard
+    errors.  A neuron fitted to noise lowers the training loss by more than ``chi^2_{d+1} / n``
+    suggests (its direction is chosen among all directions), so the training allowance alone kept
+    such neurons (widths 6 to 10 for width-3 labels at k = 12); on samples it never fitted, such a
+    neuron does not help.  The same fold decides the verdict later: one yes/no decision per
+    neuron, a selection too small to matter beside its hundreds of samples.
+    Returns ``(out, drops)``; each drop records the network before it (for the certificate that the
+    sample does not determine the fit)."""
     drops = []
     n, d = X.shape
     p = d + 1
+    held_out = not params.noiseless and Xv is not None and len(yv) > 1
     while out.W.shape[0] > 1:
         share = np.abs(out.mu) * np.linalg.norm(out.W, axis=1)
         i = int(np.argmin(share))
         if share[i] > _PRUNE_SHARE * share.max():
             break
         cand = _refine(X, y, np.delete(out.W, i, axis=0), np.delete(out.mu, i), out.a, params, scale)
-        if out.loss <= EXACT_LOSS * scale:
+        exact = out.loss <= EXACT_LOSS * scale
+        if exact:
             allowed = EXACT_LOSS * scale
         else:
             allowed = out.loss * (1.0 + (p + 3.0 * math.sqrt(2.0 * p)) / max(n, 1))
-        if cand.loss > allowed:
+        record = {}
+        keep = cand.loss <= allowed
+        if not keep and not exact and held_out:
+            diff = (yv - predict(Xv, cand.W, cand.mu, cand.a)) ** 2 - (yv - predict(Xv, out.W, out.mu, out.a)) ** 2
+            rise, se = float(np.mean(diff)), float(np.std(diff, ddof=1)) / math.sqrt(len(diff))
+            keep = rise <= _PRUNE_HELD_OUT_Z * se
+            record = {"held_out_rise": rise, "held_out_se": se}
+        if not keep:
             break
         drops.append(
             {
@@ -533,10 +558,30 @@ def _prune(X, y, out, params, scale):
                 "share": float(share[i] / share.max()),
                 "loss_before": out.loss,
                 "loss_after": cand.loss,
+                **record,
                 "before": ReLUNetwork(out.W, out.mu, out.a),
             }
         )
         out = cand
+    if held_out and out.loss > EXACT_LOSS * scale and np.any(out.a):
+        # a linear term fitted to noise: the proper form would spend antipodal pairs of neurons on it
+        cand = _refine(X, y, out.W, out.mu, np.zeros(d), params, scale, fit_linear=False)
+        keep = cand.loss <= out.loss * (1.0 + (d + 3.0 * math.sqrt(2.0 * d)) / max(n, 1))
+        diff = (yv - predict(Xv, cand.W, cand.mu, cand.a)) ** 2 - (yv - predict(Xv, out.W, out.mu, out.a)) ** 2
+        rise, se = float(np.mean(diff)), float(np.std(diff, ddof=1)) / math.sqrt(len(diff))
+        if keep or rise <= _PRUNE_HELD_OUT_Z * se:
+            drops.append(
+                {
+                    "dropped": "linear term",
+                    "norm": float(np.linalg.norm(out.a)),
+                    "loss_before": out.loss,
+                    "loss_after": cand.loss,
+                    "held_out_rise": rise,
+                    "held_out_se": se,
+                    "before": ReLUNetwork(out.W, out.mu, out.a),
+                }
+            )
+            out = cand
     return out, drops
 
 
@@ -895,7 +940,7 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None, Xv=None, yv=None):
     trace.append(TraceStep("reseed", {"rounds": rounds, "hops": hops, "loss": out.loss, "noise_floor": bool(floor)}))
 
     out, merges = _consolidate(Xt, yt, out, params, scale)
-    out, drops = _prune(Xt, yt, out, params, scale)
+    out, drops = _prune(Xt, yt, out, params, scale, Xv, yv)
     premerge = [m.pop("before") for m in merges] + [m.pop("before") for m in drops]
     trace.append(TraceStep("consolidate", {"merges": merges, "width": int(out.W.shape[0]), "loss": out.loss}))
     trace.append(TraceStep("prune", {"drops": drops, "width": int(out.W.shape[0]), "loss": out.loss}))
