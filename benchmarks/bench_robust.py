@@ -1,6 +1,7 @@
 """Robustness of the fast learner: exact-recovery rate over seeds and label/row perturbations.
 
     python3 benchmarks/bench_robust.py [--d 8 20] [--k 2 4 6] [--seeds 20] [--workers 2] [--out DIR]
+    python3 benchmarks/bench_robust.py --cases FILE [--workers 2] [--out DIR]
 
 For every built-in family (default parameters, plus close_pair at theta = 0.01 and 0.1 and
 ill_conditioned at cond = 1e3), each ``(d, k)`` the family supports, and instance seeds
@@ -28,7 +29,9 @@ median and largest seconds per run.  A separate cell repeats the reported ``dk_c
 ``d = 6, k = 3, theta = 0.1``, ``n = 3000``, 20 learner seeds on one data set.
 
 Each worker process uses one BLAS thread.  Results go to ``DIR/robust.json`` and
-``DIR/robust.md``.
+``DIR/robust.md``.  ``--cases FILE`` re-runs only the runs listed in ``FILE`` (for instance the
+determined, non-exact rows of an earlier run's ``robust.partial.jsonl``), with the same data and
+seeds.
 """
 
 import argparse
@@ -123,6 +126,47 @@ def _tasks(ds, ks, seeds, families):
     return tasks
 
 
+#: The fields a row of ``--cases`` must give; ``n``, ``data_seed`` and ``learner_seed`` default to
+#: ``50 d k``, ``1000 + seed`` and ``seed``, as in the full run.
+CASE_FIELDS = ("family", "params", "d", "k", "seed", "variant")
+
+
+def _cases(path):
+    """Tasks for the runs listed in ``path``: JSON lines (a previous run's ``robust.partial.jsonl``,
+    filtered as one likes) or a ``robust.json``; each row gives :data:`CASE_FIELDS`."""
+    with open(path) as fh:
+        text = fh.read()
+    try:
+        doc = json.loads(text)
+        rows = doc["rows"] if isinstance(doc, dict) and "rows" in doc else [doc]  # robust.json, or one line
+    except json.JSONDecodeError:
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    tasks = []
+    for i, row in enumerate(rows, 1):
+        missing = [f for f in CASE_FIELDS if f not in row]
+        if missing:
+            raise SystemExit(f"bench_robust: --cases {path}: row {i} lacks {', '.join(missing)}")
+        if row["variant"] not in ("base", "ulp"):
+            raise SystemExit(
+                f"bench_robust: --cases {path}: row {i}: variant must be base or ulp, got {row['variant']!r}"
+            )
+        d, k, seed = int(row["d"]), int(row["k"]), int(row["seed"])
+        tasks.append(
+            (
+                row["family"],
+                dict(row["params"]),
+                d,
+                k,
+                int(row.get("n", 50 * d * k)),
+                seed,
+                int(row.get("data_seed", 1000 + seed)),
+                row["variant"],
+                int(row.get("learner_seed", seed)),
+            )
+        )
+    return tasks
+
+
 def clopper_pearson_lower(successes, trials, confidence=0.95):
     from scipy.stats import beta
 
@@ -189,6 +233,12 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default="bench_robust_out")
     ap.add_argument("--summarize", metavar="JSONL", help="only print the table of a partial run's rows")
+    ap.add_argument(
+        "--cases",
+        metavar="FILE",
+        help="re-run only the runs listed in FILE (JSON lines, e.g. rows of a previous robust.partial.jsonl, "
+        "or a robust.json); --d, --k, --seeds and --families are then ignored",
+    )
     args = ap.parse_args(argv)
 
     if args.summarize:
@@ -209,7 +259,7 @@ def main(argv=None):
         )
         return
 
-    tasks = _tasks(args.d, args.k, args.seeds, args.families)
+    tasks = _cases(args.cases) if args.cases else _tasks(args.d, args.k, args.seeds, args.families)
     t0 = time.perf_counter()
     rows = []
     os.makedirs(args.out, exist_ok=True)
