@@ -236,3 +236,30 @@ def test_prune_on_noisy_labels_keeps_a_small_neuron_that_the_labels_need(seed):
     start = fast._refine(X, y, truth.weights, truth.coefficients, np.zeros(truth.d), FastParams(), scale)
     out, drops = _prune(X, y, start, FastParams(), scale, Xv, yv)
     assert [d["dropped"] for d in drops if d["dropped"] != "linear term"] == [] and out.W.shape[0] == 3
+
+
+def test_merge_certificate_needs_a_network_that_fits_every_sample_as_well():
+    """An antipodal pair ``a relu(<w,x>) + b relu(-<w,x>)`` equals, on every sample outside a thin
+    wedge, the network with rows ``w - c/a``, ``-w - c/b`` and linear term ``c`` (closed form: on each
+    side exactly one neuron is active and the linear term cancels the change).  With no sample in
+    the wedge that network fits every sample to rounding and differs in population: a certificate.
+    The same network moved off by 1e-7 misfits every sample far above rounding: not one."""
+    gen = np.random.default_rng(5)
+    d, n = 6, 200
+    w = gen.standard_normal(d)
+    w /= np.linalg.norm(w)
+    a, b = 1.3, -0.7
+    truth = ReLUNetwork(np.vstack([w, -w]), np.array([a, b]))
+    X = gen.standard_normal((n, d))
+    y = truth(X)
+    c = 3e-3 * gen.standard_normal(d)
+    before = ReLUNetwork(np.vstack([w - c / a, -w - c / b]), np.array([a, b]), c)
+    wedge = np.sign(X @ before.weights[0]) == np.sign(X @ before.weights[1])
+    assert not wedge.any()  # no sample where both or neither neuron is active
+    dist = before.squared_distance(truth) / truth.norm_squared()
+    assert dist > 1e-10
+    cert = fast._merge_certificate(truth, [before], X, y, 1e-10)
+    assert cert is not None and cert["relative_distance"] == pytest.approx(dist)
+    off = ReLUNetwork(before.weights, before.coefficients * (1 + 1e-7), c)
+    assert float(np.max(np.abs(off(X) - y))) > 1e-9  # far above rounding
+    assert fast._merge_certificate(truth, [off], X, y, 1e-10) is None

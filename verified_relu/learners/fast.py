@@ -990,13 +990,21 @@ def _merge_certificate(network, premerge, X, y, tol):
     """A certificate that the sample does not determine an exact fit reached by merging neurons.
 
     Each network the consolidate stage replaced fitted the training samples as well as the merged
-    one; when it also fits every given sample (training and held-out) to ``tol`` and differs from
-    the returned network in population by more than ``tol`` (relative, closed form), two networks
-    that the sample cannot tell apart differ in population."""
-    scale = float(np.mean(y * y)) or 1.0
+    one; it is a certificate when it also fits every given sample (training and held-out) as well
+    as the returned network -- its largest absolute residual at most the returned network's, or at
+    most the rounding level of :mod:`~verified_relu.identifiability` (``1e2`` ulps of the largest
+    sum of absolute terms), the standard of
+    :func:`~verified_relu.identifiability.refit_certificate` -- and differs from the returned
+    network in population by more than ``tol`` (relative, closed form): two networks that the
+    sample cannot tell apart then differ in population.  (A network replaced before its last digits
+    converged, with residuals far above rounding, is told apart by the sample and is not one.)"""
+    from ..identifiability import _AGREE_ULPS, _term_scale
+
     norm = network.norm_squared() or 1.0
+    own = float(np.max(np.abs(network(X) - y)))
     for before in premerge:
-        if float(np.mean((before(X) - y) ** 2)) > tol * scale:
+        rounding = _AGREE_ULPS * np.finfo(np.float64).eps * max(_term_scale(before, X), _term_scale(network, X))
+        if float(np.max(np.abs(before(X) - y))) > max(own, rounding):
             continue
         dist = before.squared_distance(network) / norm
         if dist > tol:
