@@ -156,8 +156,8 @@ def _subspace_problem(seed):
 
 
 @pytest.mark.parametrize("seed", range(2))
-def test_early_refine_that_is_not_kept_leaves_the_starts_unchanged(seed):
-    """The first start's early refinement draws nothing from the generator: when it is not kept,
+def test_early_refine_that_is_not_exact_leaves_the_starts_unchanged(seed):
+    """The first start's early refinement draws nothing from the generator: when it is not exact,
     every start (kind, loss, steps) and the best fit are those of the run without it."""
     Z, y = _subspace_problem(seed)
     params = FastParams(starts=4)
@@ -167,17 +167,17 @@ def test_early_refine_that_is_not_kept_leaves_the_starts_unchanged(seed):
         Z, y, 2, params, np.random.default_rng(seed), early=lambda fit: calls.append(fit.loss)
     )
     assert none is None and refined is None and len(calls) == 1
-    assert calls[0] == losses[0]["loss"] and losses[0].pop("early_refine_kept") is False
+    assert calls[0] == losses[0]["loss"] and losses[0].pop("early_refine_exact") is False
     assert losses == plain_losses and best.loss == plain.loss and np.array_equal(best.W, plain.W)
 
 
-def test_early_refine_that_is_kept_ends_the_starts():
+def test_early_refine_that_is_exact_ends_the_starts():
     Z, y = _subspace_problem(0)
     marker = object()
     best, losses, refined = fast._subspace_fit(
         Z, y, 2, FastParams(starts=4), np.random.default_rng(0), lambda f: marker
     )
-    assert refined is marker and len(losses) == 1 and losses[0]["early_refine_kept"] is True
+    assert refined is marker and len(losses) == 1 and losses[0]["early_refine_exact"] is True
     assert best.loss == losses[0]["loss"]
 
 

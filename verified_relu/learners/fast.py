@@ -14,9 +14,8 @@ Pipeline (each stage is a trace step):
    contractions are cheap, starts from the top eigenvectors of random contractions of degree
    ``2k + 2`` (which isolate single neurons or clumps, CDGKM's insight) alternate with random
    starts; each start gets least-squares coefficients and a Levenberg-Marquardt fit.  The first
-   start is refined at once (stage 4); when that is exact or at the noise floor (see below), the
-   other starts are skipped (on a subspace smaller than the space and a training set not in the
-   large-sample mode).
+   start is refined at once (stage 4); when that is exact, the other starts are skipped (on a
+   subspace smaller than the space and a training set not in the large-sample mode).
 4. ``refine`` -- Levenberg-Marquardt on all ``k (d + 1) + d`` parameters in the full space, at
    the cost of a low-dimensional problem: rounds inside the span of the rows, the linear term
    and their full-space gradients (which contains the Gauss-Newton step up to sampling
@@ -327,10 +326,10 @@ def _subspace_fit(Z, y, k, params, rng, early=None):
     fit's loss is then re-evaluated on every row, so it compares with fits of the full set.
 
     ``early(fit)``, when given, is called once, on the first start's fit: it returns the fit
-    refined in the full space when that is exact or at the noise floor, else ``None``.  When it is
-    kept the remaining starts are skipped and ``(best, losses, refined)`` returns it as ``refined``
-    (else ``None``); the draws of the remaining starts do not depend on it, so a run where it is not
-    kept takes the same path as without it."""
+    refined in the full space when that is exact, else ``None``.  When it is exact the remaining
+    starts are skipped and ``(best, losses, refined)`` returns it as ``refined`` (else ``None``);
+    the draws of the remaining starts do not depend on it, so a run where it is not exact takes the
+    same path as without it."""
     r_dim = Z.shape[1]
     m = _search_rows(Z.shape[0], k * (r_dim + 1) + r_dim, params)
     rtol, full = _SEARCH_RTOL, (Z, y)
@@ -362,7 +361,7 @@ def _subspace_fit(Z, y, k, params, rng, early=None):
             break
         if s == 0 and early is not None:
             refined = early(out)
-            losses[-1]["early_refine_kept"] = refined is not None
+            losses[-1]["early_refine_exact"] = refined is not None
             if refined is not None:
                 return best, losses, refined
     if m < full[0].shape[0]:
@@ -907,13 +906,10 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None, Xv=None, yv=None):
     if V.shape[1] < d and not large:
         # the first start refined in the full space at once: when that is exact (a subspace that the
         # sample's estimate tilted a little, or a k larger than the data need, where every start ends
-        # at the same subspace loss) or at the noise floor (its held-out residual noise-consistent,
-        # never with noiseless labels), the other starts cannot improve on it beyond the noise
+        # at the same subspace loss) the other starts cannot improve on it
         def early(fit):
             cand = _refine(Xt, yt, fit.W @ V.T, fit.mu, fit.a @ V.T, params, scale)
-            if cand.loss <= EXACT_LOSS * scale:
-                return cand
-            return cand if _at_noise_floor(cand, Xv, yv, params) else None
+            return cand if cand.loss <= EXACT_LOSS * scale else None
 
     sub, losses, refined = _subspace_fit(Z, yt, k, params, rng, early)
     trace.append(TraceStep("subspace_fit", {"starts": losses, "best_loss": sub.loss}))
@@ -922,8 +918,7 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None, Xv=None, yv=None):
     out = refined if refined is not None else _refine(Xt, yt, sub.W @ V.T, sub.mu, sub.a @ V.T, params, scale)
     trace.append(TraceStep("refine", {"loss": out.loss, "iterations": out.iterations, "reason": out.reason}))
 
-    # an early refinement that was kept is exact or at the noise floor (decided above)
-    floor = out.loss > EXACT_LOSS * scale and (refined is not None or _at_noise_floor(out, Xv, yv, params))
+    floor = out.loss > EXACT_LOSS * scale and _at_noise_floor(out, Xv, yv, params)
     rounds = []
     if not floor:
         out, rounds = _resubspace(Xt, yt, out, k, params, scale, rng, tick)
