@@ -69,7 +69,7 @@ def test_fast_outcomes_survive_perturbations(family, d, k, params, n, variant):
         runs.append(res)
         return res
 
-    res = first_exact(run)
+    res = first_exact(run, seeds=range(6))  # see first_exact: an exact antipodal fit can be 'not determined'
     assert _rel(net, res) <= 1e-10
     for r in runs:  # every run on the way: success only when exact
         assert (not r.success) or _rel(net, r) <= 1e-10, r.message
