@@ -510,6 +510,15 @@ _PRUNE_SHARE = 0.05
 _PRUNE_HELD_OUT_Z = 3.0
 
 
+def _held_out_rise(Xv, yv, smaller, larger):
+    """``(mean, standard error)`` of the per-sample differences of squared held-out residuals,
+    ``r_smaller^2 - r_larger^2``: how much worse the smaller network does on samples neither fitted."""
+    diff = (yv - predict(Xv, smaller.W, smaller.mu, smaller.a)) ** 2 - (
+        yv - predict(Xv, larger.W, larger.mu, larger.a)
+    ) ** 2
+    return float(np.mean(diff)), float(np.std(diff, ddof=1)) / math.sqrt(len(diff))
+
+
 def _prune(X, y, out, params, scale, Xv=None, yv=None):
     """Stage 6b: drop neurons the samples do not need.
 
@@ -546,8 +555,7 @@ def _prune(X, y, out, params, scale, Xv=None, yv=None):
         record = {}
         keep = cand.loss <= allowed
         if not keep and not exact and held_out:
-            diff = (yv - predict(Xv, cand.W, cand.mu, cand.a)) ** 2 - (yv - predict(Xv, out.W, out.mu, out.a)) ** 2
-            rise, se = float(np.mean(diff)), float(np.std(diff, ddof=1)) / math.sqrt(len(diff))
+            rise, se = _held_out_rise(Xv, yv, cand, out)
             keep = rise <= _PRUNE_HELD_OUT_Z * se
             record = {"held_out_rise": rise, "held_out_se": se}
         if not keep:
@@ -567,8 +575,7 @@ def _prune(X, y, out, params, scale, Xv=None, yv=None):
         # a linear term fitted to noise: the proper form would spend antipodal pairs of neurons on it
         cand = _refine(X, y, out.W, out.mu, np.zeros(d), params, scale, fit_linear=False)
         keep = cand.loss <= out.loss * (1.0 + (d + 3.0 * math.sqrt(2.0 * d)) / max(n, 1))
-        diff = (yv - predict(Xv, cand.W, cand.mu, cand.a)) ** 2 - (yv - predict(Xv, out.W, out.mu, out.a)) ** 2
-        rise, se = float(np.mean(diff)), float(np.std(diff, ddof=1)) / math.sqrt(len(diff))
+        rise, se = _held_out_rise(Xv, yv, cand, out)
         if keep or rise <= _PRUNE_HELD_OUT_Z * se:
             drops.append(
                 {
@@ -997,8 +1004,9 @@ def _merge_certificate(network, premerge, X, y, tol):
 
     norm = network.norm_squared() or 1.0
     own = float(np.max(np.abs(network(X) - y)))
+    terms = _term_scale(network, X)
     for before in premerge:
-        rounding = _AGREE_ULPS * np.finfo(np.float64).eps * max(_term_scale(before, X), _term_scale(network, X))
+        rounding = _AGREE_ULPS * np.finfo(np.float64).eps * max(_term_scale(before, X), terms)
         if float(np.max(np.abs(before(X) - y))) > max(own, rounding):
             continue
         dist = before.squared_distance(network) / norm
