@@ -39,11 +39,9 @@ Pipeline (each stage is a trace step):
 6b. ``prune`` -- a neuron whose share ``|mu_i| ||w_i||`` of the largest is at most 5% is dropped
    when the network without it, refined, fits the training samples as well: to rounding for an
    exact fit, otherwise within the rise that dropping its ``d + 1`` parameters gives on pure noise
-   (mean plus three standard deviations of ``loss chi^2_{d+1} / n``), or, on noisy labels, when its
-   error on the attempt's held-out fold is not worse beyond noise (three standard errors of the
-   per-sample differences); on noisy labels the linear term is dropped by the same rule (else the
-   proper form spends antipodal pairs of neurons on a linear term fitted to noise).  With ``k``
-   larger than the data need, the message and the trace say which width suffices.
+   (mean plus three standard deviations of ``loss chi^2_{d+1} / n``).  (:func:`_prune` also has a
+   held-out rule for noisy labels, off in the pipeline: see its call.)  With ``k`` larger than the
+   data need, the message and the trace say which width suffices.
 7. ``proper_form`` -- neuron signs (and antipodal partners) are chosen so that the linear term
    is absorbed, giving a proper network of width at most ``k`` when one exists; otherwise the
    linear term is kept.
@@ -947,7 +945,9 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None, Xv=None, yv=None):
     trace.append(TraceStep("reseed", {"rounds": rounds, "hops": hops, "loss": out.loss, "noise_floor": bool(floor)}))
 
     out, merges = _consolidate(Xt, yt, out, params, scale)
-    out, drops = _prune(Xt, yt, out, params, scale, Xv, yv)
+    # the held-out rule of _prune (Xv, yv) is off in the pipeline: with it, scikit-learn's
+    # check_regressors_train failed (its score on a small non-Gaussian data set fell below 0.5)
+    out, drops = _prune(Xt, yt, out, params, scale)
     premerge = [m.pop("before") for m in merges] + [m.pop("before") for m in drops]
     trace.append(TraceStep("consolidate", {"merges": merges, "width": int(out.W.shape[0]), "loss": out.loss}))
     trace.append(TraceStep("prune", {"drops": drops, "width": int(out.W.shape[0]), "loss": out.loss}))
@@ -958,7 +958,7 @@ def _attempt(Xt, yt, k, params, rng, scale, say=None, Xv=None, yv=None):
     exact_form = Wp is not None
     if not exact_form:  # noisy labels: the nearest proper network, kept if it fits as well within the noise
         Wp, mup = _nearest_proper_form(out.W, out.mu, out.a, k)
-    proper = Wp is not None
+    proper = Wp is not None and Wp.shape[0] > 0  # a proper form of no neurons is no network
     if proper:
         polished = _refine(Xt, yt, Wp, mup, np.zeros(d), params, scale, fit_linear=False)
         polished = _finish(Xt, yt, polished, params, scale, fit_linear=False)
